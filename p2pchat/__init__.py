@@ -1,0 +1,3 @@
+"""p2pchat: a serverless chat for one LAN."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The protocol as pure state machines: no sockets, threads, or I/O."""

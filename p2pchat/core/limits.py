@@ -1,0 +1,59 @@
+"""Every limit and timer of p2pchat, in one place; tests pass smaller ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+SERVICE_TYPE = "_p2pchat._tcp.local."
+FRAME_HEADER_BYTES = 4
+NODE_ID_HEX_CHARS = 32
+SHORT_ID_CHARS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Sizes, counts and timers of the protocol and runtime (seconds, bytes)."""
+
+    # Wire and message validation.
+    max_frame_bytes: int = 256 * 1024
+    max_text_chars: int = 16 * 1024
+    max_nick_chars: int = 32
+    max_room_chars: int = 64
+    max_reason_chars: int = 512
+    max_gossip_peers: int = 256
+
+    # Dedup window: out-of-order message IDs remembered above each author's high-water mark.
+    seen_window_entries: int = 100_000
+    seen_window_seconds: float = 600.0
+    max_tracked_authors: int = 10_000
+
+    # Connections.
+    handshake_timeout: float = 5.0
+    max_pending_connections: int = 64
+    max_known_addresses: int = 1024
+    known_address_ttl: float = 1800.0
+    connect_timeout: float = 3.0
+
+    # Liveness: a peer silent for peer_timeout is gone; pings keep healthy links talking.
+    ping_interval: float = 1.5
+    peer_timeout: float = 5.0
+
+    # Redial with capped exponential backoff and jitter.
+    redial_first_delay: float = 0.5
+    redial_max_delay: float = 10.0
+    redial_jitter: float = 0.25
+    rediscover_min_interval: float = 5.0
+    rediscover_retry_interval: float = 30.0
+
+    # Runtime buffers.
+    outbound_queue_bytes: int = 4 * 1024 * 1024
+    recv_bytes: int = 256 * 1024
+    write_stall_timeout: float = 10.0
+    flush_timeout: float = 0.5
+    tcp_keepalive_idle: int = 5
+    tcp_keepalive_interval: int = 2
+    tcp_keepalive_count: int = 3
+
+
+DEFAULT_LIMITS = Limits()

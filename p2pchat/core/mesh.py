@@ -1,0 +1,750 @@
+"""The node core: peer table, handshakes, tie-break, liveness, redial, gossip, flooding, dedup.
+
+Events in, actions out; time is passed in. `Mesh.handle` is the only entry point that changes
+state, and it is called from one thread.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from p2pchat.core import actions as act
+from p2pchat.core import events as ev
+from p2pchat.core import views as vw
+from p2pchat.core.addr import format_addr
+from p2pchat.core.dedup import RecentIds, SeenMessages
+from p2pchat.core.handshake import Accepted, Handshake, Rejected
+from p2pchat.core.limits import PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
+from p2pchat.core.messages import (
+    MAX_NONCE,
+    NONCE_HEX_CHARS,
+    Bye,
+    Chat,
+    Direct,
+    ErrorFrame,
+    Hello,
+    Message,
+    NickChange,
+    PeerAddress,
+    PeerList,
+    Ping,
+    Pong,
+    nick_problem,
+)
+
+BYE_QUIT = "quit"
+BYE_DUPLICATE = "duplicate"
+STATIC_SOURCES = frozenset({"static", "user"})
+MIN_ID_PREFIX = 4
+
+
+class Mesh:
+    """One node's protocol state; feed it events with `handle`, carry out the actions it returns."""
+
+    def __init__(
+        self,
+        node_id: str,
+        nick: str,
+        room: str,
+        listen_port: int,
+        *,
+        limits: Limits,
+        rng: random.Random,
+        last_seq: int = 0,
+    ) -> None:
+        self.node_id = node_id
+        self.nick = nick
+        self.room = room
+        self.listen_port = listen_port
+        self.limits = limits
+        self.seq = last_seq
+        self.lamport = 0
+        self.closing = False
+        self._rng = rng
+        self._links: dict[int, _Link] = {}
+        self._peers: dict[str, _Peer] = {}
+        self._addresses: dict[tuple[str, int], _Address] = {}
+        self._self_addresses: set[tuple[str, int]] = set()
+        self._seen = SeenMessages(limits)
+        self._seen_direct = RecentIds(limits.seen_window_entries, limits.seen_window_seconds)
+        self._last_rediscover: float | None = None
+        self._now = 0.0
+        self._wall = 0.0
+        self._out: list[act.Action] = []
+        self._deadline: float | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def handle(self, event: ev.Event, now: float, wall: float) -> list[act.Action]:
+        """Apply one event at monotonic time now (wall: Unix time); return what to do."""
+        self._now = now
+        self._wall = wall
+        self._out = []
+        match event:
+            case ev.FramesReceived():
+                self._on_frames(event)
+            case ev.ConnectionMade():
+                self._on_connection_made(event)
+            case ev.ConnectionLost():
+                link = self._links.get(event.conn)
+                if link is not None:
+                    self._lose_link(link, event.reason, expected=False)
+            case ev.DialFailed():
+                self._on_dial_failed(event)
+            case ev.PeerDiscovered():
+                self._on_discovered(event)
+            case ev.PeerWithdrawn():
+                self._on_withdrawn(event)
+            case ev.SendChat():
+                self._send_chat(event.text)
+            case ev.SendDirect():
+                self._send_direct(event.target, event.text)
+            case ev.ChangeNick():
+                self._change_nick(event.nick)
+            case ev.ShowPeers():
+                self._show(vw.PeerTable(rows=self._peer_rows()))
+            case ev.Tick():
+                if not self.closing:
+                    self._run_timers()
+            case ev.Shutdown():
+                self._shutdown()
+        if not _leaves_timers_alone(event):
+            self._deadline = self._compute_deadline()
+        out, self._out = self._out, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When to send the next Tick (monotonic), or None; never later than a timer falls due."""
+        return self._deadline
+
+    def _compute_deadline(self) -> float | None:
+        if self.closing:
+            return None
+        limits = self.limits
+        times: list[float] = [link.handshake.deadline for link in self._unestablished()]
+        for peer in self._peers.values():
+            if peer.conn is None:
+                times.append(peer.switching_until)
+            else:
+                times.append(peer.last_ping + limits.ping_interval)
+                times.append(peer.last_heard + limits.peer_timeout)
+        waiting = False
+        for address in self._addresses.values():
+            if self._may_dial(address):
+                times.append(address.next_try)
+                waiting = True
+                if not address.static:
+                    times.append(address.last_seen + limits.known_address_ttl)
+        if waiting:
+            last = self._last_rediscover
+            times.append(self._now if last is None else last + limits.rediscover_retry_interval)
+        return min(times) if times else None
+
+    def peer_ids(self) -> list[str]:
+        """IDs of the peers with a live link."""
+        return [p.node_id for p in self._peers.values() if p.conn is not None]
+
+    def peer_nick(self, node_id: str) -> str | None:
+        """The current nick of a linked peer, if any."""
+        peer = self._peers.get(node_id)
+        return peer.nick if peer is not None else None
+
+    def display_name(self, node_id: str, nick: str) -> str:
+        """nick, or nick#shortid when another known member has the same nick."""
+        clash = (node_id != self.node_id and nick == self.nick) or any(
+            p.nick == nick and p.node_id != node_id for p in self._peers.values()
+        )
+        return f"{nick}#{node_id[:SHORT_ID_CHARS]}" if clash else nick
+
+    @property
+    def pending_dials(self) -> int:
+        """Dials under way."""
+        return sum(1 for a in self._addresses.values() if a.dialing)
+
+    # ------------------------------------------------------------ connections
+
+    def _on_connection_made(self, event: ev.ConnectionMade) -> None:
+        if self.closing:
+            self._emit(act.Close(event.conn, "shutting down", flush=False))
+            return
+        address = self._addresses.get((event.host, event.port)) if event.outbound else None
+        if not event.outbound and len(self._unestablished()) >= self.limits.max_pending_connections:
+            self._emit(act.Close(event.conn, "too many pending connections", flush=False))
+            self._log(
+                act.WARNING, f"refused {format_addr(event.host, event.port)}: too many pending"
+            )
+            return
+        own = Hello(PROTOCOL_VERSION, self.node_id, self.nick, self.room, self.listen_port)
+        link = _Link(
+            conn=event.conn,
+            outbound=event.outbound,
+            host=event.host,
+            port=event.port,
+            handshake=Handshake(own, self._now, self.limits.handshake_timeout),
+            dialed=address,
+        )
+        self._links[event.conn] = link
+        self._emit(act.Send((event.conn,), own))
+
+    def _on_dial_failed(self, event: ev.DialFailed) -> None:
+        address = self._addresses.get((event.host, event.port))
+        if address is None:
+            return
+        address.dialing = False
+        self._retry_later(address)
+        self._log(act.DEBUG, f"dial {format_addr(event.host, event.port)} failed: {event.reason}")
+
+    def _on_frames(self, event: ev.FramesReceived) -> None:
+        link = self._links.get(event.conn)
+        for message in event.messages:
+            if link is None or self._links.get(event.conn) is not link:
+                return
+            if link.peer_id is None:
+                self._on_handshake(link, message)
+            else:
+                self._on_peer_message(link, self._peers[link.peer_id], message)
+
+    def _on_handshake(self, link: _Link, message: Message) -> None:
+        outcome = link.handshake.receive(message)
+        if isinstance(outcome, Accepted):
+            self._establish(link, outcome.hello)
+            return
+        self._reject(link, outcome)
+
+    def _reject(self, link: _Link, outcome: Rejected) -> None:
+        if outcome.reply is not None:
+            self._emit(act.Send((link.conn,), outcome.reply))
+        if outcome.problem is not None:
+            self._show(vw.Problem(outcome.problem))
+        self._close(link, outcome.reason, flush=True)
+        self._log(act.INFO, f"link {format_addr(link.host, link.port)} refused: {outcome.reason}")
+        address = link.dialed
+        if address is None:
+            return
+        address.dialing = False
+        if outcome.code == "self":
+            self._self_addresses.add(address.key)
+            del self._addresses[address.key]
+        elif address.static:
+            address.failures = max(address.failures, 8)
+            self._retry_later(address)
+        else:
+            del self._addresses[address.key]
+
+    def _establish(self, link: _Link, hello: Hello) -> None:
+        peer_id = hello.node_id
+        peer = self._peers.get(peer_id)
+        if peer is not None and peer.conn is not None:
+            old = self._links[peer.conn]
+            if not self._newer_link_wins(old, link, peer_id):
+                self._emit(act.Send((link.conn,), Bye(BYE_DUPLICATE)))
+                self._close(link, "duplicate link", flush=True)
+                if link.dialed is not None:
+                    link.dialed.dialing = False
+                    link.dialed.node_id = peer_id
+                return
+            self._emit(act.Send((old.conn,), Bye(BYE_DUPLICATE)))
+            self._close(old, "duplicate link", flush=True)
+        link.peer_id = peer_id
+        first_hand = not any(a.node_id == peer_id for a in self._addresses.values())
+        address = self._remember_peer_address(link, hello)
+        if peer is None:
+            peer = _Peer(
+                node_id=peer_id,
+                nick=hello.nick,
+                conn=link.conn,
+                host=link.host,
+                listen_port=hello.port,
+                since=self._now,
+                last_heard=self._now,
+                last_ping=self._now,
+            )
+            self._peers[peer_id] = peer
+            addr = format_addr(link.host, hello.port)
+            self._show(
+                vw.PeerJoined(peer_id, hello.nick, self.display_name(peer_id, hello.nick), addr)
+            )
+            self._log(act.INFO, f"link up: {hello.nick}#{peer_id[:SHORT_ID_CHARS]} at {addr}")
+        else:
+            peer.conn = link.conn
+            peer.host = link.host
+            peer.listen_port = hello.port
+            peer.last_heard = self._now
+            peer.switching_until = 0.0
+            if peer.nick != hello.nick:
+                self._rename_peer(peer, hello.nick)
+        if address is not None:
+            address.dialing = False
+            address.failures = 0
+        self._gossip_new_link(peer, tell_others=first_hand)
+
+    def _newer_link_wins(self, old: _Link, new: _Link, peer_id: str) -> bool:
+        # Both ends keep the link dialled by the smaller node ID; if the same node dialled both,
+        # the newer link wins (the older one is probably a dead socket from before a restart).
+        preferred_dialer = min(self.node_id, peer_id)
+        old_ok = (self.node_id if old.outbound else peer_id) == preferred_dialer
+        new_ok = (self.node_id if new.outbound else peer_id) == preferred_dialer
+        return new_ok or not old_ok
+
+    def _remember_peer_address(self, link: _Link, hello: Hello) -> _Address | None:
+        if link.dialed is not None:
+            link.dialed.node_id = hello.node_id
+            link.dialed.last_seen = self._now
+        if hello.port == 0:
+            return link.dialed
+        key = (link.host, hello.port)
+        address = self._addresses.get(key)
+        if address is None:
+            if len(self._addresses) >= self.limits.max_known_addresses:
+                return link.dialed
+            address = _Address(host=link.host, port=hello.port, last_seen=self._now)
+            self._addresses[key] = address
+        address.node_id = hello.node_id
+        address.last_seen = self._now
+        if link.dialed is not None and link.dialed is not address:
+            link.dialed.dialing = False
+        return address
+
+    def _gossip_new_link(self, peer: _Peer, *, tell_others: bool) -> None:
+        """Tell a new peer whom we link to; tell the others about it if only we knew it."""
+        assert peer.conn is not None
+        others = [p for p in self._peers.values() if p.conn is not None and p is not peer]
+        known = tuple(_peer_address(p) for p in others if p.listen_port)
+        for start in range(0, len(known), self.limits.max_gossip_peers):
+            chunk = known[start : start + self.limits.max_gossip_peers]
+            self._emit(act.Send((peer.conn,), PeerList(chunk)))
+        if tell_others and peer.listen_port and others:
+            conns = tuple(p.conn for p in others if p.conn is not None)
+            self._emit(act.Send(conns, PeerList((_peer_address(peer),))))
+
+    def _close(self, link: _Link, reason: str, *, flush: bool) -> None:
+        self._links.pop(link.conn, None)
+        self._emit(act.Close(link.conn, reason, flush=flush))
+
+    def _lose_link(self, link: _Link, reason: str, *, expected: bool) -> None:
+        """Forget a link that is gone; tell the user if it carried a peer; plan a redial."""
+        self._links.pop(link.conn, None)
+        peer = self._peers.get(link.peer_id) if link.peer_id is not None else None
+        if peer is not None and peer.conn == link.conn:
+            if peer.switching_until > self._now:
+                peer.conn = None
+            else:
+                del self._peers[peer.node_id]
+                self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), reason))
+                self._log(act.INFO, f"link down: {self._display(peer)}: {reason}")
+        if expected and link.peer_id is not None:
+            self._forget_addresses(link.peer_id)
+        address = link.dialed
+        if peer is not None and peer.listen_port:
+            address = self._addresses.get((link.host, peer.listen_port), address)
+        if address is None or address.key not in self._addresses:
+            return
+        address.dialing = False
+        address.last_seen = self._now
+        if link.peer_id is None:
+            self._retry_later(address)
+        else:
+            address.failures = 0
+            address.next_try = self._now + self._backoff(0)
+            if not expected:
+                self._rediscover(self.limits.rediscover_min_interval)
+
+    def _forget_addresses(self, node_id: str) -> None:
+        """Stop redialling a node that left on purpose (addresses the user gave are kept)."""
+        for key, address in list(self._addresses.items()):
+            if address.node_id == node_id and not address.static and not address.dialing:
+                del self._addresses[key]
+
+    # --------------------------------------------------------------- messages
+
+    def _on_peer_message(self, link: _Link, peer: _Peer, message: Message) -> None:
+        peer.last_heard = self._now
+        match message:
+            case Chat():
+                self._on_chat(link, message)
+            case Direct():
+                self._on_direct(link, message)
+            case Ping():
+                self._emit(act.Send((link.conn,), Pong(message.nonce)))
+            case Pong():
+                if message.nonce == peer.ping_nonce:
+                    peer.rtt = self._now - peer.last_ping
+            case PeerList():
+                for entry in message.peers:
+                    self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
+                self._dial_due()
+            case NickChange():
+                self._rename_peer(peer, message.nick)
+            case Bye():
+                if message.reason == BYE_DUPLICATE:
+                    # The peer keeps another link to us; wait for it instead of reporting a leave.
+                    peer.switching_until = self._now + self.limits.handshake_timeout
+                    peer.conn = None
+                    self._close(link, "duplicate link", flush=False)
+                else:
+                    self._close(link, f"peer said bye: {message.reason}", flush=False)
+                    reason = "quit" if message.reason == BYE_QUIT else message.reason
+                    self._lose_link(link, reason, expected=True)
+            case ErrorFrame():
+                self._show(vw.Problem(f"{self._display(peer)}: {message.text}"))
+                self._close(link, f"peer error: {message.code}", flush=False)
+                self._lose_link(link, f"error: {message.code}", expected=False)
+            case Hello():
+                self._protocol_violation(link, "hello after handshake")
+
+    def _protocol_violation(self, link: _Link, reason: str) -> None:
+        self._log(act.WARNING, f"closing {format_addr(link.host, link.port)}: {reason}")
+        self._emit(act.Send((link.conn,), ErrorFrame("protocol", reason, PROTOCOL_VERSION)))
+        self._close(link, reason, flush=True)
+        self._lose_link(link, f"protocol error: {reason}", expected=False)
+
+    def _on_chat(self, link: _Link, chat: Chat) -> None:
+        if chat.author == self.node_id or not self._seen.add(chat.author, chat.seq, self._now):
+            return
+        self.lamport = max(self.lamport, chat.lamport)
+        self._show(
+            vw.MessageShown(
+                msg_id=chat.msg_id,
+                author=chat.author,
+                nick=chat.nick,
+                display=self.display_name(chat.author, chat.nick),
+                text=chat.text,
+                ts=chat.ts,
+                lamport=chat.lamport,
+                direct=False,
+                own=False,
+            )
+        )
+        targets = tuple(
+            p.conn
+            for p in self._peers.values()
+            if p.conn is not None and p.conn != link.conn and p.node_id != chat.author
+        )
+        if targets:
+            self._emit(act.Send(targets, chat))
+
+    def _on_direct(self, link: _Link, direct: Direct) -> None:
+        if direct.author == self.node_id or not self._seen_direct.add(direct.msg_id, self._now):
+            return
+        if direct.to == self.node_id:
+            self._show(
+                vw.MessageShown(
+                    msg_id=direct.msg_id,
+                    author=direct.author,
+                    nick=direct.nick,
+                    display=self.display_name(direct.author, direct.nick),
+                    text=direct.text,
+                    ts=direct.ts,
+                    lamport=self.lamport,
+                    direct=True,
+                    own=False,
+                    to_id=self.node_id,
+                    to_nick=self.nick,
+                )
+            )
+            return
+        target = self._peers.get(direct.to)
+        if target is not None and target.conn is not None and target.conn != link.conn:
+            self._emit(act.Send((target.conn,), direct))
+
+    def _rename_peer(self, peer: _Peer, nick: str) -> None:
+        if nick == peer.nick:
+            return
+        old = peer.nick
+        peer.nick = nick
+        self._show(vw.NickChanged(peer.node_id, old, nick, own=False))
+
+    # ------------------------------------------------------------ user intent
+
+    def _send_chat(self, text: str) -> None:
+        if not self._text_ok(text):
+            return
+        self.seq += 1
+        self.lamport += 1
+        self._emit(act.PersistSeq(self.seq))
+        chat = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
+        self._seen.add(self.node_id, self.seq, self._now)
+        self._show(
+            vw.MessageShown(
+                msg_id=chat.msg_id,
+                author=self.node_id,
+                nick=self.nick,
+                display=self.display_name(self.node_id, self.nick),
+                text=text,
+                ts=chat.ts,
+                lamport=chat.lamport,
+                direct=False,
+                own=True,
+            )
+        )
+        conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
+        if conns:
+            self._emit(act.Send(conns, chat))
+
+    def _send_direct(self, target: str, text: str) -> None:
+        if not self._text_ok(text):
+            return
+        peer = self._resolve(target)
+        if peer is None or peer.conn is None:
+            return
+        nonce = f"{self._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
+        direct = Direct(self.node_id, peer.node_id, nonce, self._wall, self.nick, text)
+        self._seen_direct.add(direct.msg_id, self._now)
+        self._show(
+            vw.MessageShown(
+                msg_id=direct.msg_id,
+                author=self.node_id,
+                nick=self.nick,
+                display=self.display_name(self.node_id, self.nick),
+                text=text,
+                ts=direct.ts,
+                lamport=self.lamport,
+                direct=True,
+                own=True,
+                to_id=peer.node_id,
+                to_nick=peer.nick,
+            )
+        )
+        self._emit(act.Send((peer.conn,), direct))
+
+    def _resolve(self, target: str) -> _Peer | None:
+        nick, _, prefix = target.partition("#")
+        linked = [p for p in self._peers.values() if p.conn is not None]
+        matches = [p for p in linked if p.nick == nick and p.node_id.startswith(prefix)]
+        if not matches and not prefix and len(nick) >= MIN_ID_PREFIX:
+            matches = [p for p in linked if p.node_id.startswith(nick.lower())]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            self._show(vw.Problem(f"no connected peer called {target}; see /peers"))
+        else:
+            names = ", ".join(sorted(f"{p.nick}#{p.node_id[:SHORT_ID_CHARS]}" for p in matches))
+            self._show(vw.Problem(f"{len(matches)} peers match {target}: {names}; add the #id"))
+        return None
+
+    def _text_ok(self, text: str) -> bool:
+        if not text:
+            return False
+        if len(text) > self.limits.max_text_chars:
+            self._show(vw.Problem(f"message too long ({len(text)} > {self.limits.max_text_chars})"))
+            return False
+        return True
+
+    def _change_nick(self, nick: str) -> None:
+        problem = nick_problem(nick, self.limits)
+        if problem is not None:
+            self._show(vw.Problem(f"cannot use nick {nick!r}: {problem}"))
+            return
+        if nick == self.nick:
+            return
+        old, self.nick = self.nick, nick
+        conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
+        if conns:
+            self._emit(act.Send(conns, NickChange(nick)))
+        self._emit(act.Announce(nick))
+        self._show(vw.NickChanged(self.node_id, old, nick, own=True))
+
+    def _peer_rows(self) -> tuple[vw.PeerRow, ...]:
+        rows = [
+            vw.PeerRow(
+                node_id=p.node_id,
+                nick=p.nick,
+                display=self._display(p),
+                addr=format_addr(p.host, p.listen_port),
+                connected_for=self._now - p.since,
+                rtt=p.rtt,
+            )
+            for p in self._peers.values()
+            if p.conn is not None
+        ]
+        return tuple(sorted(rows, key=lambda r: (r.nick.lower(), r.node_id)))
+
+    def _shutdown(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
+        if conns:
+            self._emit(act.Send(conns, Bye(BYE_QUIT)))
+        for link in list(self._links.values()):
+            self._close(link, "shutting down", flush=True)
+        self._peers.clear()
+
+    # -------------------------------------------------------------- discovery
+
+    def _on_discovered(self, event: ev.PeerDiscovered) -> None:
+        if event.node_id == self.node_id:
+            self._self_addresses.update(event.addresses)
+            return
+        self._learn(event.addresses, event.node_id, event.source)
+        if event.source == "user" and event.node_id is None:
+            for host, port in event.addresses:
+                address = self._addresses.get((host, port))
+                if address is not None and address.node_id in self._peers:
+                    self._show(vw.Notice(f"already connected to {format_addr(host, port)}"))
+        self._dial_due()
+
+    def _learn(
+        self, addresses: tuple[tuple[str, int], ...], node_id: str | None, source: str
+    ) -> None:
+        static = source in STATIC_SOURCES
+        for key in addresses:
+            if key in self._self_addresses or node_id == self.node_id:
+                continue
+            address = self._addresses.get(key)
+            if address is None:
+                if len(self._addresses) >= self.limits.max_known_addresses:
+                    self._log(act.WARNING, "address book full; ignoring new addresses")
+                    return
+                address = _Address(host=key[0], port=key[1], last_seen=self._now)
+                self._addresses[key] = address
+            if node_id is not None:
+                address.node_id = node_id
+            address.last_seen = self._now
+            if static:
+                address.static = True
+            if source == "user":
+                address.failures = 0
+                address.next_try = self._now
+
+    def _on_withdrawn(self, event: ev.PeerWithdrawn) -> None:
+        if event.node_id not in self._peers:
+            self._forget_addresses(event.node_id)
+        self._log(act.INFO, f"mDNS withdrew {event.node_id[:SHORT_ID_CHARS]}")
+
+    # ----------------------------------------------------------------- timers
+
+    def _run_timers(self) -> None:
+        now = self._now
+        limits = self.limits
+        for link in self._unestablished():
+            if link.handshake.expired(now):
+                self._close(link, "handshake timed out", flush=False)
+                self._lose_link(link, "handshake timed out", expected=False)
+        for peer in list(self._peers.values()):
+            if peer.conn is None:
+                if peer.switching_until <= now:
+                    del self._peers[peer.node_id]
+                    self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), "lost"))
+                continue
+            if now >= peer.last_heard + limits.peer_timeout:
+                link = self._links[peer.conn]
+                self._close(link, "timed out", flush=False)
+                self._lose_link(link, "timed out", expected=False)
+            elif now >= peer.last_ping + limits.ping_interval:
+                peer.last_ping = now
+                peer.ping_nonce = (peer.ping_nonce + 1) % MAX_NONCE
+                self._emit(act.Send((peer.conn,), Ping(peer.ping_nonce)))
+        for key, address in list(self._addresses.items()):
+            expired = now >= address.last_seen + limits.known_address_ttl
+            if expired and not address.static and self._may_dial(address):
+                del self._addresses[key]
+        self._dial_due()
+        if any(self._may_dial(a) for a in self._addresses.values()):
+            self._rediscover(limits.rediscover_retry_interval)
+
+    def _dial_due(self) -> None:
+        if self.closing:
+            return
+        dialing_ids = {a.node_id for a in self._addresses.values() if a.dialing and a.node_id}
+        for address in self._addresses.values():
+            if not self._may_dial(address) or address.next_try > self._now:
+                continue
+            if address.node_id is not None:
+                if address.node_id in dialing_ids:
+                    continue
+                dialing_ids.add(address.node_id)
+            address.dialing = True
+            self._emit(act.Dial(address.host, address.port))
+
+    def _may_dial(self, address: _Address) -> bool:
+        """Not dialling now, not us, and not someone we already have a link (or switch) with."""
+        return not address.dialing and (
+            address.node_id is None or address.node_id not in self._peers
+        )
+
+    def _retry_later(self, address: _Address) -> None:
+        address.next_try = self._now + self._backoff(address.failures)
+        address.failures += 1
+
+    def _backoff(self, failures: int) -> float:
+        limits = self.limits
+        delay = min(limits.redial_max_delay, limits.redial_first_delay * 2.0 ** min(failures, 30))
+        return delay * (1 + limits.redial_jitter * self._rng.uniform(-1.0, 1.0))
+
+    def _rediscover(self, min_interval: float) -> None:
+        last = self._last_rediscover
+        if last is None or self._now >= last + min_interval:
+            self._last_rediscover = self._now
+            self._emit(act.Rediscover())
+
+    # ---------------------------------------------------------------- helpers
+
+    def _unestablished(self) -> list[_Link]:
+        return [link for link in self._links.values() if link.peer_id is None]
+
+    def _display(self, peer: _Peer) -> str:
+        return self.display_name(peer.node_id, peer.nick)
+
+    def _emit(self, action: act.Action) -> None:
+        self._out.append(action)
+
+    def _show(self, view: vw.View) -> None:
+        self._out.append(act.Show(view))
+
+    def _log(self, level: int, text: str) -> None:
+        self._out.append(act.Log(level, text))
+
+
+@dataclass(eq=False, slots=True)
+class _Address:
+    host: str
+    port: int
+    last_seen: float
+    node_id: str | None = None
+    static: bool = False
+    dialing: bool = False
+    failures: int = 0
+    next_try: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+
+@dataclass(eq=False, slots=True)
+class _Link:
+    conn: int
+    outbound: bool
+    host: str
+    port: int
+    handshake: Handshake
+    dialed: _Address | None
+    peer_id: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _Peer:
+    node_id: str
+    nick: str
+    conn: int | None
+    host: str
+    listen_port: int
+    since: float
+    last_heard: float
+    last_ping: float
+    ping_nonce: int = 0
+    rtt: float | None = None
+    switching_until: float = 0.0
+
+
+def _leaves_timers_alone(event: ev.Event) -> bool:
+    """True for the hot-path events that can only push timers later, never earlier."""
+    if isinstance(event, ev.FramesReceived):
+        return all(isinstance(m, Chat | Direct | Ping | Pong) for m in event.messages)
+    return isinstance(event, ev.SendChat | ev.SendDirect | ev.ShowPeers)
+
+
+def _peer_address(peer: _Peer) -> PeerAddress:
+    return PeerAddress(peer.node_id, peer.host, peer.listen_port)

@@ -1,0 +1,383 @@
+"""Wire messages: frozen dataclasses, their JSON encoding, and strict validation of peer input."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from p2pchat.core.errors import LocalProtocolError, ProtocolError
+from p2pchat.core.limits import NODE_ID_HEX_CHARS, Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """First frame on every connection, both ways; its fields never change across versions."""
+
+    version: int
+    node_id: str
+    nick: str
+    room: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorFrame:
+    """A refusal the receiver can show ("version", "room", ...); the sender closes next."""
+
+    code: str
+    text: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bye:
+    """The sender is closing this link on purpose ("quit", "duplicate", ...)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Liveness probe; answered with a Pong carrying the same nonce."""
+
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """Answer to a Ping."""
+
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddress:
+    """Where a member of the room listens, as seen by the node that reports it."""
+
+    node_id: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerList:
+    """The sender's direct neighbours, so the receiver can dial the ones it lacks."""
+
+    peers: tuple[PeerAddress, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NickChange:
+    """The sender now goes by a new nick."""
+
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A room message, identified by (author, seq) and flooded to every member."""
+
+    author: str
+    seq: int
+    lamport: int
+    ts: float
+    nick: str
+    text: str
+
+    @property
+    def msg_id(self) -> str:
+        """The message ID as shown to users and scripts: author:seq."""
+        return f"{self.author}:{self.seq}"
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """A message for one member, identified by (author, nonce)."""
+
+    author: str
+    to: str
+    nonce: str
+    ts: float
+    nick: str
+    text: str
+
+    @property
+    def msg_id(self) -> str:
+        """The message ID as shown to users and scripts: author:d:nonce."""
+        return f"{self.author}:d:{self.nonce}"
+
+
+Message = Hello | ErrorFrame | Bye | Ping | Pong | PeerList | NickChange | Chat | Direct
+
+MAX_NONCE = 2**53
+NONCE_HEX_CHARS = 16
+MAX_TIMESTAMP = 1e11
+MAX_COUNTER = 2**63 - 1
+MAX_CODE_CHARS = 32
+
+_NODE_ID = re.compile(f"[0-9a-f]{{{NODE_ID_HEX_CHARS}}}")
+_NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
+# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
+_BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
+_BAD_NICK_CHARS = re.compile(
+    "[\\s#\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_BAD_ROOM_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def encode_message(message: Message) -> bytes:
+    """Serialise one message as a compact UTF-8 JSON object."""
+    return json.dumps(_to_wire(message), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_message(payload: bytes, limits: Limits) -> Message:
+    """Parse and validate one frame payload from a peer; raise ProtocolError if it is not valid."""
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"undecodable frame: {type(exc).__name__}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("frame is not a JSON object")
+    kind = obj.get("t")
+    if not isinstance(kind, str):
+        raise ProtocolError("frame has no type")
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise ProtocolError(f"unknown frame type {kind[:32]!r}")
+    return parser(obj, limits)
+
+
+def nick_problem(nick: str, limits: Limits) -> str | None:
+    """Why this nick is not allowed, or None if it is fine."""
+    if not 1 <= len(nick) <= limits.max_nick_chars:
+        return f"a nick has 1 to {limits.max_nick_chars} characters"
+    if _BAD_NICK_CHARS.search(nick):
+        return "a nick has no spaces, '#' or control characters"
+    return None
+
+
+def room_problem(room: str, limits: Limits) -> str | None:
+    """Why this room name is not allowed, or None if it is fine."""
+    if not 1 <= len(room) <= limits.max_room_chars or room != room.strip():
+        return f"a room name has 1 to {limits.max_room_chars} characters, no outer spaces"
+    if _BAD_ROOM_CHARS.search(room):
+        return "a room name has no control characters"
+    return None
+
+
+def clean_text(text: str) -> str:
+    """Make user-typed text sendable: newlines normalised, control characters dropped, trimmed."""
+    return _BAD_TEXT_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def is_node_id(value: str) -> bool:
+    """True if value is a well-formed node ID (lowercase hex)."""
+    return _NODE_ID.fullmatch(value) is not None
+
+
+def _to_wire(message: Message) -> dict[str, Any]:
+    match message:
+        case Hello():
+            return {
+                "t": "hello",
+                "v": message.version,
+                "id": message.node_id,
+                "nick": message.nick,
+                "room": message.room,
+                "port": message.port,
+            }
+        case ErrorFrame():
+            return {"t": "error", "code": message.code, "text": message.text, "v": message.version}
+        case Bye():
+            return {"t": "bye", "reason": message.reason}
+        case Ping():
+            return {"t": "ping", "n": message.nonce}
+        case Pong():
+            return {"t": "pong", "n": message.nonce}
+        case PeerList():
+            return {
+                "t": "peers",
+                "peers": [{"id": p.node_id, "host": p.host, "port": p.port} for p in message.peers],
+            }
+        case NickChange():
+            return {"t": "nick", "nick": message.nick}
+        case Chat():
+            return {
+                "t": "chat",
+                "from": message.author,
+                "seq": message.seq,
+                "lc": message.lamport,
+                "ts": message.ts,
+                "nick": message.nick,
+                "text": message.text,
+            }
+        case Direct():
+            return {
+                "t": "dm",
+                "from": message.author,
+                "to": message.to,
+                "nonce": message.nonce,
+                "ts": message.ts,
+                "nick": message.nick,
+                "text": message.text,
+            }
+    raise LocalProtocolError(f"not a message: {message!r}")
+
+
+def _int(obj: dict[str, Any], key: str, low: int, high: int) -> int:
+    value = obj.get(key)
+    if type(value) is not int or not low <= value <= high:
+        raise ProtocolError(f"field {key!r} must be an integer in [{low}, {high}]")
+    return value
+
+
+def _float(obj: dict[str, Any], key: str, low: float, high: float) -> float:
+    value = obj.get(key)
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
+    if number is None or not math.isfinite(number) or not low <= number <= high:
+        raise ProtocolError(f"field {key!r} must be a number in [{low}, {high}]")
+    return number
+
+
+def _str(obj: dict[str, Any], key: str, max_chars: int, bad: re.Pattern[str] | None = None) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or len(value) > max_chars:
+        raise ProtocolError(f"field {key!r} must be a string of at most {max_chars} characters")
+    if bad is not None and bad.search(value):
+        raise ProtocolError(f"field {key!r} has forbidden characters")
+    return value
+
+
+def _node_id(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or _NODE_ID.fullmatch(value) is None:
+        raise ProtocolError(f"field {key!r} must be a node ID")
+    return value
+
+
+def _nick(obj: dict[str, Any], limits: Limits) -> str:
+    value = _str(obj, "nick", limits.max_nick_chars)
+    problem = nick_problem(value, limits)
+    if problem is not None:
+        raise ProtocolError(f"bad nick: {problem}")
+    return value
+
+
+def _text(obj: dict[str, Any], limits: Limits) -> str:
+    value = _str(obj, "text", limits.max_text_chars, _BAD_TEXT_CHARS)
+    if not value:
+        raise ProtocolError("empty text")
+    return value
+
+
+def _host(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ProtocolError("peer host must be an IP address")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ProtocolError("peer host must be an IP address") from None
+
+
+def _parse_hello(obj: dict[str, Any], limits: Limits) -> Hello:
+    room = _str(obj, "room", limits.max_room_chars)
+    problem = room_problem(room, limits)
+    if problem is not None:
+        raise ProtocolError(f"bad room: {problem}")
+    return Hello(
+        version=_int(obj, "v", 0, MAX_COUNTER),
+        node_id=_node_id(obj, "id"),
+        nick=_nick(obj, limits),
+        room=room,
+        port=_int(obj, "port", 0, 65535),
+    )
+
+
+def _parse_error(obj: dict[str, Any], limits: Limits) -> ErrorFrame:
+    return ErrorFrame(
+        code=_str(obj, "code", MAX_CODE_CHARS, _BAD_ROOM_CHARS),
+        text=_str(obj, "text", limits.max_reason_chars, _BAD_TEXT_CHARS),
+        version=_int(obj, "v", 0, MAX_COUNTER),
+    )
+
+
+def _parse_bye(obj: dict[str, Any], limits: Limits) -> Bye:
+    return Bye(reason=_str(obj, "reason", limits.max_reason_chars, _BAD_TEXT_CHARS))
+
+
+def _parse_ping(obj: dict[str, Any], limits: Limits) -> Ping:
+    return Ping(nonce=_int(obj, "n", 0, MAX_NONCE))
+
+
+def _parse_pong(obj: dict[str, Any], limits: Limits) -> Pong:
+    return Pong(nonce=_int(obj, "n", 0, MAX_NONCE))
+
+
+def _parse_peers(obj: dict[str, Any], limits: Limits) -> PeerList:
+    raw = obj.get("peers")
+    if not isinstance(raw, list) or len(raw) > limits.max_gossip_peers:
+        raise ProtocolError(f"field 'peers' must be a list of at most {limits.max_gossip_peers}")
+    peers = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise ProtocolError("peer entry must be an object")
+        peers.append(
+            PeerAddress(
+                node_id=_node_id(entry, "id"),
+                host=_host(entry.get("host")),
+                port=_int(entry, "port", 1, 65535),
+            )
+        )
+    return PeerList(peers=tuple(peers))
+
+
+def _parse_nick(obj: dict[str, Any], limits: Limits) -> NickChange:
+    return NickChange(nick=_nick(obj, limits))
+
+
+def _parse_chat(obj: dict[str, Any], limits: Limits) -> Chat:
+    return Chat(
+        author=_node_id(obj, "from"),
+        seq=_int(obj, "seq", 1, MAX_COUNTER),
+        lamport=_int(obj, "lc", 1, MAX_COUNTER),
+        ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
+        nick=_nick(obj, limits),
+        text=_text(obj, limits),
+    )
+
+
+def _parse_direct(obj: dict[str, Any], limits: Limits) -> Direct:
+    nonce = obj.get("nonce")
+    if not isinstance(nonce, str) or _NONCE.fullmatch(nonce) is None:
+        raise ProtocolError("field 'nonce' must be 16 hex characters")
+    return Direct(
+        author=_node_id(obj, "from"),
+        to=_node_id(obj, "to"),
+        nonce=nonce,
+        ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
+        nick=_nick(obj, limits),
+        text=_text(obj, limits),
+    )
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
+    "hello": _parse_hello,
+    "error": _parse_error,
+    "bye": _parse_bye,
+    "ping": _parse_ping,
+    "pong": _parse_pong,
+    "peers": _parse_peers,
+    "nick": _parse_nick,
+    "chat": _parse_chat,
+    "dm": _parse_direct,
+}

@@ -1,0 +1,99 @@
+"""What the node tells its user interface: joins, leaves, messages, notices, tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """The node listens and is about to find peers."""
+
+    node_id: str
+    nick: str
+    room: str
+    port: int
+    mdns: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PeerJoined:
+    """A peer is now linked to this node."""
+
+    node_id: str
+    nick: str
+    display: str
+    addr: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLeft:
+    """A peer's link is gone (quit, timed out, connection lost, ...)."""
+
+    node_id: str
+    nick: str
+    display: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageShown:
+    """A message to show, exactly once per node; own=True for what this node sent."""
+
+    msg_id: str
+    author: str
+    nick: str
+    display: str
+    text: str
+    ts: float
+    lamport: int
+    direct: bool
+    own: bool
+    to_id: str | None = None
+    to_nick: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NickChanged:
+    """A peer (or this node, own=True) changed its nick."""
+
+    node_id: str
+    old: str
+    new: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An informational line for the user."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something went wrong that the user should see (one line)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRow:
+    """One row of /peers."""
+
+    node_id: str
+    nick: str
+    display: str
+    addr: str
+    connected_for: float
+    rtt: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerTable:
+    """The answer to /peers, sorted by nick."""
+
+    rows: tuple[PeerRow, ...]
+
+
+View = Ready | PeerJoined | PeerLeft | MessageShown | NickChanged | Notice | Problem | PeerTable

@@ -1,0 +1,1 @@
+"""Finding peers: mDNS (zeroconf) and addresses given by hand."""

@@ -1,0 +1,212 @@
+"""mDNS discovery with zeroconf: advertise this node, browse for its room, report what is seen."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zeroconf import (
+    InterfaceChoice,
+    IPVersion,
+    ServiceBrowser,
+    ServiceInfo,
+    ServiceStateChange,
+    Zeroconf,
+)
+
+from p2pchat.core import events as ev
+from p2pchat.core.limits import PROTOCOL_VERSION, SERVICE_TYPE
+from p2pchat.core.messages import is_node_id
+
+log = logging.getLogger(__name__)
+
+RESOLVE_TIMEOUT_MS = 3000
+INSTANCE_NICK_CHARS = 24
+INSTANCE_ID_CHARS = 12
+
+Post = Callable[[object], None]
+
+
+class DiscoveryError(Exception):
+    """mDNS cannot be used as configured; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class MdnsConfig:
+    """Who we are and where mDNS may run (interfaces None: all of them)."""
+
+    node_id: str
+    nick: str
+    room: str
+    advertise: tuple[str, ...]
+    interfaces: tuple[str, ...] | None = None
+
+
+class MdnsDiscovery:
+    """Registers `_p2pchat._tcp.local.` and browses it; all slow zeroconf calls run on a worker."""
+
+    def __init__(self, config: MdnsConfig) -> None:
+        self._config = config
+        self._nick = config.nick
+        self._zc: Zeroconf | None = None
+        self._browser: ServiceBrowser | None = None
+        self._info: ServiceInfo | None = None
+        self._post: Post | None = None
+        self._port = 0
+        self._names: dict[str, str] = {}
+        self._tasks: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="p2pchat-mdns")
+        self._closed = False
+
+    def start(self, port: int, post: Post) -> None:
+        """Open the mDNS sockets (raise DiscoveryError if impossible); register and browse async."""
+        self._port = port
+        self._post = post
+        try:
+            self._zc = _open_zeroconf(self._config.interfaces)
+        except OSError as exc:
+            raise DiscoveryError(f"mDNS cannot start: {exc.strerror or exc}") from None
+        self._worker.start()
+        self._tasks.put(("register", ""))
+
+    def rediscover(self) -> None:
+        """Re-announce and restart browsing (zeroconf alone does not re-find peers after a cut)."""
+        self._tasks.put(("rediscover", ""))
+
+    def announce(self, nick: str) -> None:
+        """Advertise a new nick in TXT."""
+        self._tasks.put(("announce", nick))
+
+    def close(self) -> None:
+        """Send goodbyes (all of them), stop browsing, close sockets, join threads; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._worker.ident is not None:
+            self._tasks.put(None)
+            self._worker.join()
+        if self._browser is not None:
+            self._browser.cancel()
+        if self._zc is not None:
+            # unregister_service() returns after the first of three goodbyes and close() then
+            # cancels the rest; unregister_all_services() waits for all three.
+            try:
+                self._zc.unregister_all_services()
+            except Exception as exc:
+                log.warning("mDNS goodbye failed: %s", exc)
+            self._zc.close()
+
+    # ---------------------------------------------------------------- worker
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            kind, arg = task
+            try:
+                self._do(kind, arg)
+            except Exception as exc:
+                log.warning("mDNS %s failed: %s", kind, exc)
+
+    def _do(self, kind: str, arg: str) -> None:
+        zc = self._zc
+        assert zc is not None
+        if kind == "register":
+            self._info = self._service_info()
+            zc.register_service(self._info)
+            self._browser = self._new_browser(zc)
+        elif kind == "rediscover":
+            if self._info is not None:
+                zc.update_service(self._info)
+            if self._browser is not None:
+                self._browser.cancel()
+                self._browser = self._new_browser(zc)
+        elif kind == "announce":
+            self._nick = arg
+            if self._info is not None:
+                self._info = self._service_info()
+                zc.update_service(self._info)
+        elif kind == "added":
+            self._resolve(zc, arg)
+        elif kind == "removed":
+            node_id = self._names.pop(arg, None)
+            if node_id is not None and self._post is not None:
+                self._post(ev.PeerWithdrawn(node_id))
+
+    def _new_browser(self, zc: Zeroconf) -> ServiceBrowser:
+        return ServiceBrowser(zc, SERVICE_TYPE, handlers=[self._on_change])
+
+    def _on_change(
+        self,
+        zeroconf: Zeroconf,
+        service_type: str,
+        name: str,
+        state_change: ServiceStateChange,
+    ) -> None:
+        # Runs on zeroconf's browser thread: hand over, never block it.
+        if state_change is ServiceStateChange.Removed:
+            self._tasks.put(("removed", name))
+        else:
+            self._tasks.put(("added", name))
+
+    def _resolve(self, zc: Zeroconf, name: str) -> None:
+        info = zc.get_service_info(SERVICE_TYPE, name, timeout=RESOLVE_TIMEOUT_MS)
+        if info is None or info.port is None:
+            return
+        props = info.decoded_properties
+        node_id = props.get("id") or ""
+        if not is_node_id(node_id) or node_id == self._config.node_id:
+            return
+        if props.get("room") != self._config.room or props.get("v") != str(PROTOCOL_VERSION):
+            log.debug("mDNS: %s is in another room or protocol", name)
+            return
+        addresses = tuple((a, info.port) for a in _usable(info.parsed_addresses()))
+        if not addresses or self._post is None:
+            return
+        self._names[name] = node_id
+        self._post(ev.PeerDiscovered(addresses, node_id, "mdns"))
+
+    def _service_info(self) -> ServiceInfo:
+        cfg = self._config
+        nick = "".join(c if c.isalnum() or c in "-_" else "-" for c in self._nick)
+        instance = f"{nick[:INSTANCE_NICK_CHARS]}-{cfg.node_id[:INSTANCE_ID_CHARS]}"
+        return ServiceInfo(
+            SERVICE_TYPE,
+            f"{instance}.{SERVICE_TYPE}",
+            port=self._port,
+            properties={
+                "id": cfg.node_id,
+                "nick": self._nick,
+                "room": cfg.room,
+                "v": str(PROTOCOL_VERSION),
+            },
+            server=f"p2pchat-{cfg.node_id[:INSTANCE_ID_CHARS]}.local.",
+            parsed_addresses=list(cfg.advertise),
+        )
+
+
+def _open_zeroconf(interfaces: tuple[str, ...] | None) -> Zeroconf:
+    if interfaces is None:
+        return Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only)
+    v6 = any(":" in i for i in interfaces)
+    v4 = any(":" not in i for i in interfaces)
+    version = IPVersion.All if v4 and v6 else IPVersion.V6Only if v6 else IPVersion.V4Only
+    return Zeroconf(interfaces=list(interfaces), ip_version=version)
+
+
+def _usable(addresses: list[str]) -> list[str]:
+    usable = []
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text.split("%")[0])
+        except ValueError:
+            continue
+        if address.is_multicast or address.is_unspecified:
+            continue
+        usable.append(str(address))
+    return usable

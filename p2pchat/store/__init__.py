@@ -1,0 +1,1 @@
+"""Persistent state in the user's data directory."""

@@ -1,0 +1,1 @@
+"""Sockets and threads that feed the core."""

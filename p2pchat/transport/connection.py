@@ -1,0 +1,166 @@
+"""One TCP link: a reader thread that decodes frames and a writer thread with a bounded queue."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Callable
+
+from p2pchat.core import events as ev
+from p2pchat.core.codec import FrameDecoder
+from p2pchat.core.errors import ProtocolError
+from p2pchat.core.limits import Limits
+from p2pchat.core.messages import Message, decode_message
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[object], None]
+
+
+class Connection:
+    """Owns one connected socket; frames out through `send`, events in through `post`.
+
+    The reader posts FramesReceived for valid input and exactly one ConnectionLost when the
+    socket ends for any reason; invalid input ends only this connection.
+    """
+
+    def __init__(self, conn_id: int, sock: socket.socket, label: str, post: Post, limits: Limits):
+        self.conn_id = conn_id
+        self.label = label
+        self._sock = sock
+        self._post = post
+        self._limits = limits
+        self._cond = threading.Condition()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._closing = False
+        self._flush = False
+        self._shut = False
+        self._reader = threading.Thread(target=self._read_loop, name=f"p2pchat-reader-{label}")
+        self._writer = threading.Thread(target=self._write_loop, name=f"p2pchat-writer-{label}")
+
+    def start(self) -> None:
+        """Start the reader and writer threads."""
+        self._writer.start()
+        self._reader.start()
+
+    def send(self, frame: bytes) -> bool:
+        """Queue a frame without blocking; False if the queue would overflow (drop this peer)."""
+        with self._cond:
+            if self._closing:
+                return True
+            if self._pending_bytes + len(frame) > self._limits.outbound_queue_bytes:
+                return False
+            self._pending.append(frame)
+            self._pending_bytes += len(frame)
+            if len(self._pending) == 1:
+                self._cond.notify()
+        return True
+
+    def close(self, *, flush: bool) -> None:
+        """Stop this link; with flush, queued frames go out first and the peer gets a clean FIN."""
+        with self._cond:
+            already = self._closing
+            self._closing = True
+            self._flush = flush and (not already or self._flush)
+            self._cond.notify()
+        if not flush:
+            self._shutdown(socket.SHUT_RDWR)
+
+    def abort(self) -> None:
+        """Cut the link at once, dropping anything queued."""
+        self.close(flush=False)
+
+    @property
+    def finished(self) -> bool:
+        """True once both threads have ended."""
+        return not self._reader.is_alive() and not self._writer.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for both threads."""
+        self._reader.join(timeout)
+        self._writer.join(timeout)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting in the outbound queue."""
+        with self._cond:
+            return self._pending_bytes
+
+    def _read_loop(self) -> None:
+        decoder = FrameDecoder(self._limits.max_frame_bytes)
+        reason = "connection closed by peer"
+        try:
+            while True:
+                data = self._sock.recv(self._limits.recv_bytes)
+                if not data:
+                    break
+                self._deliver(decoder.feed(data))
+        except ProtocolError as exc:
+            reason = f"protocol error: {exc}"
+            log.warning("closing %s: %s", self.label, reason)
+        except OSError as exc:
+            reason = f"connection error: {exc.strerror or exc}"
+        finally:
+            self._post(ev.ConnectionLost(self.conn_id, reason))
+            self.close(flush=False)
+            self._writer.join()
+            self._sock.close()
+
+    def _deliver(self, payloads: list[bytes]) -> None:
+        messages: list[Message] = []
+        try:
+            for payload in payloads:
+                messages.append(decode_message(payload, self._limits))
+        finally:
+            if messages:
+                self._post(ev.FramesReceived(self.conn_id, tuple(messages)))
+
+    def _write_loop(self) -> None:
+        sock = self._sock
+        try:
+            while True:
+                with self._cond:
+                    while not self._pending and not self._closing:
+                        self._cond.wait()
+                    if self._closing and not (self._flush and self._pending):
+                        break
+                    batch, self._pending = self._pending, []
+                    self._pending_bytes = 0
+                sock.sendall(batch[0] if len(batch) == 1 else b"".join(batch))
+        except OSError as exc:
+            self._post(ev.ConnectionLost(self.conn_id, f"send failed: {exc.strerror or exc}"))
+            self._shutdown(socket.SHUT_RDWR)
+            return
+        with self._cond:
+            graceful = self._flush
+        # A clean FIN lets the peer read our last frames (bye, error) before the link ends.
+        self._shutdown(socket.SHUT_WR if graceful else socket.SHUT_RDWR)
+
+    def _shutdown(self, how: int) -> None:
+        with self._cond:
+            if self._shut and how != socket.SHUT_RDWR:
+                return
+            self._shut = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(how)
+
+
+def configure_socket(sock: socket.socket, limits: Limits) -> None:
+    """Low latency, TCP keepalive, and a bounded wait when the peer stops reading."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", limits.tcp_keepalive_idle),
+        ("TCP_KEEPINTVL", limits.tcp_keepalive_interval),
+        ("TCP_KEEPCNT", limits.tcp_keepalive_count),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    seconds = int(limits.write_stall_timeout)
+    micros = int((limits.write_stall_timeout - seconds) * 1_000_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))

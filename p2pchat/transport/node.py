@@ -1,0 +1,291 @@
+"""The node runtime: one thread owns the Mesh core and carries out its actions on real sockets."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from p2pchat.core import actions as act
+from p2pchat.core import events as ev
+from p2pchat.core import views as vw
+from p2pchat.core.addr import format_addr
+from p2pchat.core.codec import encode_frame
+from p2pchat.core.limits import DEFAULT_LIMITS, Limits
+from p2pchat.core.mesh import Mesh
+from p2pchat.core.messages import encode_message
+from p2pchat.transport.connection import Connection, configure_socket
+from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[object], None]
+
+
+class Discovery(Protocol):
+    """What the node needs from a discovery adapter; every method returns without blocking long."""
+
+    def start(self, port: int, post: Post) -> None:
+        """Begin advertising the node at port and posting PeerDiscovered/PeerWithdrawn."""
+
+    def rediscover(self) -> None:
+        """Announce again and query for peers afresh."""
+
+    def announce(self, nick: str) -> None:
+        """Advertise a new nick."""
+
+    def close(self) -> None:
+        """Withdraw the advertisement (goodbyes really sent) and stop; idempotent."""
+
+
+class SeqStore(Protocol):
+    """Where the node keeps its identity and last used sequence number."""
+
+    node_id: str
+    last_seq: int
+
+    def save_seq(self, seq: int) -> None:
+        """Persist seq before the message that carries it leaves the node."""
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything a node needs to know at start."""
+
+    nick: str
+    room: str = "lobby"
+    bind_host: str = "0.0.0.0"
+    port: int = 0
+    static_peers: tuple[tuple[str, int], ...] = ()
+    limits: Limits = field(default=DEFAULT_LIMITS)
+
+
+class Node:
+    """A running chat node: listener, per-peer threads, discovery, and the thread owning state."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        identity: SeqStore,
+        on_view: Callable[[vw.View], None],
+        discovery: Discovery | None = None,
+    ) -> None:
+        self.config = config
+        self._identity = identity
+        self._on_view = on_view
+        self._discovery = discovery
+        self._limits = config.limits
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._connections: dict[int, Connection] = {}
+        self._retiring: dict[int, tuple[Connection, float]] = {}
+        self._next_conn = 1
+        self._listener: Listener | None = None
+        self._mesh: Mesh | None = None
+        self._thread = threading.Thread(target=self._run, name="p2pchat-node")
+        self._stopped = threading.Event()
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @property
+    def node_id(self) -> str:
+        """This node's ID."""
+        return self._identity.node_id
+
+    @property
+    def port(self) -> int:
+        """The port the node listens on (the real one when configured as 0)."""
+        if self._listener is None:
+            raise RuntimeError("node not started")
+        return self._listener.port
+
+    def start(self) -> None:
+        """Listen, start threads and discovery, show Ready; raise StartupError if it cannot."""
+        sock = open_listener(self.config.bind_host, self.config.port)
+        self._listener = Listener(sock, self.post, self._limits)
+        self._mesh = Mesh(
+            self._identity.node_id,
+            self.config.nick,
+            self.config.room,
+            self._listener.port,
+            limits=self._limits,
+            rng=random.Random(),
+            last_seq=self._identity.last_seq,
+        )
+        self._listener.start()
+        self._thread.start()
+        port = self._listener.port
+        self._show(
+            vw.Ready(
+                self.node_id, self.config.nick, self.config.room, port, self._discovery is not None
+            )
+        )
+        if self._discovery is not None:
+            try:
+                self._discovery.start(port, self.post)
+            except Exception as exc:
+                self.close()
+                raise StartupError(f"cannot start mDNS discovery: {exc}") from None
+        if self.config.static_peers:
+            self.post(ev.PeerDiscovered(self.config.static_peers, None, "static"))
+
+    def post(self, event: object) -> None:
+        """Hand an event to the node thread (safe from any thread)."""
+        self._inbox.put(event)
+
+    def close(self) -> None:
+        """Say goodbye, withdraw from mDNS, close sockets, join every thread; idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._thread.is_alive():
+            self.post(ev.Shutdown())
+            self._thread.join()
+        if self._discovery is not None:
+            self._discovery.close()
+        if self._listener is not None:
+            self._listener.close()
+        self._drain_inbox()
+        deadline = time.monotonic() + self._limits.flush_timeout
+        for conn in self._all_connections():
+            conn.join(max(0.0, deadline - time.monotonic()))
+        for conn in self._all_connections():
+            conn.abort()
+            conn.join()
+        self._connections.clear()
+        self._retiring.clear()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------- node thread
+
+    def _run(self) -> None:
+        mesh = self._mesh
+        assert mesh is not None
+        while True:
+            wake = _earliest(mesh.next_deadline(), self._retire_deadline())
+            try:
+                if wake is None:
+                    item = self._inbox.get()
+                else:
+                    item = self._inbox.get(timeout=max(0.0, wake - time.monotonic()))
+            except queue.Empty:
+                item = ev.Tick()
+            try:
+                self._dispatch(mesh, item)
+            except Exception:
+                log.exception("internal error handling %s", type(item).__name__)
+            self._reap()
+            if isinstance(item, ev.Shutdown):
+                return
+
+    def _dispatch(self, mesh: Mesh, item: object) -> None:
+        if isinstance(item, Accepted | Connected):
+            item = self._adopt(item)
+        if isinstance(item, ev.Event):
+            self._execute(mesh.handle(item, time.monotonic(), time.time()))
+
+    def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade:
+        conn_id = self._next_conn
+        self._next_conn += 1
+        outbound = isinstance(item, Connected)
+        label = f"{format_addr(item.host, item.port)}#{conn_id}"
+        try:
+            configure_socket(item.sock, self._limits)
+        except OSError as exc:
+            log.debug("socket options on %s: %s", label, exc)
+        conn = Connection(conn_id, item.sock, label, self.post, self._limits)
+        self._connections[conn_id] = conn
+        conn.start()
+        return ev.ConnectionMade(conn_id, outbound, item.host, item.port)
+
+    def _execute(self, actions: list[act.Action]) -> None:
+        for action in actions:
+            match action:
+                case act.Send():
+                    self._send(action)
+                case act.Show():
+                    self._show(action.view)
+                case act.Close():
+                    self._retire(action.conn, flush=action.flush)
+                    log.debug("closed link %d: %s", action.conn, action.reason)
+                case act.Dial():
+                    assert self._listener is not None
+                    self._listener.dial(action.host, action.port)
+                case act.PersistSeq():
+                    self._identity.save_seq(action.seq)
+                case act.Rediscover():
+                    if self._discovery is not None:
+                        self._discovery.rediscover()
+                case act.Announce():
+                    if self._discovery is not None:
+                        self._discovery.announce(action.nick)
+                case act.Log():
+                    log.log(action.level, "%s", action.text)
+
+    def _send(self, action: act.Send) -> None:
+        frame = encode_frame(encode_message(action.message), self._limits.max_frame_bytes)
+        for conn_id in action.conns:
+            conn = self._connections.get(conn_id)
+            if conn is not None and not conn.send(frame):
+                log.warning("dropping %s: send queue overflow (peer not reading)", conn.label)
+                self._retire(conn_id, flush=False)
+                self.post(ev.ConnectionLost(conn_id, "send queue overflow (peer not reading)"))
+
+    def _show(self, view: vw.View) -> None:
+        try:
+            self._on_view(view)
+        except Exception:
+            log.exception("user interface failed to show %s", type(view).__name__)
+
+    def _retire(self, conn_id: int, *, flush: bool) -> None:
+        conn = self._connections.pop(conn_id, None)
+        if conn is None:
+            return
+        conn.close(flush=flush)
+        self._retiring[conn_id] = (conn, time.monotonic() + self._limits.flush_timeout)
+
+    def _retire_deadline(self) -> float | None:
+        return min((d for _, d in self._retiring.values()), default=None)
+
+    def _reap(self) -> None:
+        now = time.monotonic()
+        for conn_id, (conn, deadline) in list(self._retiring.items()):
+            if conn.finished:
+                conn.join()
+                del self._retiring[conn_id]
+            elif now >= deadline:
+                conn.abort()
+
+    def _all_connections(self) -> list[Connection]:
+        return [*self._connections.values(), *(c for c, _ in self._retiring.values())]
+
+    def _drain_inbox(self) -> None:
+        # Sockets handed over after the node thread stopped still need closing.
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Accepted | Connected):
+                item.sock.close()
+
+
+def _earliest(*times: float | None) -> float | None:
+    present = [t for t in times if t is not None]
+    return min(present) if present else None

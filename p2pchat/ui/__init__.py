@@ -1,0 +1,1 @@
+"""User interfaces: plain lines (rich) and JSON lines."""

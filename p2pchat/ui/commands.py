@@ -1,0 +1,99 @@
+"""Slash commands: parsing a typed line into what the user wants (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Send text to the room."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Msg:
+    """Send text to one peer (nick, nick#shortid or id prefix)."""
+
+    target: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Nick:
+    """Change own nick."""
+
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Dial HOST:PORT by hand."""
+
+    spec: str
+
+
+@dataclass(frozen=True, slots=True)
+class Peers:
+    """Show the peer table."""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Show the command list."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    """Leave the chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A line that looked like a command but is not a valid one."""
+
+    problem: str
+
+
+Command = Say | Msg | Nick | Connect | Peers | Help | Quit | Invalid
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("/msg NICK TEXT", "send a direct message to one peer (NICK#id if two share a nick)"),
+    ("/nick NEW", "change your nick"),
+    ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
+    ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
+    ("/help", "show this list"),
+    ("/quit", "leave (also Ctrl-C, Ctrl-D)"),
+    ("//TEXT", "send a message that starts with '/'"),
+)
+
+
+def parse_line(line: str) -> Command | None:
+    """Interpret one typed line; None for a blank line."""
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return None
+    if not line.startswith("/"):
+        return Say(line)
+    if line.startswith("//"):
+        return Say(line[1:])
+    name, _, rest = line[1:].partition(" ")
+    rest = rest.strip()
+    name = name.lower()
+    if name in ("quit", "exit"):
+        return Quit()
+    if name == "help":
+        return Help()
+    if name == "peers":
+        return Peers()
+    if name == "nick":
+        return Nick(rest) if rest else Invalid("usage: /nick NEW")
+    if name == "connect":
+        return Connect(rest) if rest else Invalid("usage: /connect HOST:PORT")
+    if name in ("msg", "dm"):
+        target, _, text = rest.partition(" ")
+        if not target or not text.strip():
+            return Invalid("usage: /msg NICK TEXT")
+        return Msg(target, text.strip())
+    return Invalid(f"unknown command /{name}; /help lists the commands")

@@ -1,0 +1,113 @@
+"""JSON-lines interface: one object per line on stdout, the contract for scripts and tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, TextIO
+
+from p2pchat.core import views as vw
+from p2pchat.ui.commands import COMMANDS
+
+
+class JsonUi:
+    """Writes each view as one JSON object per line, flushed at once."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def show(self, view: vw.View) -> None:
+        """Write one view."""
+        self._write(view_to_json(view))
+
+    def show_help(self) -> None:
+        """Write the command list as a help event."""
+        self._write({"event": "help", "commands": [{"usage": u, "what": w} for u, w in COMMANDS]})
+
+    def problem(self, text: str) -> None:
+        """Write an error event."""
+        self._write({"event": "error", "message": text})
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        line = json.dumps(obj, ensure_ascii=False)
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+
+def view_to_json(view: vw.View) -> dict[str, Any]:
+    """The JSON object for one view (field names are a public contract)."""
+    match view:
+        case vw.Ready():
+            return {
+                "event": "ready",
+                "id": view.node_id,
+                "nick": view.nick,
+                "room": view.room,
+                "port": view.port,
+                "mdns": view.mdns,
+            }
+        case vw.PeerJoined():
+            return {
+                "event": "peer_joined",
+                "id": view.node_id,
+                "nick": view.nick,
+                "display": view.display,
+                "addr": view.addr,
+            }
+        case vw.PeerLeft():
+            return {
+                "event": "peer_left",
+                "id": view.node_id,
+                "nick": view.nick,
+                "display": view.display,
+                "reason": view.reason,
+            }
+        case vw.MessageShown():
+            obj: dict[str, Any] = {
+                "event": "message",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "from_nick": view.nick,
+                "display": view.display,
+                "text": view.text,
+                "ts": view.ts,
+                "lamport": view.lamport,
+                "direct": view.direct,
+                "own": view.own,
+            }
+            if view.direct:
+                obj["to_id"] = view.to_id
+                obj["to_nick"] = view.to_nick
+            return obj
+        case vw.NickChanged():
+            return {
+                "event": "nick",
+                "id": view.node_id,
+                "old": view.old,
+                "new": view.new,
+                "own": view.own,
+            }
+        case vw.Notice():
+            return {"event": "notice", "message": view.text}
+        case vw.Problem():
+            return {"event": "error", "message": view.text}
+        case vw.PeerTable():
+            return {
+                "event": "peers",
+                "peers": [
+                    {
+                        "id": r.node_id,
+                        "nick": r.nick,
+                        "display": r.display,
+                        "addr": r.addr,
+                        "connected_for": round(r.connected_for, 3),
+                        "rtt": None if r.rtt is None else round(r.rtt, 6),
+                    }
+                    for r in view.rows
+                ],
+            }

@@ -1,0 +1,138 @@
+"""Plain line interface: rich-rendered lines (time, coloured nick, text) while stdin is read."""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from p2pchat.core import views as vw
+from p2pchat.core.limits import SHORT_ID_CHARS
+from p2pchat.ui.commands import COMMANDS
+
+NICK_COLOURS = (
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "bright_red",
+    "bright_green",
+    "bright_yellow",
+    "bright_blue",
+    "bright_magenta",
+    "bright_cyan",
+)
+
+
+class PlainUi:
+    """Prints one line (or table) per view; safe to call from any thread."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(highlight=False, soft_wrap=True)
+        self._lock = threading.Lock()
+
+    def show(self, view: vw.View) -> None:
+        """Render and print one view."""
+        self._print(render(view))
+
+    def show_help(self) -> None:
+        """Print the command list."""
+        table = Table(title="commands", show_header=False, box=None, padding=(0, 2))
+        for usage, what in COMMANDS:
+            table.add_row(Text(usage, style="bold"), what)
+        self._print(table)
+
+    def problem(self, text: str) -> None:
+        """Print a local error."""
+        self._print(render(vw.Problem(text)))
+
+    def _print(self, renderable: RenderableType) -> None:
+        with self._lock:
+            self._console.print(renderable)
+
+
+def nick_colour(node_id: str) -> str:
+    """A colour that stays the same for a node across runs and machines."""
+    return NICK_COLOURS[zlib.crc32(node_id.encode()) % len(NICK_COLOURS)]
+
+
+def render(view: vw.View) -> RenderableType:
+    """The rich renderable for one view; user text is never interpreted as markup."""
+    match view:
+        case vw.MessageShown():
+            return _render_message(view)
+        case vw.Ready():
+            mdns = "mDNS on" if view.mdns else "mDNS off"
+            return Text(
+                f"p2pchat: you are {view.nick} ({view.node_id[:SHORT_ID_CHARS]}) in room "
+                f"{view.room!r}, port {view.port}, {mdns}; /help lists commands",
+                style="dim",
+            )
+        case vw.PeerJoined():
+            return Text.assemble(
+                ("→ ", "green"),
+                (view.display, nick_colour(view.node_id)),
+                f" joined from {view.addr}",
+            )
+        case vw.PeerLeft():
+            return Text.assemble(
+                ("← ", "dim"),
+                (view.display, nick_colour(view.node_id)),
+                (f" left ({view.reason})", "dim"),
+            )
+        case vw.NickChanged():
+            who = "you are" if view.own else f"{view.old} is"
+            return Text(f"· {who} now known as {view.new}", style="dim")
+        case vw.Notice():
+            return Text(f"· {view.text}", style="dim")
+        case vw.Problem():
+            return Text(f"! {view.text}", style="bold red")
+        case vw.PeerTable():
+            return _render_peers(view)
+
+
+def _render_message(view: vw.MessageShown) -> Text:
+    stamp = time.strftime("%H:%M:%S", time.localtime(view.ts))
+    line = Text()
+    line.append(f"[{stamp}] ", style="dim")
+    nick_style = nick_colour(view.author) + (" bold" if view.own else "")
+    line.append(view.display, style=nick_style)
+    if view.direct:
+        arrow = f" → {view.to_nick} (direct)" if view.own else " → you (direct)"
+        line.append(arrow, style="magenta")
+    line.append(": ")
+    line.append(view.text, style="magenta" if view.direct else "")
+    return line
+
+
+def _render_peers(view: vw.PeerTable) -> RenderableType:
+    if not view.rows:
+        return Text("· no peers connected yet", style="dim")
+    table = Table(title=f"{len(view.rows)} peer(s)", title_justify="left")
+    for column in ("nick", "id", "address", "connected for", "rtt"):
+        table.add_column(column)
+    for row in view.rows:
+        rtt = "-" if row.rtt is None else f"{row.rtt * 1000:.1f} ms"
+        table.add_row(
+            Text(row.display, style=nick_colour(row.node_id)),
+            row.node_id[:SHORT_ID_CHARS],
+            row.addr,
+            _duration(row.connected_for),
+            rtt,
+        )
+    return table
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

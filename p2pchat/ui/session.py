@@ -1,0 +1,41 @@
+"""Carries out typed commands: local ones here, the rest as events for the node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from p2pchat.core import events as ev
+from p2pchat.core.messages import clean_text
+from p2pchat.discovery.static import resolve_peer
+from p2pchat.ui import commands as cmd
+from p2pchat.ui.base import Ui
+
+
+def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
+    """Act on one typed line; False when the user asked to quit."""
+    command = cmd.parse_line(line)
+    match command:
+        case None:
+            pass
+        case cmd.Quit():
+            return False
+        case cmd.Help():
+            ui.show_help()
+        case cmd.Invalid():
+            ui.problem(command.problem)
+        case cmd.Say():
+            post(ev.SendChat(clean_text(command.text)))
+        case cmd.Msg():
+            post(ev.SendDirect(command.target, clean_text(command.text)))
+        case cmd.Nick():
+            post(ev.ChangeNick(command.nick))
+        case cmd.Peers():
+            post(ev.ShowPeers())
+        case cmd.Connect():
+            try:
+                address = resolve_peer(command.spec)
+            except ValueError as exc:
+                ui.problem(f"/connect: {exc}")
+            else:
+                post(ev.PeerDiscovered((address,), None, "user"))
+    return True
