@@ -84,6 +84,7 @@ class Node:
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._connections: dict[int, Connection] = {}
         self._retiring: dict[int, tuple[Connection, float]] = {}
+        self._overflowed: list[int] = []
         self._next_conn = 1
         self._listener: Listener | None = None
         self._mesh: Mesh | None = None
@@ -197,8 +198,15 @@ class Node:
     def _dispatch(self, mesh: Mesh, item: object) -> None:
         if isinstance(item, Accepted | Connected):
             item = self._adopt(item)
-        if isinstance(item, ev.Event):
-            self._execute(mesh.handle(item, time.monotonic(), time.time()))
+        pending = [item] if isinstance(item, ev.Event) else []
+        while pending:
+            # Overflows found while sending are handled at once, before any event still queued.
+            self._overflowed.clear()
+            self._execute(mesh.handle(pending.pop(0), time.monotonic(), time.time()))
+            pending += [
+                ev.ConnectionLost(conn_id, "send queue overflow (peer not reading)")
+                for conn_id in self._overflowed
+            ]
 
     def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade:
         conn_id = self._next_conn
@@ -245,7 +253,7 @@ class Node:
             if conn is not None and not conn.send(frame):
                 log.warning("dropping %s: send queue overflow (peer not reading)", conn.label)
                 self._retire(conn_id, flush=False)
-                self.post(ev.ConnectionLost(conn_id, "send queue overflow (peer not reading)"))
+                self._overflowed.append(conn_id)
 
     def _show(self, view: vw.View) -> None:
         try:

@@ -1,0 +1,111 @@
+"""Several "machines" made of network namespaces on a private bridge: mDNS alone, cuts, healing."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import ChatProcess, Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+LAN_SCRIPT = ROOT / "scripts" / "lan"
+DISCOVERY_TIMEOUT = 20.0
+_lan_numbers = itertools.count(1)
+
+pytestmark = pytest.mark.netns
+
+
+class Lan:
+    """A LAN built by scripts/lan under a name of its own; removed at the end."""
+
+    def __init__(self, hosts: int) -> None:
+        self.name = f"p2pt{os.getpid()}-{next(_lan_numbers)}"
+        self.env = {**os.environ, "P2PCHAT_LAN": self.name}
+        self.hosts = hosts
+        result = self._lan("up", str(hosts))
+        if result.returncode != 0:
+            self._lan("down")
+            pytest.skip(f"cannot build network namespaces: {result.stderr.strip()}")
+
+    def host_ns(self, i: int) -> str:
+        return f"{self.name}-h{i}"
+
+    def set_link(self, i: int, up: bool) -> None:
+        """Plug (up) or unplug host i's cable at the bridge."""
+        state = "up" if up else "down"
+        cmd = ["ip", "-n", f"{self.name}-br", "link", "set", f"h{i}", state]
+        subprocess.run(cmd, check=True, timeout=10)
+
+    def down(self) -> None:
+        self._lan("down")
+
+    def _lan(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(LAN_SCRIPT), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture
+def lan() -> Iterator[Callable[[int], Lan]]:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 (ip) to build network namespaces")
+    built: list[Lan] = []
+
+    def make(hosts: int) -> Lan:
+        built.append(Lan(hosts))
+        return built[-1]
+
+    yield make
+    for item in built:
+        item.down()
+
+
+def start_on(cluster: Cluster, lan: Lan, i: int) -> ChatProcess:
+    """A node on host i with mDNS on all of that host's interfaces."""
+    prefix = ("ip", "netns", "exec", lan.host_ns(i))
+    return cluster.start(f"h{i}", prefix=prefix, bind=None, mdns=True).ready()
+
+
+def test_hosts_find_each_other_by_mdns_alone(cluster: Cluster, lan: Callable[[int], Lan]) -> None:
+    net = lan(3)
+    nodes = [start_on(cluster, net, i) for i in (1, 2, 3)]
+    ids = {n.id for n in nodes}
+    for node in nodes:
+        node.wait_peers(ids - {node.id}, timeout=DISCOVERY_TIMEOUT)
+        peers = [e for e in node.events if e["event"] == "peer_joined"]
+        assert all(p["addr"].startswith("198.18.0.") for p in peers)
+    nodes[0].send("across the bridge")
+    for node in nodes:
+        node.wait_for(lambda e: e.get("text") == "across the bridge")
+
+
+def test_cut_cable_is_noticed_and_the_mesh_heals(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(3)
+    a, b, c = (start_on(cluster, net, i) for i in (1, 2, 3))
+    for node in (a, b, c):
+        node.wait_peers({a.id, b.id, c.id} - {node.id}, timeout=DISCOVERY_TIMEOUT)
+    net.set_link(3, up=False)
+    for node, gone in ((a, c), (b, c), (c, a), (c, b)):
+        left = node.wait_for(lambda e, g=gone: e["event"] == "peer_left" and e["id"] == g.id)
+        assert left["reason"] in ("timed out", "connection error: Connection timed out")
+    a.send("while c is away")
+    b.wait_for(lambda e: e.get("text") == "while c is away")
+    net.set_link(3, up=True)
+    for node in (a, b, c):
+        node.wait_peers({a.id, b.id, c.id} - {node.id}, timeout=DISCOVERY_TIMEOUT)
+    c.send("back again")
+    for node in (a, b):
+        node.wait_for(lambda e: e.get("text") == "back again")

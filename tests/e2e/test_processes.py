@@ -1,0 +1,246 @@
+"""Real p2pchat processes on 127.0.0.1, joined only by --peer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.e2e.harness import Cluster, chain
+
+HELLO_TIMEOUT = 10.0
+
+
+def test_peer_chain_becomes_full_mesh_and_every_message_arrives_once(cluster: Cluster) -> None:
+    nodes = list(chain(cluster, 5))
+    ids = {n.id for n in nodes}
+    for node in nodes:
+        node.wait_peers(ids - {node.id})
+    for node in nodes:
+        node.send(f"hello from {node.nick}")
+    expected = Counter(f"hello from {n.nick}" for n in nodes)
+    for node in nodes:
+        got = node.wait_count(lambda e: e["event"] == "message", len(nodes))
+        assert Counter(m["text"] for m in got) == expected
+        own = [m for m in got if m["own"]]
+        assert [m["text"] for m in own] == [f"hello from {node.nick}"]
+        assert all(m["msg_id"].startswith(m["from_id"] + ":") for m in got)
+    # A second round proves no duplicate of the first one was still on its way.
+    nodes[0].send("second round")
+    for node in nodes:
+        node.wait_for(lambda e: e.get("text") == "second round")
+        texts = Counter(m["text"] for m in node.messages())
+        assert texts == expected + Counter(["second round"])
+
+
+def test_sigkilled_node_is_reported_gone_and_the_rest_keep_chatting(cluster: Cluster) -> None:
+    nodes = list(chain(cluster, 4))
+    ids = {n.id for n in nodes}
+    for node in nodes:
+        node.wait_peers(ids - {node.id})
+    victim = nodes[1]
+    victim.kill()
+    rest = [n for n in nodes if n is not victim]
+    for node in rest:
+        left = node.wait_for(lambda e: e["event"] == "peer_left" and e["id"] == victim.id)
+        assert left["nick"] == victim.nick
+    rest[0].send("still here?")
+    for node in rest:
+        node.wait_for(lambda e: e.get("text") == "still here?")
+
+
+def test_sigterm_says_goodbye_and_exits_zero_quickly(cluster: Cluster) -> None:
+    a, b = chain(cluster, 2)
+    a.wait_peers({b.id})
+    started = time.monotonic()
+    assert b.terminate() == 0
+    elapsed = time.monotonic() - started
+    left = a.wait_for(lambda e: e["event"] == "peer_left")
+    assert left["reason"] == "quit"
+    assert elapsed < 2.0 + 1.0  # the issue's 2 s, plus interpreter teardown slack
+    assert not any("Traceback" in line for line in b.stderr)
+
+
+def test_end_of_input_and_quit_command_exit_zero(cluster: Cluster) -> None:
+    a, b = chain(cluster, 2)
+    a.wait_peers({b.id})
+    a.close_stdin()
+    assert a._reap(5.0) == 0
+    b.wait_for(lambda e: e["event"] == "peer_left")
+    b.send("/quit")
+    assert b._reap(5.0) == 0
+
+
+def test_nick_change_direct_message_and_peer_table(cluster: Cluster) -> None:
+    a, b, c = chain(cluster, 3)
+    for node in (a, b, c):
+        node.wait_peers({a.id, b.id, c.id} - {node.id})
+    b.send("/nick bobby")
+    a.wait_for(lambda e: e["event"] == "nick" and e["new"] == "bobby")
+    a.send("/msg bobby just for you")
+    dm = b.wait_for(lambda e: e["event"] == "message" and e["direct"])
+    assert dm["text"] == "just for you" and dm["from_id"] == a.id and dm["to_id"] == b.id
+    a.send("/peers")
+    table = a.wait_for(lambda e: e["event"] == "peers")
+    assert {p["nick"] for p in table["peers"]} == {"bobby", c.nick}
+    assert all(p["addr"].startswith("127.0.0.1:") for p in table["peers"])
+    c.send("after the dm")
+    a.wait_for(lambda e: e.get("text") == "after the dm")
+    b.wait_for(lambda e: e.get("text") == "after the dm")
+    assert not [m for m in c.messages() if m["direct"]]
+    a.send("/msg nobody hi")
+    assert "no connected peer" in a.wait_for(lambda e: e["event"] == "error")["message"]
+
+
+def test_same_nick_is_told_apart_by_short_id(cluster: Cluster) -> None:
+    first = cluster.start("alex").ready()
+    second = cluster.start("alex2", "--peer", first.addr).ready()
+    second.wait_peers({first.id})
+    second.send("/nick alex")
+    first.wait_for(lambda e: e["event"] == "nick" and e["new"] == "alex")
+    second.send("which alex am I?")
+    msg = first.wait_for(lambda e: e.get("text") == "which alex am I?")
+    assert msg["display"] == f"alex#{second.id[:8]}"
+
+
+def frame(obj: dict[str, object]) -> bytes:
+    payload = json.dumps(obj).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_frame(sock: socket.socket) -> dict[str, object]:
+    header = b""
+    while len(header) < 4:
+        chunk = sock.recv(4 - len(header))
+        assert chunk, "connection closed"
+        header += chunk
+    (length,) = struct.unpack(">I", header)
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        assert chunk, "connection closed"
+        body += chunk
+    return dict(json.loads(body))
+
+
+def raw_hello(version: int = 1, node_id: str = "f" * 32, nick: str = "raw") -> bytes:
+    hello = {"t": "hello", "v": version, "id": node_id, "nick": nick, "room": "lobby", "port": 0}
+    return frame(hello)
+
+
+def test_version_mismatch_is_shown_on_both_sides(cluster: Cluster) -> None:
+    node = cluster.start("alice").ready()
+    with socket.create_connection(("127.0.0.1", node.port), timeout=HELLO_TIMEOUT) as sock:
+        sock.sendall(raw_hello(version=2, nick="future"))
+        theirs = read_frame(sock)
+        assert theirs["t"] == "hello"
+        refusal = read_frame(sock)
+        assert refusal["t"] == "error" and refusal["code"] == "version"
+        assert refusal["text"] == f"peer alice#{node.id[:8]} speaks protocol 1, we speak 2"
+        assert sock.recv(1) == b""
+    shown = node.wait_for(lambda e: e["event"] == "error")
+    assert shown["message"] == "peer future#ffffffff speaks protocol 2, we speak 1"
+
+
+def test_garbage_and_oversize_frames_close_only_that_connection(cluster: Cluster) -> None:
+    a, b = chain(cluster, 2)
+    a.wait_peers({b.id})
+    attacks = [
+        b"\xff\xff\xff\xff",  # 4 GiB frame announced: refused from the header alone
+        struct.pack(">I", 5) + b"hello",  # not JSON
+        raw_hello() + frame({"t": "chat", "from": "nope"}),  # invalid chat after a good hello
+        frame({"t": "ping", "n": 1}),  # anything but hello first
+    ]
+    for attack in attacks:
+        with socket.create_connection(("127.0.0.1", a.port), timeout=HELLO_TIMEOUT) as sock:
+            sock.sendall(attack)
+            sock.settimeout(HELLO_TIMEOUT)
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk  # the node closes the connection: recv returns b""
+    b.send("still fine")
+    a.wait_for(lambda e: e.get("text") == "still fine")
+    assert a.proc.poll() is None
+
+
+def test_peer_that_never_reads_costs_the_others_nothing(cluster: Cluster) -> None:
+    a, b, c = chain(cluster, 3)
+    for node in (a, b, c):
+        node.wait_peers({a.id, b.id, c.id} - {node.id})
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", a.port))
+    try:
+        stuck.sendall(raw_hello(node_id="e" * 32, nick="stuck"))
+        a.wait_for(lambda e: e["event"] == "peer_joined" and e["nick"] == "stuck")
+        count, text = 600, "x" * 15000  # ~9 MB: more than the stuck peer's buffers hold
+        for i in range(count):
+            a.send(f"{i} {text}")
+        for node in (b, c):
+            got = node.wait_count(lambda e: e["event"] == "message", count, timeout=60)
+            assert len({m["msg_id"] for m in got}) == count
+        left = a.wait_for(lambda e: e["event"] == "peer_left" and e["nick"] == "stuck")
+        assert left["reason"] in ("send queue overflow (peer not reading)", "timed out")
+    finally:
+        stuck.close()
+
+
+def run_cli(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "p2pchat", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_startup_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [
+            ["--bind", "127.0.0.1", "--port", str(port), "--no-mdns"],
+            ["--peer", "no-such-host.invalid:1", "--no-mdns"],
+            ["--peer", "127.0.0.1", "--no-mdns"],
+            ["--interface", "192.0.2.77"],
+            ["--nick", "two words", "--no-mdns"],
+            ["--port", "70000"],
+        ]
+        errors = []
+        for i, args in enumerate(cases):
+            result = run_cli("--data-dir", str(tmp_path / str(i)), *args)
+            assert result.returncode == 2, (args, result.stderr)
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("p2pchat: "), (args, result.stderr)
+            errors.append(lines[0])
+    assert errors[0] == f"p2pchat: cannot listen on 127.0.0.1:{port}: address already in use"
+    assert "cannot resolve 'no-such-host.invalid'" in errors[1]
+    assert "no local interface has address 192.0.2.77" in errors[3]
+
+
+def test_second_node_on_the_same_data_dir_is_refused(cluster: Cluster, tmp_path: Path) -> None:
+    first = cluster.start("solo").ready()
+    result = run_cli("--data-dir", str(tmp_path / "solo"), "--no-mdns", "--bind", "127.0.0.1")
+    assert result.returncode == 2
+    assert "another p2pchat is running" in result.stderr
+    assert first.proc.poll() is None
+
+
+def test_message_ids_never_repeat_across_restarts(cluster: Cluster) -> None:
+    node = cluster.start("again").ready()
+    node.send("one")
+    first = node.wait_for(lambda e: e.get("text") == "one")["msg_id"]
+    assert node.terminate() == 0
+    node = cluster.start("again").ready()
+    node.send("two")
+    second = node.wait_for(lambda e: e.get("text") == "two")["msg_id"]
+    assert first.rsplit(":", 1)[0] == second.rsplit(":", 1)[0]
+    assert int(second.rsplit(":", 1)[1]) == int(first.rsplit(":", 1)[1]) + 1

@@ -1,0 +1,174 @@
+"""Node runtimes in this process over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import queue
+import secrets
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from p2pchat.core import events as ev
+from p2pchat.core import views as vw
+from p2pchat.core.limits import Limits
+from p2pchat.transport.listener import StartupError
+from p2pchat.transport.node import Node, NodeConfig
+
+WAIT = 10.0
+
+
+class MemoryIdentity:
+    """Identity kept in memory."""
+
+    def __init__(self) -> None:
+        self.node_id = secrets.token_hex(16)
+        self.last_seq = 0
+        self.saved: list[int] = []
+
+    def save_seq(self, seq: int) -> None:
+        self.saved.append(seq)
+        self.last_seq = seq
+
+
+class Views:
+    """Collects what a node shows; wait() blocks until a matching view arrives."""
+
+    def __init__(self) -> None:
+        self.items: list[vw.View] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, view: vw.View) -> None:
+        with self._cond:
+            self.items.append(view)
+            self._cond.notify_all()
+
+    def wait(self, predicate: Callable[[vw.View], bool], count: int = 1) -> list[vw.View]:
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: len([v for v in self.items if predicate(v)]) >= count, WAIT
+            )
+            found = [v for v in self.items if predicate(v)]
+        assert ok, f"only {len(found)}/{count} matching views: {self.items[-5:]}"
+        return found
+
+
+@pytest.fixture
+def make_node() -> Iterator[Callable[..., tuple[Node, Views]]]:
+    nodes: list[Node] = []
+
+    def make(nick: str, limits: Limits | None = None, **kwargs: object) -> tuple[Node, Views]:
+        views = Views()
+        config = NodeConfig(nick=nick, bind_host="127.0.0.1", limits=limits or Limits(), **kwargs)  # type: ignore[arg-type]
+        node = Node(config, MemoryIdentity(), views)
+        nodes.append(node)
+        node.start()
+        return node, views
+
+    yield make
+    for node in nodes:
+        node.close()
+
+
+def joined(view: vw.View) -> bool:
+    return isinstance(view, vw.PeerJoined)
+
+
+def test_two_nodes_link_and_chat(make_node: Callable[..., tuple[Node, Views]]) -> None:
+    a, a_views = make_node("a")
+    _, b_views = make_node("b", static_peers=(("127.0.0.1", a.port),))
+    a_views.wait(joined)
+    b_views.wait(joined)
+    a.post(ev.SendChat("hi b"))
+    got = b_views.wait(lambda v: isinstance(v, vw.MessageShown))
+    assert got[0].text == "hi b"  # type: ignore[union-attr]
+
+
+def test_close_is_idempotent_and_joins_threads(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    a, _ = make_node("a")
+    a.close()
+    a.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("p2pchat-")]
+
+
+def test_port_in_use_is_a_startup_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = NodeConfig(nick="x", bind_host="127.0.0.1", port=taken.getsockname()[1])
+        node = Node(config, MemoryIdentity(), lambda v: None)
+        with pytest.raises(StartupError, match="address already in use"):
+            node.start()
+        node.close()
+
+
+def hello_frame(nick: str) -> bytes:
+    payload = json.dumps(
+        {
+            "t": "hello",
+            "v": 1,
+            "id": secrets.token_hex(16),
+            "nick": nick,
+            "room": "lobby",
+            "port": 0,
+        }
+    ).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+def test_overflowing_peer_is_dropped_and_the_others_get_everything(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    limits = Limits(outbound_queue_bytes=1024 * 1024)
+    a, a_views = make_node("a", limits=limits)
+    _, b_views = make_node("b", static_peers=(("127.0.0.1", a.port),))
+    a_views.wait(joined)
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", a.port))
+    try:
+        stuck.sendall(hello_frame("stuck"))
+        a_views.wait(joined, count=2)
+        # Paced by what b has received, so only the stuck peer's queue can grow without end
+        # (12 MB in all: more than its queue plus the kernel's socket buffers).
+        batch, batches = 50, 60
+        for n in range(batches):
+            for i in range(n * batch, (n + 1) * batch):
+                a.post(ev.SendChat(f"{i} " + "x" * 4000))
+            b_views.wait(lambda v: isinstance(v, vw.MessageShown), count=(n + 1) * batch)
+        count = batch * batches
+        left = a_views.wait(lambda v: isinstance(v, vw.PeerLeft))
+        assert left[0].nick == "stuck"  # type: ignore[union-attr]
+        assert left[0].reason == "send queue overflow (peer not reading)"  # type: ignore[union-attr]
+        got = b_views.wait(lambda v: isinstance(v, vw.MessageShown), count=count)
+        assert [m.text.split()[0] for m in got] == [str(i) for i in range(count)]  # type: ignore[union-attr]
+    finally:
+        stuck.close()
+
+
+def test_bad_input_closes_only_that_link(make_node: Callable[..., tuple[Node, Views]]) -> None:
+    a, a_views = make_node("a")
+    b, _ = make_node("b", static_peers=(("127.0.0.1", a.port),))
+    a_views.wait(joined)
+    with socket.create_connection(("127.0.0.1", a.port)) as bad:
+        bad.sendall(hello_frame("bad") + struct.pack(">I", 3) + b"{{{")
+        bad.settimeout(WAIT)
+        while bad.recv(65536):
+            pass
+    b.post(ev.SendChat("after the attack"))
+    got = a_views.wait(lambda v: isinstance(v, vw.MessageShown))
+    assert got[0].text == "after the attack"  # type: ignore[union-attr]
+    left = a_views.wait(lambda v: isinstance(v, vw.PeerLeft))
+    assert left[0].nick == "bad" and "protocol error" in left[0].reason  # type: ignore[union-attr]
+
+
+def test_inbox_is_a_plain_queue_of_events() -> None:
+    # The node thread is the only consumer; posting from many threads needs no lock.
+    q: queue.SimpleQueue[object] = queue.SimpleQueue()
+    q.put(ev.Tick())
+    assert isinstance(q.get_nowait(), ev.Tick)
