@@ -331,7 +331,7 @@ class Mesh:
                 peer.conn = None
             else:
                 del self._peers[peer.node_id]
-                self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), reason))
+                self._show_left(peer, reason)
                 self._log(act.INFO, f"link down: {self._display(peer)}: {reason}")
         if expected and link.peer_id is not None:
             self._forget_addresses(link.peer_id)
@@ -626,7 +626,7 @@ class Mesh:
             if peer.conn is None:
                 if peer.switching_until <= now:
                     del self._peers[peer.node_id]
-                    self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), "lost"))
+                    self._show_left(peer, "lost")
                 continue
             if now >= peer.last_heard + limits.peer_timeout:
                 link = self._links[peer.conn]
@@ -683,6 +683,10 @@ class Mesh:
 
     def _unestablished(self) -> list[_Link]:
         return [link for link in self._links.values() if link.peer_id is None]
+
+    def _show_left(self, peer: _Peer, reason: str) -> None:
+        addr = format_addr(peer.host, peer.listen_port)
+        self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), reason, addr))
 
     def _display(self, peer: _Peer) -> str:
         return self.display_name(peer.node_id, peer.nick)

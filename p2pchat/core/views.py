@@ -34,6 +34,7 @@ class PeerLeft:
     nick: str
     display: str
     reason: str
+    addr: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Message, decode_message
+from p2pchat.transport.budget import InboxBudget, Received
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,22 @@ class Connection:
     socket ends for any reason; invalid input ends only this connection.
     """
 
-    def __init__(self, conn_id: int, sock: socket.socket, label: str, post: Post, limits: Limits):
+    def __init__(
+        self,
+        conn_id: int,
+        sock: socket.socket,
+        label: str,
+        post: Post,
+        limits: Limits,
+        *,
+        budget: InboxBudget,
+    ) -> None:
         self.conn_id = conn_id
         self.label = label
         self._sock = sock
         self._post = post
         self._limits = limits
+        self._budget = budget
         self._cond = threading.Condition()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -67,6 +78,7 @@ class Connection:
             self._closing = True
             self._flush = flush and (not already or self._flush)
             self._cond.notify()
+        self._budget.wake()
         if not flush:
             self._shutdown(socket.SHUT_RDWR)
 
@@ -98,7 +110,8 @@ class Connection:
                 data = self._sock.recv(self._limits.recv_bytes)
                 if not data:
                     break
-                self._deliver(decoder.feed(data))
+                if not self._deliver(decoder.feed(data), len(data)):
+                    break
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("closing %s: %s", self.label, reason)
@@ -110,14 +123,20 @@ class Connection:
             self._writer.join()
             self._sock.close()
 
-    def _deliver(self, payloads: list[bytes]) -> None:
+    def _deliver(self, payloads: list[bytes], nbytes: int) -> bool:
+        """Post the decoded frames (those before a bad one too); False if the link is closing."""
         messages: list[Message] = []
         try:
             for payload in payloads:
                 messages.append(decode_message(payload, self._limits))
         finally:
-            if messages:
-                self._post(ev.FramesReceived(self.conn_id, tuple(messages)))
+            if messages and self._budget.take(nbytes, self._is_closing):
+                self._post(Received(self.conn_id, tuple(messages), nbytes))
+        return not self._is_closing()
+
+    def _is_closing(self) -> bool:
+        with self._cond:
+            return self._closing
 
     def _write_loop(self) -> None:
         sock = self._sock

@@ -20,6 +20,7 @@ from p2pchat.core.codec import encode_frame
 from p2pchat.core.limits import DEFAULT_LIMITS, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
+from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
 
@@ -85,6 +86,7 @@ class Node:
         self._connections: dict[int, Connection] = {}
         self._retiring: dict[int, tuple[Connection, float]] = {}
         self._overflowed: list[int] = []
+        self._budget = InboxBudget(config.limits.inbox_bytes)
         self._next_conn = 1
         self._listener: Listener | None = None
         self._mesh: Mesh | None = None
@@ -196,7 +198,10 @@ class Node:
                 return
 
     def _dispatch(self, mesh: Mesh, item: object) -> None:
-        if isinstance(item, Accepted | Connected):
+        if isinstance(item, Received):
+            self._budget.give(item.nbytes)
+            item = ev.FramesReceived(item.conn_id, item.messages)
+        elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
         pending = [item] if isinstance(item, ev.Event) else []
         while pending:
@@ -217,7 +222,7 @@ class Node:
             configure_socket(item.sock, self._limits)
         except OSError as exc:
             log.debug("socket options on %s: %s", label, exc)
-        conn = Connection(conn_id, item.sock, label, self.post, self._limits)
+        conn = Connection(conn_id, item.sock, label, self.post, self._limits, budget=self._budget)
         self._connections[conn_id] = conn
         conn.start()
         return ev.ConnectionMade(conn_id, outbound, item.host, item.port)

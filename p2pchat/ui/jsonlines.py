@@ -66,6 +66,7 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "nick": view.nick,
                 "display": view.display,
                 "reason": view.reason,
+                "addr": view.addr,
             }
         case vw.MessageShown():
             obj: dict[str, Any] = {

@@ -84,11 +84,11 @@ def render(view: vw.View) -> RenderableType:
             return Text.assemble(
                 ("← ", "dim"),
                 (view.display, nick_colour(view.node_id)),
-                (f" left ({view.reason})", "dim"),
+                (f" ({view.addr}) left: {view.reason}", "dim"),
             )
         case vw.NickChanged():
-            who = "you are" if view.own else f"{view.old} is"
-            return Text(f"· {who} now known as {view.new}", style="dim")
+            subject = "you are" if view.own else f"{view.old} is"
+            return Text(f"· {subject} now known as {view.new}", style="dim")
         case vw.Notice():
             return Text(f"· {view.text}", style="dim")
         case vw.Problem():

@@ -174,7 +174,7 @@ def test_duplicate_bye_without_replacement_ends_in_a_leave() -> None:
     m.handle(ev.FramesReceived(1, (Bye("duplicate"),)), 0.0, 0.0)
     out = m.handle(ev.Tick(), LIMITS.handshake_timeout + 0.1, 0.0)
     assert [a.view for a in out if isinstance(a, act.Show)] == [
-        vw.PeerLeft(LOW, "peer", "peer", "lost")
+        vw.PeerLeft(LOW, "peer", "peer", "lost", "10.0.0.1:5000")
     ]
 
 
@@ -297,7 +297,7 @@ def test_silent_peer_is_declared_gone_after_the_timeout_and_redialled() -> None:
         if any(isinstance(a, act.Close) for a in out):
             break
     assert now == LIMITS.peer_timeout
-    assert act.Show(vw.PeerLeft(OTHER, "ann", "ann", "timed out")) in out
+    assert act.Show(vw.PeerLeft(OTHER, "ann", "ann", "timed out", "10.0.0.1:5000")) in out
     assert act.Rediscover() in out
     # The peer's listening address is redialled after the first backoff step.
     due = m.next_deadline()
@@ -329,7 +329,7 @@ def test_quit_is_reported_and_the_peer_is_not_redialled() -> None:
     m = mesh()
     link(m, 1, OTHER, nick="ann", outbound=False)
     out = m.handle(ev.FramesReceived(1, (Bye("quit"),)), 1.0, 0.0)
-    assert act.Show(vw.PeerLeft(OTHER, "ann", "ann", "quit")) in out
+    assert act.Show(vw.PeerLeft(OTHER, "ann", "ann", "quit", "10.0.0.1:5000")) in out
     assert m.next_deadline() is None or not any(
         isinstance(a, act.Dial) for a in m.handle(ev.Tick(), 1000.0, 0.0)
     )

@@ -244,3 +244,13 @@ def test_message_ids_never_repeat_across_restarts(cluster: Cluster) -> None:
     second = node.wait_for(lambda e: e.get("text") == "two")["msg_id"]
     assert first.rsplit(":", 1)[0] == second.rsplit(":", 1)[0]
     assert int(second.rsplit(":", 1)[1]) == int(first.rsplit(":", 1)[1]) + 1
+
+
+def test_connect_command_joins_by_hand(cluster: Cluster) -> None:
+    a = cluster.start("hand-a").ready()
+    b = cluster.start("hand-b").ready()
+    b.send(f"/connect {a.addr}")
+    a.wait_peers({b.id})
+    b.wait_peers({a.id})
+    b.send("/connect nowhere.invalid:1")
+    assert "cannot resolve" in b.wait_for(lambda e: e["event"] == "error")["message"]

@@ -172,3 +172,18 @@ def test_inbox_is_a_plain_queue_of_events() -> None:
     q: queue.SimpleQueue[object] = queue.SimpleQueue()
     q.put(ev.Tick())
     assert isinstance(q.get_nowait(), ev.Tick)
+
+
+def test_small_inbox_pushes_back_instead_of_losing(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    a, a_views = make_node("a")
+    _, b_views = make_node(
+        "b", limits=Limits(inbox_bytes=8 * 1024), static_peers=(("127.0.0.1", a.port),)
+    )
+    a_views.wait(joined)
+    count = 500
+    for i in range(count):
+        a.post(ev.SendChat(f"{i} " + "y" * 1000))
+    got = b_views.wait(lambda v: isinstance(v, vw.MessageShown), count=count)
+    assert [m.text.split()[0] for m in got] == [str(i) for i in range(count)]  # type: ignore[union-attr]

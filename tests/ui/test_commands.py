@@ -1,0 +1,38 @@
+"""Typed lines become the right commands; bad ones get a usage line."""
+
+from __future__ import annotations
+
+import pytest
+
+from p2pchat.ui import commands as cmd
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("hello there", cmd.Say("hello there")),
+        ("//etc is a dir", cmd.Say("/etc is a dir")),
+        ("/msg bob hi  there ", cmd.Msg("bob", "hi  there")),
+        ("/MSG bob#1a2b hi", cmd.Msg("bob#1a2b", "hi")),
+        ("/nick neo", cmd.Nick("neo")),
+        ("/connect 10.1.2.3:4000", cmd.Connect("10.1.2.3:4000")),
+        ("/peers", cmd.Peers()),
+        ("/help", cmd.Help()),
+        ("/quit", cmd.Quit()),
+        ("/exit", cmd.Quit()),
+        ("/msg bob", cmd.Invalid("usage: /msg NICK TEXT")),
+        ("/nick", cmd.Invalid("usage: /nick NEW")),
+        ("/connect", cmd.Invalid("usage: /connect HOST:PORT")),
+        ("/frobnicate", cmd.Invalid("unknown command /frobnicate; /help lists the commands")),
+        ("   ", None),
+        ("", None),
+    ],
+)
+def test_parse_line(line: str, expected: cmd.Command | None) -> None:
+    assert cmd.parse_line(line) == expected
+
+
+def test_every_command_has_help() -> None:
+    usages = " ".join(u for u, _ in cmd.COMMANDS)
+    for name in ("/msg", "/nick", "/peers", "/connect", "/help", "/quit"):
+        assert name in usages
