@@ -5,29 +5,36 @@ from __future__ import annotations
 import argparse
 import getpass
 import ipaddress
+import json
 import logging
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
 import platformdirs
+from rich.console import Console
+from rich.text import Text
 
 from p2pchat import __version__
 from p2pchat.core.limits import DEFAULT_LIMITS
-from p2pchat.core.messages import nick_problem, room_problem
+from p2pchat.core.messages import Chat, nick_problem, room_problem
+from p2pchat.core.views import MessageShown
 from p2pchat.discovery.interfaces import advertise_addresses, unknown_interfaces
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.static import resolve_peer
-from p2pchat.store.identity import IdentityError, open_identity
+from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
+from p2pchat.store.log import LogError, open_log, read_log
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
-from p2pchat.ui.jsonlines import JsonUi
+from p2pchat.ui.jsonlines import JsonUi, message_to_json
 from p2pchat.ui.lines import StdinLines
-from p2pchat.ui.plain import PlainUi
+from p2pchat.ui.plain import PlainUi, render
 from p2pchat.ui.session import run_line
 
+PLAIN_REPLAY = 50
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -42,13 +49,15 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chat; return the process exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run the chat (or `p2pchat history`); return the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    history = bool(argv) and argv[0] == "history"
+    parser = _history_parser() if history else _parser()
+    args = parser.parse_args(argv[1:] if history else argv)
     _setup_logging(args.verbose)
     try:
-        return _chat(args)
-    except (UsageError, StartupError, IdentityError, DiscoveryError) as exc:
+        return print_history(args) if history else _chat(args)
+    except (UsageError, StartupError, IdentityError, DiscoveryError, LogError) as exc:
         print(f"p2pchat: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
@@ -79,8 +88,11 @@ def _chat(args: argparse.Namespace) -> int:
         missing = unknown_interfaces(interfaces)
         if missing:
             raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
+    limits = replace(limits, history_messages=args.history_limit, history_days=args.history_days)
     ui: Ui = JsonUi(sys.stdout) if args.ui == "json" else PlainUi()
-    with open_identity(Path(args.data_dir)) as identity:
+    data_dir = None if args.ephemeral else Path(args.data_dir)
+    identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
+    with identity, open_log(data_dir, limits) as message_log:
         discovery = None
         if not args.no_mdns:
             discovery = MdnsDiscovery(
@@ -93,9 +105,16 @@ def _chat(args: argparse.Namespace) -> int:
                 )
             )
         config = NodeConfig(
-            nick=nick, room=args.room, bind_host=args.bind, port=args.port, static_peers=peers
+            nick=nick,
+            room=args.room,
+            bind_host=args.bind,
+            port=args.port,
+            static_peers=peers,
+            limits=limits,
+            replay_on_start=None if args.ui == "json" else PLAIN_REPLAY,
         )
-        with StdinLines() as lines, Node(config, identity, ui.show, discovery) as node:
+        node = Node(config, identity.node_id, message_log, ui.show, discovery)
+        with StdinLines() as lines, node:
             node.start()
             for line in lines:
                 if not run_line(line, node.post, ui):
@@ -103,6 +122,41 @@ def _chat(args: argparse.Namespace) -> int:
             if lines.stopped_by is not None:
                 log.info("stopping on %s", lines.stopped_by)
     return EXIT_OK
+
+
+def print_history(args: argparse.Namespace) -> int:
+    """`p2pchat history`: print the stored log and exit."""
+    rows = read_log(Path(args.data_dir), args.room, args.limit)
+    if args.json:
+        for room, chat in rows:
+            obj = {"room": room, **message_to_json(_stored_view(chat))}
+            del obj["event"]
+            print(json.dumps(obj, ensure_ascii=False))
+        return EXIT_OK
+    console = Console(highlight=False, soft_wrap=True)
+    current = None
+    for room, chat in rows:
+        if room != current:
+            current = room
+            console.print(Text(f"── room {room!r} ──", style="bold"))
+        console.print(render(_stored_view(chat)))
+    if not rows:
+        console.print(Text("no messages stored", style="dim"))
+    return EXIT_OK
+
+
+def _stored_view(chat: Chat) -> MessageShown:
+    return MessageShown(
+        msg_id=chat.msg_id,
+        author=chat.author,
+        nick=chat.nick,
+        display=chat.nick,
+        text=chat.text,
+        ts=chat.ts,
+        lamport=chat.lamport,
+        direct=False,
+        own=False,
+    )
 
 
 def _resolve(spec: str) -> tuple[str, int]:
@@ -159,10 +213,25 @@ def _parser() -> argparse.ArgumentParser:
         help="run mDNS only on the interface with this address (repeatable; default: all)",
     )
     parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS at all")
+    _data_dir_argument(parser)
     parser.add_argument(
-        "--data-dir",
-        default=platformdirs.user_data_dir("p2pchat"),
-        help="where the node ID and counters live (default: %(default)s)",
+        "--ephemeral",
+        action="store_true",
+        help="keep nothing on disk: a new identity, history only in memory",
+    )
+    parser.add_argument(
+        "--history-limit",
+        type=_positive_int,
+        default=DEFAULT_LIMITS.history_messages,
+        metavar="N",
+        help="keep at most N messages of the room (default %(default)s)",
+    )
+    parser.add_argument(
+        "--history-days",
+        type=_positive_float,
+        default=DEFAULT_LIMITS.history_days,
+        metavar="D",
+        help="forget messages older than D days (default %(default)s)",
     )
     parser.add_argument(
         "--ui",
@@ -170,11 +239,51 @@ def _parser() -> argparse.ArgumentParser:
         default="plain",
         help="plain: readable lines; json: one JSON object per line (default: plain)",
     )
+    _verbose_argument(parser)
+    parser.add_argument("--version", action="version", version=f"p2pchat {__version__}")
+    return parser
+
+
+def _history_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="p2pchat history", description="Print the stored message log and exit.")
+    parser.add_argument("--room", help="only this room (default: every room)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per message")
+    parser.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="only the newest N messages per room"
+    )
+    _data_dir_argument(parser)
+    _verbose_argument(parser)
+    return parser
+
+
+def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=platformdirs.user_data_dir("p2pchat"),
+        help="where the node ID and message log live (default: %(default)s)",
+    )
+
+
+def _verbose_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)"
     )
-    parser.add_argument("--version", action="version", version=f"p2pchat {__version__}")
-    return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def _setup_logging(verbosity: int) -> None:

@@ -1,7 +1,8 @@
 """A deterministic in-memory network that drives many Mesh cores in virtual time.
 
-Every frame goes through the real codec and validation, links keep FIFO order, and faults
-(kills, silent partitions) are scheduled in virtual time, so runs reproduce from a seed.
+Every frame goes through the real codec and validation; each link keeps FIFO order while
+latency varies between links (so paths reorder); content frames can be lost; nodes crash and
+restart with what they had stored; partitions drop traffic silently. Runs reproduce from a seed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.codec import FrameDecoder, encode_frame
+from p2pchat.core.history import History
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import decode_message, encode_message
+from p2pchat.core.messages import Chat, Direct, Message, decode_message, encode_message
 
 SIM_PORT = 7000
 SIM_EPOCH = 1_700_000_000.0
@@ -25,25 +27,32 @@ SIM_EPOCH = 1_700_000_000.0
 
 @dataclass(eq=False)
 class SimNode:
-    """One virtual node: its core plus everything it showed, logged and persisted."""
+    """One virtual node: its core, what it stored ("disk"), and what it showed this run."""
 
     name: str
     host: str
+    node_id: str
+    nick: str
+    room: str
     mesh: Mesh
+    disk: dict[tuple[str, int], Chat] = field(default_factory=dict)
     views: list[vw.View] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
-    persisted_seq: int = 0
     rediscovers: int = 0
     alive: bool = True
     next_tick: float | None = None
 
     def messages(self) -> list[vw.MessageShown]:
-        """Every message this node showed, in the order shown."""
+        """Every message shown since this node last started, in the order shown."""
         return [v for v in self.views if isinstance(v, vw.MessageShown)]
 
     def texts(self) -> list[str]:
-        """Texts of the room (non-direct) messages this node showed."""
+        """Texts of the room (non-direct) messages shown since this node last started."""
         return [m.text for m in self.messages() if not m.direct]
+
+    def transcript(self) -> list[tuple[str, int]]:
+        """IDs of the held room messages in transcript order."""
+        return [(c.author, c.seq) for c in self.mesh.history.ordered()]
 
 
 @dataclass(eq=False)
@@ -51,17 +60,31 @@ class _End:
     node: SimNode
     peer_conn: int
     decoder: FrameDecoder
-    open: bool = True
+    latency: float
+    last_arrival: float = 0.0
 
 
 class SimNet:
-    """Virtual LAN of Mesh cores with latency, partitions and crashes."""
+    """Virtual LAN of Mesh cores with latency, jitter, loss, partitions, crashes and restarts."""
 
-    def __init__(self, seed: int = 0, limits: Limits | None = None, latency: float = 0.001) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        limits: Limits | None = None,
+        latency: float = 0.001,
+        jitter: float = 0.0,
+        loss: float = 0.0,
+        codec: bool = True,
+    ) -> None:
+        self.seed = seed
         self.limits = limits or Limits()
         self.rng = random.Random(seed)
         self.now = 0.0
         self.latency = latency
+        self.jitter = jitter
+        self.loss = loss
+        self.codec = codec
         self.nodes: dict[str, SimNode] = {}
         self._listeners: dict[tuple[str, int], SimNode] = {}
         self._ends: dict[int, _End] = {}
@@ -70,34 +93,37 @@ class SimNet:
         self._counter = 0
         self._cut: set[frozenset[str]] = set()
         self.frames_sent = 0
+        self.frames_lost = 0
 
     def add_node(self, name: str, *, nick: str | None = None, room: str = "lobby") -> SimNode:
         """Create and start a node listening at a host of its own."""
         node_id = f"{self.rng.getrandbits(128):032x}"
-        host = f"10.0.{len(self.nodes) // 250}.{len(self.nodes) % 250 + 1}"
-        mesh = Mesh(
-            node_id,
-            nick or name,
-            room,
-            SIM_PORT,
-            limits=self.limits,
-            rng=random.Random(self.rng.getrandbits(64)),
+        count = len(self.nodes)
+        host = f"10.0.{count // 250}.{count % 250 + 1}"
+        node = SimNode(
+            name, host, node_id, nick or name, room, self._new_mesh(node_id, nick or name, room, {})
         )
-        node = SimNode(name, host, mesh)
         self.nodes[name] = node
         self._listeners[(host, SIM_PORT)] = node
+        self._handle(node, ev.Started(mdns=False))
         return node
 
     def address(self, name: str) -> tuple[str, int]:
         """Where a node listens."""
         return (self.nodes[name].host, SIM_PORT)
 
+    def alias(self, name: str, host: str) -> tuple[str, int]:
+        """Give a node a second address (another interface) and return it."""
+        self._listeners[(host, SIM_PORT)] = self.nodes[name]
+        return (host, SIM_PORT)
+
     def introduce(self, name: str, other: str, source: str = "static") -> None:
         """Tell node `name` about `other`'s address, as --peer would."""
-        self.inject(name, ev.PeerDiscovered((self.address(other),), None, source))
+        node_id = self.nodes[other].node_id if source == "mdns" else None
+        self.inject(name, ev.PeerDiscovered((self.address(other),), node_id, source))
 
     def inject(self, name: str, event: ev.Event) -> None:
-        """Feed an event to a node now."""
+        """Feed an event to a node now (ignored if it is down)."""
         node = self.nodes[name]
         if node.alive:
             self._handle(node, event)
@@ -124,10 +150,25 @@ class SimNet:
         """Stop a node; peers see its links close, or (silent) just stop hearing from it."""
         node = self.nodes[name]
         node.alive = False
-        del self._listeners[(node.host, SIM_PORT)]
+        node.next_tick = None
+        for key in [k for k, n in self._listeners.items() if n is node]:
+            del self._listeners[key]
         for conn, end in list(self._ends.items()):
             if end.node is node:
                 self._drop_end(conn, notify_peer=not silent)
+
+    def restart(self, name: str, *, introduce_to: list[str] | None = None) -> SimNode:
+        """Start a killed node again from what it had stored, like a restarted process."""
+        node = self.nodes[name]
+        assert not node.alive, f"{name} is running"
+        node.mesh = self._new_mesh(node.node_id, node.nick, node.room, node.disk)
+        node.views = []
+        node.alive = True
+        self._listeners[(node.host, SIM_PORT)] = node
+        self._handle(node, ev.Started(mdns=False))
+        for other in introduce_to or []:
+            self.introduce(name, other)
+        return node
 
     def partition(self, side_a: list[str], side_b: list[str]) -> None:
         """Silently drop all traffic (and dials) between the two sides."""
@@ -141,15 +182,41 @@ class SimNet:
 
     def linked(self, name: str) -> set[str]:
         """Names of the nodes this node has a live link with."""
-        by_id = {n.mesh.node_id: n.name for n in self.nodes.values()}
+        by_id = {n.node_id: n.name for n in self.nodes.values()}
         return {by_id[i] for i in self.nodes[name].mesh.peer_ids() if i in by_id}
+
+    def live(self) -> list[str]:
+        """Names of the running nodes."""
+        return [n for n, node in self.nodes.items() if node.alive]
 
     def full_mesh(self, names: list[str] | None = None) -> bool:
         """True if every listed live node links to every other."""
-        names = names or [n for n, node in self.nodes.items() if node.alive]
+        names = names or self.live()
         return all(self.linked(n) >= set(names) - {n} for n in names)
 
+    def converged(self) -> bool:
+        """True if every live node holds the same messages in the same order."""
+        transcripts = [self.nodes[n].transcript() for n in self.live()]
+        return all(t == transcripts[0] for t in transcripts)
+
     # ---------------------------------------------------------------- engine
+
+    def _new_mesh(
+        self, node_id: str, nick: str, room: str, disk: dict[tuple[str, int], Chat]
+    ) -> Mesh:
+        history = History(self.limits)
+        history.restore(sorted(disk.values(), key=lambda c: (c.lamport, c.author)), {}, self.now)
+        own = max((seq for author, seq in disk if author == node_id), default=0)
+        return Mesh(
+            node_id,
+            nick,
+            room,
+            SIM_PORT,
+            limits=self.limits,
+            rng=random.Random(self.rng.getrandbits(64)),
+            last_seq=own,
+            history=history,
+        )
 
     def _schedule(self, delay: float, fn: Callable[[], None]) -> None:
         self._counter += 1
@@ -165,16 +232,17 @@ class SimNet:
         deadline = node.mesh.next_deadline()
         if deadline is not None and (node.next_tick is None or deadline < node.next_tick):
             node.next_tick = deadline
-            self._schedule(max(0.0, deadline - self.now), lambda: self._tick(node, deadline))
+            mesh = node.mesh
+            self._schedule(max(0.0, deadline - self.now), lambda: self._tick(node, mesh, deadline))
 
-    def _tick(self, node: SimNode, planned: float) -> None:
-        if not node.alive or node.next_tick != planned:
+    def _tick(self, node: SimNode, mesh: Mesh, planned: float) -> None:
+        if not node.alive or node.mesh is not mesh or node.next_tick != planned:
             return
         node.next_tick = None
-        deadline = node.mesh.next_deadline()
+        deadline = mesh.next_deadline()
         if deadline is not None and deadline <= self.now:
             self._handle(node, ev.Tick())
-            after = node.mesh.next_deadline()
+            after = mesh.next_deadline()
             if after is not None and after <= self.now:
                 raise RuntimeError(f"{node.name}: timers make no progress at {self.now}")
         else:
@@ -185,22 +253,28 @@ class SimNet:
             case act.Dial():
                 self._dial(node, action.host, action.port)
             case act.Send():
-                payload = encode_message(action.message)
-                frame = encode_frame(payload, self.limits.max_frame_bytes)
+                message = action.message
+                frame = None
+                if self.codec:
+                    frame = encode_frame(encode_message(message), self.limits.max_frame_bytes)
+                lossy = isinstance(message, Chat | Direct)
                 for conn in action.conns:
-                    self._transmit(conn, frame)
+                    self._transmit(conn, message, frame, lossy)
             case act.Close():
                 self._drop_end(action.conn, notify_peer=True)
             case act.Show():
                 node.views.append(action.view)
-            case act.PersistSeq():
-                node.persisted_seq = action.seq
+            case act.Store():
+                node.disk[(action.chat.author, action.chat.seq)] = action.chat
             case act.Rediscover():
                 node.rediscovers += 1
             case act.Log():
                 node.logs.append(action.text)
             case act.Announce():
                 pass
+
+    def _link_latency(self) -> float:
+        return self.latency + self.rng.uniform(0.0, self.jitter)
 
     def _dial(self, node: SimNode, host: str, port: int) -> None:
         target = self._listeners.get((host, port))
@@ -213,53 +287,63 @@ class SimNet:
         out_conn, in_conn = self._next_conn, self._next_conn + 1
         self._next_conn += 2
         max_frame = self.limits.max_frame_bytes
-        self._ends[out_conn] = _End(node, in_conn, FrameDecoder(max_frame))
-        self._ends[in_conn] = _End(target, out_conn, FrameDecoder(max_frame))
-        self._schedule(
-            self.latency,
-            lambda: self.inject(node.name, ev.ConnectionMade(out_conn, True, host, port)),
-        )
-        self._schedule(
-            self.latency,
-            lambda: self.inject(
-                target.name, ev.ConnectionMade(in_conn, False, node.host, 40000 + out_conn)
-            ),
-        )
+        self._ends[out_conn] = _End(node, in_conn, FrameDecoder(max_frame), self._link_latency())
+        self._ends[in_conn] = _End(target, out_conn, FrameDecoder(max_frame), self._link_latency())
+        mesh, target_mesh = node.mesh, target.mesh
+        out_made = ev.ConnectionMade(out_conn, True, host, port)
+        in_made = ev.ConnectionMade(in_conn, False, node.host, 40000 + out_conn % 20000)
+        self._schedule(self.latency, lambda: self._deliver(node, mesh, out_made))
+        self._schedule(self.latency, lambda: self._deliver(target, target_mesh, in_made))
 
-    def _transmit(self, conn: int, frame: bytes) -> None:
+    def _deliver(self, node: SimNode, mesh: Mesh, event: ev.Event) -> None:
+        """Feed an event to the incarnation of node it was meant for."""
+        if node.alive and node.mesh is mesh:
+            self._handle(node, event)
+
+    def _transmit(self, conn: int, message: Message, frame: bytes | None, lossy: bool) -> None:
         end = self._ends.get(conn)
-        if end is None or not end.open:
+        if end is None:
             return
         peer = self._ends.get(end.peer_conn)
         if peer is None or frozenset((end.node.name, peer.node.name)) in self._cut:
             return
         self.frames_sent += 1
-        peer_conn = end.peer_conn
+        if lossy and self.loss and self.rng.random() < self.loss:
+            self.frames_lost += 1
+            return
+        arrival = max(self.now + end.latency, end.last_arrival)
+        end.last_arrival = arrival
+        peer_conn, receiver, mesh = end.peer_conn, peer.node, peer.node.mesh
 
         def arrive() -> None:
-            receiver = self._ends.get(peer_conn)
-            if receiver is None or not receiver.open or not receiver.node.alive:
+            receiving = self._ends.get(peer_conn)
+            if receiving is None or not receiver.alive or receiver.mesh is not mesh:
                 return
-            messages = tuple(decode_message(p, self.limits) for p in receiver.decoder.feed(frame))
-            self._handle(receiver.node, ev.FramesReceived(peer_conn, messages))
+            if frame is None:
+                messages: tuple[Message, ...] = (message,)
+            else:
+                payloads = receiving.decoder.feed(frame)
+                messages = tuple(decode_message(p, self.limits) for p in payloads)
+            self._handle(receiver, ev.FramesReceived(peer_conn, messages))
 
-        self._schedule(self.latency, arrive)
+        self._schedule(arrival - self.now, arrive)
 
     def _drop_end(self, conn: int, *, notify_peer: bool) -> None:
         end = self._ends.pop(conn, None)
         if end is None:
             return
-        end.open = False
         peer_conn = end.peer_conn
         peer = self._ends.get(peer_conn)
         if peer is None:
             return
         if notify_peer and frozenset((end.node.name, peer.node.name)) not in self._cut:
+            receiver, mesh = peer.node, peer.node.mesh
+            arrival = max(self.now + end.latency, end.last_arrival)
 
             def lost() -> None:
                 if self._ends.pop(peer_conn, None) is not None:
-                    self.inject(peer.node.name, ev.ConnectionLost(peer_conn, "closed by peer"))
+                    self._deliver(receiver, mesh, ev.ConnectionLost(peer_conn, "closed by peer"))
 
-            self._schedule(self.latency, lost)
+            self._schedule(arrival - self.now, lost)
         elif not notify_peer:
             peer.peer_conn = -1

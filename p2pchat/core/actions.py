@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2pchat.core.messages import Message
+from p2pchat.core.messages import Chat, Message
 from p2pchat.core.views import View
 
 
@@ -41,10 +41,10 @@ class Show:
 
 
 @dataclass(frozen=True, slots=True)
-class PersistSeq:
-    """Store the highest sequence number used, before the message carrying it goes out."""
+class Store:
+    """Keep a room message in the persistent log; for our own, before any Send that carries it."""
 
-    seq: int
+    chat: Chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class Log:
     text: str
 
 
-Action = Dial | Send | Close | Show | PersistSeq | Rediscover | Announce | Log
+Action = Dial | Send | Close | Show | Store | Rediscover | Announce | Log
 
 DEBUG = 10
 INFO = 20

@@ -86,6 +86,20 @@ class ShowPeers:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowHistory:
+    """The user asked for the last count messages of the room."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The node is listening: tell the user interface, then replay the stored history."""
+
+    mdns: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed; run due timers."""
 
@@ -106,6 +120,8 @@ Event = (
     | SendDirect
     | ChangeNick
     | ShowPeers
+    | ShowHistory
+    | Started
     | Tick
     | Shutdown
 )

@@ -9,6 +9,7 @@ SERVICE_TYPE = "_p2pchat._tcp.local."
 FRAME_HEADER_BYTES = 4
 NODE_ID_HEX_CHARS = 32
 SHORT_ID_CHARS = 8
+MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit of 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,19 @@ class Limits:
     seen_window_seconds: float = 600.0
     max_tracked_authors: int = 10_000
 
+    # History and sync.
+    history_messages: int = 10_000
+    history_text_bytes: int = 32 * 1024 * 1024
+    history_days: float = 30.0
+    backfill_messages: int = 500
+    sync_batch_messages: int = 100
+    sync_batch_bytes: int = 192 * 1024
+    sync_timeout: float = 10.0
+    max_parallel_syncs: int = 2
+    sync_min_interval: float = 2.0
+    gap_timeout: float = 60.0
+    clock_skew_warning: float = 60.0
+
     # Connections.
     handshake_timeout: float = 5.0
     max_pending_connections: int = 64
@@ -36,8 +50,8 @@ class Limits:
     connect_timeout: float = 3.0
 
     # Liveness: a peer silent for peer_timeout is gone; pings keep healthy links talking.
-    ping_interval: float = 1.5
-    peer_timeout: float = 5.0
+    ping_interval: float = 1.0
+    peer_timeout: float = 4.0
 
     # Redial with capped exponential backoff and jitter.
     redial_first_delay: float = 0.5

@@ -1,4 +1,4 @@
-"""The node core: peer table, handshakes, tie-break, liveness, redial, gossip, flooding, dedup.
+"""The node core: peer table, handshakes, tie-break, liveness, redial, gossip, flooding, sync.
 
 Events in, actions out; time is passed in. `Mesh.handle` is the only entry point that changes
 state, and it is called from one thread.
@@ -7,15 +7,17 @@ state, and it is called from one thread.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
+from p2pchat.core import sync
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
-from p2pchat.core.dedup import RecentIds, SeenMessages
+from p2pchat.core.dedup import RecentIds
 from p2pchat.core.handshake import Accepted, Handshake, Rejected
-from p2pchat.core.limits import PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
+from p2pchat.core.history import History
+from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import (
     MAX_NONCE,
     NONCE_HEX_CHARS,
@@ -30,6 +32,8 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    SyncBatch,
+    SyncRequest,
     nick_problem,
 )
 
@@ -52,27 +56,34 @@ class Mesh:
         limits: Limits,
         rng: random.Random,
         last_seq: int = 0,
+        history: History | None = None,
+        replay_on_start: int | None = None,
     ) -> None:
         self.node_id = node_id
         self.nick = nick
         self.room = room
         self.listen_port = listen_port
         self.limits = limits
-        self.seq = last_seq
-        self.lamport = 0
+        self.history = history if history is not None else History(limits)
+        self.seq = max(last_seq, self.history.max_seq(node_id))
+        self.lamport = self.history.max_lamport()
+        self.replay_on_start = replay_on_start
         self.closing = False
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers: dict[str, _Peer] = {}
         self._addresses: dict[tuple[str, int], _Address] = {}
         self._self_addresses: set[tuple[str, int]] = set()
-        self._seen = SeenMessages(limits)
         self._seen_direct = RecentIds(limits.seen_window_entries, limits.seen_window_seconds)
         self._last_rediscover: float | None = None
         self._now = 0.0
         self._wall = 0.0
         self._out: list[act.Action] = []
         self._deadline: float | None = None
+        self._timers_dirty = False
+        self._next_heartbeat = 0.0
+        self._last_heartbeat = 0.0
+        self._ping_nonce = 0
 
     # ------------------------------------------------------------------ public
 
@@ -104,12 +115,21 @@ class Mesh:
                 self._change_nick(event.nick)
             case ev.ShowPeers():
                 self._show(vw.PeerTable(rows=self._peer_rows()))
+            case ev.ShowHistory():
+                chats = self.history.last(event.count)
+                self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
+            case ev.Started():
+                self._show(
+                    vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
+                )
+                self._replay_history()
             case ev.Tick():
                 if not self.closing:
                     self._run_timers()
             case ev.Shutdown():
                 self._shutdown()
-        if not _leaves_timers_alone(event):
+        if self._timers_dirty or not _leaves_timers_alone(event):
+            self._timers_dirty = False
             self._deadline = self._compute_deadline()
         out, self._out = self._out, []
         return out
@@ -123,19 +143,24 @@ class Mesh:
             return None
         limits = self.limits
         times: list[float] = [link.handshake.deadline for link in self._unestablished()]
+        if self._peers:
+            times.append(self._next_heartbeat)
         for peer in self._peers.values():
             if peer.conn is None:
                 times.append(peer.switching_until)
             else:
-                times.append(peer.last_ping + limits.ping_interval)
-                times.append(peer.last_heard + limits.peer_timeout)
-        waiting = False
-        for address in self._addresses.values():
-            if self._may_dial(address):
-                times.append(address.next_try)
-                waiting = True
-                if not address.static:
-                    times.append(address.last_seen + limits.known_address_ttl)
+                sync_timeout = peer.sync.timeout_at(limits)
+                if sync_timeout is not None:
+                    times.append(sync_timeout)
+        gap = self.history.next_gap_deadline()
+        if gap is not None:
+            times.append(gap)
+        waiting = self._waiting_addresses()
+        for address in waiting:
+            times.append(address.next_try)
+            if not address.static:
+                times.append(address.last_seen + limits.known_address_ttl)
+        times += [since + limits.handshake_timeout for _, since in self._spares()]
         if waiting:
             last = self._last_rediscover
             times.append(self._now if last is None else last + limits.rediscover_retry_interval)
@@ -225,18 +250,24 @@ class Mesh:
         address.dialing = False
         if outcome.code == "self":
             self._self_addresses.add(address.key)
-            del self._addresses[address.key]
+            self._addresses.pop(address.key, None)
         elif address.static:
             address.failures = max(address.failures, 8)
             self._retry_later(address)
         else:
-            del self._addresses[address.key]
+            self._addresses.pop(address.key, None)
 
     def _establish(self, link: _Link, hello: Hello) -> None:
         peer_id = hello.node_id
         peer = self._peers.get(peer_id)
         if peer is not None and peer.conn is not None:
             old = self._links[peer.conn]
+            if old.outbound and link.outbound:
+                # We dialled both: the peer accepted both, keeps one and says bye on the other.
+                link.peer_id = peer_id
+                link.spare_since = self._now
+                self._remember_peer_address(link, hello)
+                return
             if not self._newer_link_wins(old, link, peer_id):
                 self._emit(act.Send((link.conn,), Bye(BYE_DUPLICATE)))
                 self._close(link, "duplicate link", flush=True)
@@ -250,6 +281,7 @@ class Mesh:
         first_hand = not any(a.node_id == peer_id for a in self._addresses.values())
         address = self._remember_peer_address(link, hello)
         if peer is None:
+            self._next_heartbeat = max(self._next_heartbeat, self._now + self.limits.ping_interval)
             peer = _Peer(
                 node_id=peer_id,
                 nick=hello.nick,
@@ -258,7 +290,6 @@ class Mesh:
                 listen_port=hello.port,
                 since=self._now,
                 last_heard=self._now,
-                last_ping=self._now,
             )
             self._peers[peer_id] = peer
             addr = format_addr(link.host, hello.port)
@@ -278,10 +309,13 @@ class Mesh:
             address.dialing = False
             address.failures = 0
         self._gossip_new_link(peer, tell_others=first_hand)
+        peer.sync = sync.LinkSync()
+        self._request_sync(peer)
 
     def _newer_link_wins(self, old: _Link, new: _Link, peer_id: str) -> bool:
-        # Both ends keep the link dialled by the smaller node ID; if the same node dialled both,
-        # the newer link wins (the older one is probably a dead socket from before a restart).
+        # Both ends keep the link dialled by the smaller node ID. If the peer dialled both, we
+        # alone decide: the newer wins (the older is probably a dead socket from before a
+        # restart); the peer keeps both until our bye tells it which one we dropped.
         preferred_dialer = min(self.node_id, peer_id)
         old_ok = (self.node_id if old.outbound else peer_id) == preferred_dialer
         new_ok = (self.node_id if new.outbound else peer_id) == preferred_dialer
@@ -326,6 +360,10 @@ class Mesh:
         """Forget a link that is gone; tell the user if it carried a peer; plan a redial."""
         self._links.pop(link.conn, None)
         peer = self._peers.get(link.peer_id) if link.peer_id is not None else None
+        if link.spare_since is not None:
+            return
+        if peer is not None and peer.conn == link.conn and self._promote_spare(peer):
+            return
         if peer is not None and peer.conn == link.conn:
             if peer.switching_until > self._now:
                 peer.conn = None
@@ -350,11 +388,29 @@ class Mesh:
             if not expected:
                 self._rediscover(self.limits.rediscover_min_interval)
 
+    def _spares(self) -> list[tuple[_Link, float]]:
+        """Links to a peer we dialled twice, kept until the peer says which one it dropped."""
+        return [
+            (link, since)
+            for link in self._links.values()
+            if (since := link.spare_since) is not None
+        ]
+
+    def _promote_spare(self, peer: _Peer) -> bool:
+        """Move the peer onto its spare link, if it has one; True if it did."""
+        for link, _ in self._spares():
+            if link.peer_id == peer.node_id:
+                link.spare_since = None
+                peer.conn = link.conn
+                peer.host = link.host
+                return True
+        return False
+
     def _forget_addresses(self, node_id: str) -> None:
         """Stop redialling a node that left on purpose (addresses the user gave are kept)."""
         for key, address in list(self._addresses.items()):
             if address.node_id == node_id and not address.static and not address.dialing:
-                del self._addresses[key]
+                self._addresses.pop(key, None)
 
     # --------------------------------------------------------------- messages
 
@@ -367,9 +423,18 @@ class Mesh:
                 self._on_direct(link, message)
             case Ping():
                 self._emit(act.Send((link.conn,), Pong(message.nonce)))
+                self._check_clock(peer, message.wall)
+                if message.digest != self.history.digest():
+                    self._request_sync(peer)
+            case SyncRequest():
+                self._emit(act.Send((link.conn,), sync.answer(self.history, message, self.limits)))
+                if sync.they_have_more(self.history, message.versions):
+                    self._request_sync(peer)
+            case SyncBatch():
+                self._on_batch(peer, message)
             case Pong():
-                if message.nonce == peer.ping_nonce:
-                    peer.rtt = self._now - peer.last_ping
+                if message.nonce == self._ping_nonce:
+                    peer.rtt = self._now - self._last_heartbeat
             case PeerList():
                 for entry in message.peers:
                     self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
@@ -378,10 +443,11 @@ class Mesh:
                 self._rename_peer(peer, message.nick)
             case Bye():
                 if message.reason == BYE_DUPLICATE:
-                    # The peer keeps another link to us; wait for it instead of reporting a leave.
-                    peer.switching_until = self._now + self.limits.handshake_timeout
-                    peer.conn = None
                     self._close(link, "duplicate link", flush=False)
+                    if peer.conn == link.conn and not self._promote_spare(peer):
+                        # The peer keeps another link to us: wait for it, do not report a leave.
+                        peer.switching_until = self._now + self.limits.handshake_timeout
+                        peer.conn = None
                 else:
                     self._close(link, f"peer said bye: {message.reason}", flush=False)
                     reason = "quit" if message.reason == BYE_QUIT else message.reason
@@ -400,22 +466,12 @@ class Mesh:
         self._lose_link(link, f"protocol error: {reason}", expected=False)
 
     def _on_chat(self, link: _Link, chat: Chat) -> None:
-        if chat.author == self.node_id or not self._seen.add(chat.author, chat.seq, self._now):
+        if not self._accept(chat):
             return
-        self.lamport = max(self.lamport, chat.lamport)
-        self._show(
-            vw.MessageShown(
-                msg_id=chat.msg_id,
-                author=chat.author,
-                nick=chat.nick,
-                display=self.display_name(chat.author, chat.nick),
-                text=chat.text,
-                ts=chat.ts,
-                lamport=chat.lamport,
-                direct=False,
-                own=False,
-            )
-        )
+        self._show(self._view(chat, backfill=False))
+        if self.history.has_gap(chat.author):
+            self._timers_dirty = True
+            self._request_sync(self._peers[link.peer_id or ""])
         targets = tuple(
             p.conn
             for p in self._peers.values()
@@ -448,6 +504,78 @@ class Mesh:
         if target is not None and target.conn is not None and target.conn != link.conn:
             self._emit(act.Send((target.conn,), direct))
 
+    def _accept(self, chat: Chat) -> bool:
+        """Hold and store a message if it is new; False if it was seen before."""
+        if chat.author == self.node_id and chat.seq <= self.seq:
+            return False
+        if not self.history.add(chat, self._now):
+            return False
+        self.lamport = min(max(self.lamport, chat.lamport), MAX_LAMPORT)
+        self._emit(act.Store(chat))
+        return True
+
+    def _view(self, chat: Chat, *, backfill: bool) -> vw.MessageShown:
+        return vw.MessageShown(
+            msg_id=chat.msg_id,
+            author=chat.author,
+            nick=chat.nick,
+            display=self.display_name(chat.author, chat.nick),
+            text=chat.text,
+            ts=chat.ts,
+            lamport=chat.lamport,
+            direct=False,
+            own=chat.author == self.node_id,
+            backfill=backfill,
+        )
+
+    def _request_sync(self, peer: _Peer) -> None:
+        # A few syncs at a time: asking every peer at once would fetch the same backlog N times.
+        busy = sum(1 for p in self._peers.values() if p.sync.busy(self._now, self.limits))
+        if busy >= self.limits.max_parallel_syncs:
+            return
+        if peer.conn is not None and peer.sync.may_request(self._now, self.limits):
+            self._timers_dirty = True
+            peer.sync.requested(self._now)
+            self._emit(act.Send((peer.conn,), sync.request(self.history)))
+
+    def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
+        for chat in batch.messages:
+            if self._accept(chat):
+                peer.sync.received += 1
+                self._show(self._view(chat, backfill=True))
+        for author, floor in batch.floors.items():
+            self.history.raise_base(author, floor, self._now)
+        if batch.more and peer.conn is not None:
+            peer.sync.requested(self._now)
+            self._emit(act.Send((peer.conn,), sync.request(self.history)))
+            return
+        count = peer.sync.finished()
+        if count:
+            plural = "message" if count == 1 else "messages"
+            self._show(vw.Notice(f"{count} {plural} you missed arrived via {self._display(peer)}"))
+
+    def _check_clock(self, peer: _Peer, their_wall: float) -> None:
+        peer.clock_offset = their_wall - self._wall
+        limit = self.limits.clock_skew_warning
+        if abs(peer.clock_offset) > limit and not peer.clock_flagged:
+            peer.clock_flagged = True
+            self._show(
+                vw.Notice(
+                    f"{self._display(peer)}'s clock is {peer.clock_offset:+.0f} s off ours "
+                    "(message order is not affected)"
+                )
+            )
+
+    def _replay_history(self) -> None:
+        total = len(self.history)
+        count = total if self.replay_on_start is None else min(total, self.replay_on_start)
+        if count < total:
+            self._show(
+                vw.Notice(f"{total - count} older messages in history; /history N shows more")
+            )
+        for chat in self.history.last(count):
+            self._show(self._view(chat, backfill=True))
+
     def _rename_peer(self, peer: _Peer, nick: str) -> None:
         if nick == peer.nick:
             return
@@ -461,23 +589,13 @@ class Mesh:
         if not self._text_ok(text):
             return
         self.seq += 1
-        self.lamport += 1
-        self._emit(act.PersistSeq(self.seq))
+        # Saturates instead of overflowing: one forged huge clock must not stop the room.
+        self.lamport = min(self.lamport + 1, MAX_LAMPORT)
         chat = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
-        self._seen.add(self.node_id, self.seq, self._now)
-        self._show(
-            vw.MessageShown(
-                msg_id=chat.msg_id,
-                author=self.node_id,
-                nick=self.nick,
-                display=self.display_name(self.node_id, self.nick),
-                text=text,
-                ts=chat.ts,
-                lamport=chat.lamport,
-                direct=False,
-                own=True,
-            )
-        )
+        self.history.add(chat, self._now)
+        # Stored (with its seq) before it leaves, so a restart never reuses the seq.
+        self._emit(act.Store(chat))
+        self._show(self._view(chat, backfill=False))
         conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
         if conns:
             self._emit(act.Send(conns, chat))
@@ -554,6 +672,7 @@ class Mesh:
                 addr=format_addr(p.host, p.listen_port),
                 connected_for=self._now - p.since,
                 rtt=p.rtt,
+                clock_offset=p.clock_offset,
             )
             for p in self._peers.values()
             if p.conn is not None
@@ -618,45 +737,66 @@ class Mesh:
     def _run_timers(self) -> None:
         now = self._now
         limits = self.limits
+        self.history.expire(now, self._wall)
         for link in self._unestablished():
             if link.handshake.expired(now):
                 self._close(link, "handshake timed out", flush=False)
                 self._lose_link(link, "handshake timed out", expected=False)
         for peer in list(self._peers.values()):
-            if peer.conn is None:
-                if peer.switching_until <= now:
-                    del self._peers[peer.node_id]
-                    self._show_left(peer, "lost")
-                continue
-            if now >= peer.last_heard + limits.peer_timeout:
-                link = self._links[peer.conn]
-                self._close(link, "timed out", flush=False)
-                self._lose_link(link, "timed out", expected=False)
-            elif now >= peer.last_ping + limits.ping_interval:
-                peer.last_ping = now
-                peer.ping_nonce = (peer.ping_nonce + 1) % MAX_NONCE
-                self._emit(act.Send((peer.conn,), Ping(peer.ping_nonce)))
+            if peer.conn is None and peer.switching_until <= now:
+                del self._peers[peer.node_id]
+                self._show_left(peer, "lost")
+            elif peer.sync.expire(now, limits):
+                self._log(act.INFO, f"sync with {self._display(peer)} timed out")
+        if now >= self._next_heartbeat:
+            self._heartbeat()
         for key, address in list(self._addresses.items()):
             expired = now >= address.last_seen + limits.known_address_ttl
             if expired and not address.static and self._may_dial(address):
-                del self._addresses[key]
+                self._addresses.pop(key, None)
+        for link, since in self._spares():
+            if now >= since + limits.handshake_timeout:
+                self._close(link, "spare link not chosen", flush=False)
         self._dial_due()
-        if any(self._may_dial(a) for a in self._addresses.values()):
+        if self._waiting_addresses():
             self._rediscover(limits.rediscover_retry_interval)
+
+    def _heartbeat(self) -> None:
+        """Drop peers silent for too long; ping the rest, all with one frame."""
+        now = self._now
+        self._next_heartbeat = now + self.limits.ping_interval
+        for peer in list(self._peers.values()):
+            if peer.conn is not None and now >= peer.last_heard + self.limits.peer_timeout:
+                link = self._links[peer.conn]
+                self._close(link, "timed out", flush=False)
+                self._lose_link(link, "timed out", expected=False)
+        conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
+        if conns:
+            self._ping_nonce = (self._ping_nonce + 1) % MAX_NONCE
+            self._last_heartbeat = now
+            ping = Ping(self._ping_nonce, self.history.digest(), self._wall)
+            self._emit(act.Send(conns, ping))
 
     def _dial_due(self) -> None:
         if self.closing:
             return
-        dialing_ids = {a.node_id for a in self._addresses.values() if a.dialing and a.node_id}
-        for address in self._addresses.values():
-            if not self._may_dial(address) or address.next_try > self._now:
+        dialing_ids: set[str] = set()
+        for address in self._waiting_addresses():
+            if address.next_try > self._now or address.node_id in dialing_ids:
                 continue
             if address.node_id is not None:
-                if address.node_id in dialing_ids:
-                    continue
                 dialing_ids.add(address.node_id)
             address.dialing = True
             self._emit(act.Dial(address.host, address.port))
+
+    def _waiting_addresses(self) -> list[_Address]:
+        """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
+        dialing = {a.node_id for a in self._addresses.values() if a.dialing and a.node_id}
+        return [
+            a
+            for a in self._addresses.values()
+            if self._may_dial(a) and (a.node_id is None or a.node_id not in dialing)
+        ]
 
     def _may_dial(self, address: _Address) -> bool:
         """Not dialling now, not us, and not someone we already have a link (or switch) with."""
@@ -726,6 +866,7 @@ class _Link:
     handshake: Handshake
     dialed: _Address | None
     peer_id: str | None = None
+    spare_since: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -737,17 +878,18 @@ class _Peer:
     listen_port: int
     since: float
     last_heard: float
-    last_ping: float
-    ping_nonce: int = 0
     rtt: float | None = None
     switching_until: float = 0.0
+    sync: sync.LinkSync = field(default_factory=sync.LinkSync)
+    clock_offset: float = 0.0
+    clock_flagged: bool = False
 
 
 def _leaves_timers_alone(event: ev.Event) -> bool:
     """True for the hot-path events that can only push timers later, never earlier."""
     if isinstance(event, ev.FramesReceived):
         return all(isinstance(m, Chat | Direct | Ping | Pong) for m in event.messages)
-    return isinstance(event, ev.SendChat | ev.SendDirect | ev.ShowPeers)
+    return isinstance(event, ev.SendChat | ev.SendDirect | ev.ShowPeers | ev.ShowHistory)
 
 
 def _peer_address(peer: _Peer) -> PeerAddress:

@@ -43,9 +43,12 @@ class Bye:
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    """Liveness probe; answered with a Pong carrying the same nonce."""
+    """Liveness probe, answered with a Pong of the same nonce; also carries the sender's
+    history digest (a mismatch starts a sync) and wall clock (to flag clocks far off)."""
 
     nonce: int
+    digest: str
+    wall: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +115,51 @@ class Direct:
         return f"{self.author}:d:{self.nonce}"
 
 
-Message = Hello | ErrorFrame | Bye | Ping | Pong | PeerList | NickChange | Chat | Direct
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """Asks for what the sender lacks: its version vector {author: highest contiguous seq} and
+    horizon (the oldest Lamport clock it holds; 0 if it holds nothing)."""
+
+    versions: dict[str, int]
+    horizon: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncBatch:
+    """Part of an answer to a SyncRequest, oldest first; more=True means ask again for the rest.
+
+    floors: per author, the seq at or below which the receiver should stop waiting for anything.
+    """
+
+    messages: tuple[Chat, ...]
+    floors: dict[str, int]
+    more: bool
+
+
+Message = (
+    Hello
+    | ErrorFrame
+    | Bye
+    | Ping
+    | Pong
+    | PeerList
+    | NickChange
+    | Chat
+    | Direct
+    | SyncRequest
+    | SyncBatch
+)
 
 MAX_NONCE = 2**53
 NONCE_HEX_CHARS = 16
 MAX_TIMESTAMP = 1e11
 MAX_COUNTER = 2**63 - 1
 MAX_CODE_CHARS = 32
+DIGEST_HEX_CHARS = 16
 
 _NODE_ID = re.compile(f"[0-9a-f]{{{NODE_ID_HEX_CHARS}}}")
 _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
+_DIGEST = re.compile(f"[0-9a-f]{{{DIGEST_HEX_CHARS}}}")
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
 _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
@@ -152,7 +190,13 @@ def decode_message(payload: bytes, limits: Limits) -> Message:
     parser = _PARSERS.get(kind)
     if parser is None:
         raise ProtocolError(f"unknown frame type {kind[:32]!r}")
-    return parser(obj, limits)
+    try:
+        return parser(obj, limits)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # Defence in depth: whatever slipped past the checks is still only this peer's fault.
+        raise ProtocolError(f"invalid {kind} frame: {type(exc).__name__}") from None
 
 
 def nick_problem(nick: str, limits: Limits) -> str | None:
@@ -199,7 +243,7 @@ def _to_wire(message: Message) -> dict[str, Any]:
         case Bye():
             return {"t": "bye", "reason": message.reason}
         case Ping():
-            return {"t": "ping", "n": message.nonce}
+            return {"t": "ping", "n": message.nonce, "h": message.digest, "w": message.wall}
         case Pong():
             return {"t": "pong", "n": message.nonce}
         case PeerList():
@@ -210,15 +254,7 @@ def _to_wire(message: Message) -> dict[str, Any]:
         case NickChange():
             return {"t": "nick", "nick": message.nick}
         case Chat():
-            return {
-                "t": "chat",
-                "from": message.author,
-                "seq": message.seq,
-                "lc": message.lamport,
-                "ts": message.ts,
-                "nick": message.nick,
-                "text": message.text,
-            }
+            return {"t": "chat", **_chat_fields(message)}
         case Direct():
             return {
                 "t": "dm",
@@ -229,7 +265,27 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "nick": message.nick,
                 "text": message.text,
             }
+        case SyncRequest():
+            return {"t": "sync", "vv": message.versions, "hz": message.horizon}
+        case SyncBatch():
+            return {
+                "t": "batch",
+                "msgs": [_chat_fields(m) for m in message.messages],
+                "floors": message.floors,
+                "more": message.more,
+            }
     raise LocalProtocolError(f"not a message: {message!r}")
+
+
+def _chat_fields(chat: Chat) -> dict[str, Any]:
+    return {
+        "from": chat.author,
+        "seq": chat.seq,
+        "lc": chat.lamport,
+        "ts": chat.ts,
+        "nick": chat.nick,
+        "text": chat.text,
+    }
 
 
 def _int(obj: dict[str, Any], key: str, low: int, high: int) -> int:
@@ -241,9 +297,9 @@ def _int(obj: dict[str, Any], key: str, low: int, high: int) -> int:
 
 def _float(obj: dict[str, Any], key: str, low: float, high: float) -> float:
     value = obj.get(key)
-    number = (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    )
+    number = None
+    if isinstance(value, float) or (type(value) is int and abs(value) <= MAX_COUNTER):
+        number = float(value)
     if number is None or not math.isfinite(number) or not low <= number <= high:
         raise ProtocolError(f"field {key!r} must be a number in [{low}, {high}]")
     return number
@@ -281,8 +337,8 @@ def _text(obj: dict[str, Any], limits: Limits) -> str:
 
 
 def _host(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 64:
-        raise ProtocolError("peer host must be an IP address")
+    if not isinstance(value, str) or len(value) > 64 or "%" in value:
+        raise ProtocolError("peer host must be an IP address (without a scope)")
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -316,7 +372,14 @@ def _parse_bye(obj: dict[str, Any], limits: Limits) -> Bye:
 
 
 def _parse_ping(obj: dict[str, Any], limits: Limits) -> Ping:
-    return Ping(nonce=_int(obj, "n", 0, MAX_NONCE))
+    digest = obj.get("h")
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        raise ProtocolError(f"field 'h' must be {DIGEST_HEX_CHARS} hex characters")
+    return Ping(
+        nonce=_int(obj, "n", 0, MAX_NONCE),
+        digest=digest,
+        wall=_float(obj, "w", 0.0, MAX_TIMESTAMP),
+    )
 
 
 def _parse_pong(obj: dict[str, Any], limits: Limits) -> Pong:
@@ -356,6 +419,43 @@ def _parse_chat(obj: dict[str, Any], limits: Limits) -> Chat:
     )
 
 
+def _versions(obj: dict[str, Any], key: str, limits: Limits) -> dict[str, int]:
+    raw = obj.get(key)
+    if not isinstance(raw, dict) or len(raw) > limits.max_tracked_authors:
+        raise ProtocolError(
+            f"field {key!r} must be an object of at most {limits.max_tracked_authors}"
+        )
+    versions: dict[str, int] = {}
+    for author, seq in raw.items():
+        if _NODE_ID.fullmatch(author) is None:
+            raise ProtocolError(f"field {key!r} has a key that is not a node ID")
+        if type(seq) is not int or not 0 <= seq <= MAX_COUNTER:
+            raise ProtocolError(f"field {key!r} has a value that is not a sequence number")
+        versions[author] = seq
+    return versions
+
+
+def _parse_sync(obj: dict[str, Any], limits: Limits) -> SyncRequest:
+    return SyncRequest(
+        versions=_versions(obj, "vv", limits), horizon=_int(obj, "hz", 0, MAX_COUNTER)
+    )
+
+
+def _parse_batch(obj: dict[str, Any], limits: Limits) -> SyncBatch:
+    raw = obj.get("msgs")
+    if not isinstance(raw, list) or len(raw) > limits.sync_batch_messages:
+        raise ProtocolError(f"field 'msgs' must be a list of at most {limits.sync_batch_messages}")
+    messages = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise ProtocolError("batch entry must be an object")
+        messages.append(_parse_chat(entry, limits))
+    more = obj.get("more")
+    if not isinstance(more, bool):
+        raise ProtocolError("field 'more' must be true or false")
+    return SyncBatch(messages=tuple(messages), floors=_versions(obj, "floors", limits), more=more)
+
+
 def _parse_direct(obj: dict[str, Any], limits: Limits) -> Direct:
     nonce = obj.get("nonce")
     if not isinstance(nonce, str) or _NONCE.fullmatch(nonce) is None:
@@ -380,4 +480,6 @@ _PARSERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
     "nick": _parse_nick,
     "chat": _parse_chat,
     "dm": _parse_direct,
+    "sync": _parse_sync,
+    "batch": _parse_batch,
 }

@@ -52,6 +52,7 @@ class MessageShown:
     own: bool
     to_id: str | None = None
     to_nick: str | None = None
+    backfill: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,13 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryListing:
+    """The answer to /history: stored messages, oldest first (already shown before)."""
+
+    messages: tuple[MessageShown, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PeerRow:
     """One row of /peers."""
 
@@ -88,6 +96,7 @@ class PeerRow:
     addr: str
     connected_for: float
     rtt: float | None
+    clock_offset: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +106,14 @@ class PeerTable:
     rows: tuple[PeerRow, ...]
 
 
-View = Ready | PeerJoined | PeerLeft | MessageShown | NickChanged | Notice | Problem | PeerTable
+View = (
+    Ready
+    | PeerJoined
+    | PeerLeft
+    | MessageShown
+    | NickChanged
+    | Notice
+    | Problem
+    | PeerTable
+    | HistoryListing
+)

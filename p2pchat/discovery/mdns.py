@@ -24,7 +24,8 @@ from p2pchat.core.messages import is_node_id
 
 log = logging.getLogger(__name__)
 
-RESOLVE_TIMEOUT_MS = 3000
+RESOLVE_TIMEOUT_MS = 500
+RESOLVE_ATTEMPTS = 4
 INSTANCE_NICK_CHARS = 24
 INSTANCE_ID_CHARS = 12
 
@@ -58,9 +59,10 @@ class MdnsDiscovery:
         self._post: Post | None = None
         self._port = 0
         self._names: dict[str, str] = {}
-        self._tasks: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[tuple[str, str, int] | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="p2pchat-mdns")
         self._closed = False
+        self._closing = threading.Event()
 
     def start(self, port: int, post: Post) -> None:
         """Open the mDNS sockets (raise DiscoveryError if impossible); register and browse async."""
@@ -71,22 +73,24 @@ class MdnsDiscovery:
         except OSError as exc:
             raise DiscoveryError(f"mDNS cannot start: {exc.strerror or exc}") from None
         self._worker.start()
-        self._tasks.put(("register", ""))
+        self._tasks.put(("register", "", 0))
 
     def rediscover(self) -> None:
         """Re-announce and restart browsing (zeroconf alone does not re-find peers after a cut)."""
-        self._tasks.put(("rediscover", ""))
+        self._tasks.put(("rediscover", "", 0))
 
     def announce(self, nick: str) -> None:
         """Advertise a new nick in TXT."""
-        self._tasks.put(("announce", nick))
+        self._tasks.put(("announce", nick, 0))
 
     def close(self) -> None:
         """Send goodbyes (all of them), stop browsing, close sockets, join threads; idempotent."""
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         if self._worker.ident is not None:
+            # Queued work is skipped; at most one short resolve is still under way.
             self._tasks.put(None)
             self._worker.join()
         if self._browser is not None:
@@ -107,13 +111,15 @@ class MdnsDiscovery:
             task = self._tasks.get()
             if task is None:
                 return
-            kind, arg = task
+            if self._closing.is_set():
+                continue
+            kind, arg, attempt = task
             try:
-                self._do(kind, arg)
+                self._do(kind, arg, attempt)
             except Exception as exc:
                 log.warning("mDNS %s failed: %s", kind, exc)
 
-    def _do(self, kind: str, arg: str) -> None:
+    def _do(self, kind: str, arg: str, attempt: int) -> None:
         zc = self._zc
         assert zc is not None
         if kind == "register":
@@ -131,8 +137,8 @@ class MdnsDiscovery:
             if self._info is not None:
                 self._info = self._service_info()
                 zc.update_service(self._info)
-        elif kind == "added":
-            self._resolve(zc, arg)
+        elif kind == "added" and not self._resolve(zc, arg) and attempt + 1 < RESOLVE_ATTEMPTS:
+            self._tasks.put(("added", arg, attempt + 1))
         elif kind == "removed":
             node_id = self._names.pop(arg, None)
             if node_id is not None and self._post is not None:
@@ -150,26 +156,29 @@ class MdnsDiscovery:
     ) -> None:
         # Runs on zeroconf's browser thread: hand over, never block it.
         if state_change is ServiceStateChange.Removed:
-            self._tasks.put(("removed", name))
+            self._tasks.put(("removed", name, 0))
         else:
-            self._tasks.put(("added", name))
+            self._tasks.put(("added", name, 0))
 
-    def _resolve(self, zc: Zeroconf, name: str) -> None:
-        info = zc.get_service_info(SERVICE_TYPE, name, timeout=RESOLVE_TIMEOUT_MS)
-        if info is None or info.port is None:
-            return
+    def _resolve(self, zc: Zeroconf, name: str) -> bool:
+        """Look the instance up (cache first, then a short query); False to try again later."""
+        info = ServiceInfo(SERVICE_TYPE, name)
+        if not info.load_from_cache(zc) and not info.request(zc, RESOLVE_TIMEOUT_MS):
+            return False
+        if info.port is None:
+            return False
         props = info.decoded_properties
         node_id = props.get("id") or ""
         if not is_node_id(node_id) or node_id == self._config.node_id:
-            return
+            return True
         if props.get("room") != self._config.room or props.get("v") != str(PROTOCOL_VERSION):
             log.debug("mDNS: %s is in another room or protocol", name)
-            return
+            return True
         addresses = tuple((a, info.port) for a in _usable(info.parsed_addresses()))
-        if not addresses or self._post is None:
-            return
-        self._names[name] = node_id
-        self._post(ev.PeerDiscovered(addresses, node_id, "mdns"))
+        if addresses and self._post is not None:
+            self._names[name] = node_id
+            self._post(ev.PeerDiscovered(addresses, node_id, "mdns"))
+        return True
 
     def _service_info(self) -> ServiceInfo:
         cfg = self._config

@@ -1,4 +1,4 @@
-"""The node's identity (node ID) and its last used sequence number, kept in the data dir."""
+"""The node's identity (its node ID), kept in the data dir and locked against a second process."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from p2pchat.core.limits import NODE_ID_HEX_CHARS
 from p2pchat.core.messages import is_node_id
 
 IDENTITY_FILE = "node.json"
-SEQ_FILE = "seq"
 LOCK_FILE = "lock"
 
 
@@ -23,24 +22,16 @@ class IdentityError(Exception):
 
 
 class Identity:
-    """Node ID and sequence counter of one data dir, locked against a second process."""
+    """The node ID of one data dir (None: ephemeral, nothing on disk), held under a lock."""
 
-    def __init__(self, data_dir: Path, node_id: str, last_seq: int, lock: IO[str]) -> None:
-        self.data_dir = data_dir
+    def __init__(self, node_id: str, data_dir: Path | None, lock: IO[str] | None) -> None:
         self.node_id = node_id
-        self.last_seq = last_seq
+        self.data_dir = data_dir
         self._lock = lock
-
-    def save_seq(self, seq: int) -> None:
-        """Persist seq atomically; a seq once saved is never handed out again."""
-        tmp = self.data_dir / f"{SEQ_FILE}.tmp"
-        tmp.write_text(f"{seq}\n")
-        os.replace(tmp, self.data_dir / SEQ_FILE)
-        self.last_seq = seq
 
     def close(self) -> None:
         """Release the data dir lock; idempotent."""
-        if not self._lock.closed:
+        if self._lock is not None and not self._lock.closed:
             self._lock.close()
 
     def __enter__(self) -> Identity:
@@ -53,6 +44,11 @@ class Identity:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def ephemeral_identity() -> Identity:
+    """A fresh node ID kept nowhere (--ephemeral)."""
+    return Identity(secrets.token_hex(NODE_ID_HEX_CHARS // 2), None, None)
 
 
 def open_identity(data_dir: Path) -> Identity:
@@ -71,11 +67,10 @@ def open_identity(data_dir: Path) -> Identity:
         ) from None
     try:
         node_id = _load_or_create_node_id(data_dir / IDENTITY_FILE)
-        last_seq = _load_seq(data_dir / SEQ_FILE)
     except IdentityError:
         lock.close()
         raise
-    return Identity(data_dir, node_id, last_seq, lock)
+    return Identity(node_id, data_dir, lock)
 
 
 def _load_or_create_node_id(path: Path) -> str:
@@ -93,15 +88,3 @@ def _load_or_create_node_id(path: Path) -> str:
     if isinstance(node_id, str) and is_node_id(node_id):
         return node_id
     raise IdentityError(f"{path} holds no valid node_id; move it away to get a new identity")
-
-
-def _load_seq(path: Path) -> int:
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        return 0
-    except OSError as exc:
-        raise IdentityError(f"cannot read {path}: {exc.strerror}") from None
-    if not text.isdigit():
-        raise IdentityError(f"{path} does not hold a sequence number")
-    return int(text)

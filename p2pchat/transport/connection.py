@@ -12,7 +12,7 @@ from collections.abc import Callable
 from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.errors import ProtocolError
-from p2pchat.core.limits import Limits
+from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
 from p2pchat.core.messages import Message, decode_message
 from p2pchat.transport.budget import InboxBudget, Received
 
@@ -106,33 +106,46 @@ class Connection:
         decoder = FrameDecoder(self._limits.max_frame_bytes)
         reason = "connection closed by peer"
         try:
-            while True:
-                data = self._sock.recv(self._limits.recv_bytes)
-                if not data:
-                    break
-                if not self._deliver(decoder.feed(data), len(data)):
-                    break
+            # While a flush is under way this keeps reading (and dropping) until the peer,
+            # having read our last frames, closes: stopping early would cut those frames off.
+            while data := self._sock.recv(self._limits.recv_bytes):
+                self._deliver(decoder.feed(data))
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("closing %s: %s", self.label, reason)
         except OSError as exc:
             reason = f"connection error: {exc.strerror or exc}"
+        except Exception as exc:
+            reason = f"protocol error: {type(exc).__name__}"
+            log.exception("closing %s: unexpected input", self.label)
         finally:
             self._post(ev.ConnectionLost(self.conn_id, reason))
-            self.close(flush=False)
-            self._writer.join()
-            self._sock.close()
+            self._finish()
 
-    def _deliver(self, payloads: list[bytes], nbytes: int) -> bool:
-        """Post the decoded frames (those before a bad one too); False if the link is closing."""
+    def _deliver(self, payloads: list[bytes]) -> None:
+        """Post the decoded frames (those before a bad one too) unless the link is closing."""
         messages: list[Message] = []
         try:
             for payload in payloads:
                 messages.append(decode_message(payload, self._limits))
         finally:
+            # Charged by frame size, whatever the segments they arrived in.
+            nbytes = sum(len(p) + FRAME_HEADER_BYTES for p in payloads)
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
-        return not self._is_closing()
+
+    def _finish(self) -> None:
+        """After the reader stops: end the writer (letting a flush run out), free the socket."""
+        with self._cond:
+            if not self._closing:
+                self._closing = True
+                self._flush = False
+            flushing = self._flush
+            self._cond.notify()
+        if not flushing:
+            self._shutdown(socket.SHUT_RDWR)
+        self._writer.join()
+        self._sock.close()
 
     def _is_closing(self) -> bool:
         with self._cond:

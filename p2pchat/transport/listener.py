@@ -120,14 +120,18 @@ class Listener:
             if self._dials:
                 timeout = max(0.0, min(d for _, _, d in self._dials.values()) - time.monotonic())
             for key, _ in self._selector.select(timeout):
-                if key.data == "accept":
-                    self._accept()
-                elif key.data == "wake":
-                    self._drain_wake()
-                    if not self._take_requests():
-                        return
-                else:
-                    self._finish_dial(key.fileobj)  # type: ignore[arg-type]
+                try:
+                    if key.data == "accept":
+                        self._accept()
+                    elif key.data == "wake":
+                        self._drain_wake()
+                        if not self._take_requests():
+                            return
+                    else:
+                        self._finish_dial(key.fileobj)  # type: ignore[arg-type]
+                except Exception:
+                    # This thread must outlive any one bad dial or accept.
+                    log.exception("listener: %s failed", key.data)
             self._expire_dials()
 
     def _drain_wake(self) -> None:
@@ -168,7 +172,10 @@ class Listener:
             self._post(ev.DialFailed(host, port, exc.strerror or str(exc)))
             return
         sock.setblocking(False)
-        code = sock.connect_ex((host, port))
+        try:
+            code = sock.connect_ex((host, port))
+        except OSError as exc:
+            code = exc.errno or errno.EINVAL
         if code not in (0, errno.EINPROGRESS):
             sock.close()
             self._post(ev.DialFailed(host, port, os.strerror(code)))

@@ -17,9 +17,11 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
 from p2pchat.core.codec import encode_frame
+from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
+from p2pchat.store.log import MessageLog
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
@@ -45,16 +47,6 @@ class Discovery(Protocol):
         """Withdraw the advertisement (goodbyes really sent) and stop; idempotent."""
 
 
-class SeqStore(Protocol):
-    """Where the node keeps its identity and last used sequence number."""
-
-    node_id: str
-    last_seq: int
-
-    def save_seq(self, seq: int) -> None:
-        """Persist seq before the message that carries it leaves the node."""
-
-
 @dataclass(frozen=True)
 class NodeConfig:
     """Everything a node needs to know at start."""
@@ -65,6 +57,7 @@ class NodeConfig:
     port: int = 0
     static_peers: tuple[tuple[str, int], ...] = ()
     limits: Limits = field(default=DEFAULT_LIMITS)
+    replay_on_start: int | None = None
 
 
 class Node:
@@ -73,12 +66,14 @@ class Node:
     def __init__(
         self,
         config: NodeConfig,
-        identity: SeqStore,
+        node_id: str,
+        log: MessageLog,
         on_view: Callable[[vw.View], None],
         discovery: Discovery | None = None,
     ) -> None:
         self.config = config
-        self._identity = identity
+        self.node_id = node_id
+        self._log = log
         self._on_view = on_view
         self._discovery = discovery
         self._limits = config.limits
@@ -96,11 +91,6 @@ class Node:
         self._close_lock = threading.Lock()
 
     @property
-    def node_id(self) -> str:
-        """This node's ID."""
-        return self._identity.node_id
-
-    @property
     def port(self) -> int:
         """The port the node listens on (the real one when configured as 0)."""
         if self._listener is None:
@@ -108,26 +98,29 @@ class Node:
         return self._listener.port
 
     def start(self) -> None:
-        """Listen, start threads and discovery, show Ready; raise StartupError if it cannot."""
-        sock = open_listener(self.config.bind_host, self.config.port)
+        """Listen, load history, start threads and discovery; raise StartupError if it cannot."""
+        config = self.config
+        sock = open_listener(config.bind_host, config.port)
         self._listener = Listener(sock, self.post, self._limits)
+        stored = self._log.load(config.room)
+        history = History(self._limits)
+        history.restore(stored.messages, stored.floors, time.monotonic())
         self._mesh = Mesh(
-            self._identity.node_id,
-            self.config.nick,
-            self.config.room,
+            self.node_id,
+            config.nick,
+            config.room,
             self._listener.port,
             limits=self._limits,
             rng=random.Random(),
-            last_seq=self._identity.last_seq,
+            last_seq=self._log.own_seq(config.room, self.node_id),
+            history=history,
+            replay_on_start=config.replay_on_start,
         )
+        # Queued before any connection can be, so Ready and the replay come first.
+        self.post(ev.Started(mdns=self._discovery is not None))
         self._listener.start()
         self._thread.start()
         port = self._listener.port
-        self._show(
-            vw.Ready(
-                self.node_id, self.config.nick, self.config.room, port, self._discovery is not None
-            )
-        )
         if self._discovery is not None:
             try:
                 self._discovery.start(port, self.post)
@@ -191,6 +184,7 @@ class Node:
                 item = ev.Tick()
             try:
                 self._dispatch(mesh, item)
+                self._log.commit()
             except Exception:
                 log.exception("internal error handling %s", type(item).__name__)
             self._reap()
@@ -201,6 +195,8 @@ class Node:
         if isinstance(item, Received):
             self._budget.give(item.nbytes)
             item = ev.FramesReceived(item.conn_id, item.messages)
+        elif isinstance(item, ev.ConnectionLost):
+            self._retire(item.conn, flush=False)
         elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
         pending = [item] if isinstance(item, ev.Event) else []
@@ -240,8 +236,10 @@ class Node:
                 case act.Dial():
                     assert self._listener is not None
                     self._listener.dial(action.host, action.port)
-                case act.PersistSeq():
-                    self._identity.save_seq(action.seq)
+                case act.Store():
+                    self._log.add(self.config.room, action.chat)
+                    if action.chat.author == self.node_id:
+                        self._log.commit()
                 case act.Rediscover():
                     if self._discovery is not None:
                         self._discovery.rediscover()

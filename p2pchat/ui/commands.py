@@ -40,6 +40,13 @@ class Peers:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryCmd:
+    """Show the last count messages of the room."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -56,13 +63,17 @@ class Invalid:
     problem: str
 
 
-Command = Say | Msg | Nick | Connect | Peers | Help | Quit | Invalid
+Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | Help | Quit | Invalid
+
+DEFAULT_HISTORY_COUNT = 20
+MAX_HISTORY_COUNT = 100_000
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("/msg NICK TEXT", "send a direct message to one peer (NICK#id if two share a nick)"),
     ("/nick NEW", "change your nick"),
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
     ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
+    ("/history [N]", "show the last N messages of the room (default 20)"),
     ("/help", "show this list"),
     ("/quit", "leave (also Ctrl-C, Ctrl-D)"),
     ("//TEXT", "send a message that starts with '/'"),
@@ -87,6 +98,12 @@ def parse_line(line: str) -> Command | None:
         return Help()
     if name == "peers":
         return Peers()
+    if name == "history":
+        if not rest:
+            return HistoryCmd(DEFAULT_HISTORY_COUNT)
+        if rest.isdigit() and 1 <= int(rest) <= MAX_HISTORY_COUNT:
+            return HistoryCmd(int(rest))
+        return Invalid(f"usage: /history [N] with N from 1 to {MAX_HISTORY_COUNT}")
     if name == "nick":
         return Nick(rest) if rest else Invalid("usage: /nick NEW")
     if name == "connect":

@@ -39,6 +39,27 @@ class JsonUi:
                 pass
 
 
+def message_to_json(view: vw.MessageShown) -> dict[str, Any]:
+    """The JSON object of one message event."""
+    obj: dict[str, Any] = {
+        "event": "message",
+        "msg_id": view.msg_id,
+        "from_id": view.author,
+        "from_nick": view.nick,
+        "display": view.display,
+        "text": view.text,
+        "ts": view.ts,
+        "lamport": view.lamport,
+        "direct": view.direct,
+        "own": view.own,
+        "backfill": view.backfill,
+    }
+    if view.direct:
+        obj["to_id"] = view.to_id
+        obj["to_nick"] = view.to_nick
+    return obj
+
+
 def view_to_json(view: vw.View) -> dict[str, Any]:
     """The JSON object for one view (field names are a public contract)."""
     match view:
@@ -69,22 +90,12 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "addr": view.addr,
             }
         case vw.MessageShown():
-            obj: dict[str, Any] = {
-                "event": "message",
-                "msg_id": view.msg_id,
-                "from_id": view.author,
-                "from_nick": view.nick,
-                "display": view.display,
-                "text": view.text,
-                "ts": view.ts,
-                "lamport": view.lamport,
-                "direct": view.direct,
-                "own": view.own,
+            return message_to_json(view)
+        case vw.HistoryListing():
+            return {
+                "event": "history",
+                "messages": [message_to_json(m) for m in view.messages],
             }
-            if view.direct:
-                obj["to_id"] = view.to_id
-                obj["to_nick"] = view.to_nick
-            return obj
         case vw.NickChanged():
             return {
                 "event": "nick",

@@ -12,6 +12,7 @@ from types import FrameType, TracebackType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READ_BYTES = 65536
+EXIT_INTERRUPTED = 130
 
 
 class StdinLines:
@@ -92,4 +93,7 @@ class StdinLines:
             pass
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopped_by is not None and signum == signal.SIGINT:
+            # A second Ctrl-C while shutting down: the user wants out now.
+            os._exit(EXIT_INTERRUPTED)
         self.stopped_by = signal.Signals(signum).name

@@ -6,7 +6,7 @@ import threading
 import time
 import zlib
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -95,12 +95,20 @@ def render(view: vw.View) -> RenderableType:
             return Text(f"! {view.text}", style="bold red")
         case vw.PeerTable():
             return _render_peers(view)
+        case vw.HistoryListing():
+            if not view.messages:
+                return Text("· no messages in history yet", style="dim")
+            return Group(
+                Text(f"· last {len(view.messages)} messages:", style="dim"),
+                *(_render_message(m) for m in view.messages),
+            )
 
 
 def _render_message(view: vw.MessageShown) -> Text:
-    stamp = time.strftime("%H:%M:%S", time.localtime(view.ts))
     line = Text()
-    line.append(f"[{stamp}] ", style="dim")
+    line.append(f"[{_stamp(view.ts)}] ", style="dim")
+    if view.backfill:
+        line.append("↶ ", style="dim")
     nick_style = nick_colour(view.author) + (" bold" if view.own else "")
     line.append(view.display, style=nick_style)
     if view.direct:
@@ -109,6 +117,13 @@ def _render_message(view: vw.MessageShown) -> Text:
     line.append(": ")
     line.append(view.text, style="magenta" if view.direct else "")
     return line
+
+
+def _stamp(ts: float) -> str:
+    when = time.localtime(ts)
+    today = time.localtime()
+    same_day = (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday)
+    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", when)
 
 
 def _render_peers(view: vw.PeerTable) -> RenderableType:

@@ -7,7 +7,8 @@ import random
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.limits import PROTOCOL_VERSION, Limits
+from p2pchat.core.history import History
+from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import (
     Bye,
@@ -20,6 +21,10 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    SyncBatch,
+    SyncRequest,
+    decode_message,
+    encode_message,
 )
 
 ME = "5" * 32
@@ -57,7 +62,10 @@ def test_valid_hello_establishes_the_link_and_reports_the_join() -> None:
     m = mesh()
     m.handle(ev.ConnectionMade(1, False, "10.0.0.1", 40001), 0.0, 0.0)
     out = without_logs(m.handle(ev.FramesReceived(1, (hello(OTHER, "bob"),)), 0.0, 0.0))
-    assert out == [act.Show(vw.PeerJoined(OTHER, "bob", "bob", "10.0.0.1:5000"))]
+    assert out == [
+        act.Show(vw.PeerJoined(OTHER, "bob", "bob", "10.0.0.1:5000")),
+        act.Send((1,), SyncRequest({}, 0)),
+    ]
     assert m.peer_ids() == [OTHER]
 
 
@@ -111,7 +119,7 @@ def test_connection_to_ourselves_is_closed_and_never_redialled() -> None:
 def test_first_frame_must_be_hello() -> None:
     m = mesh()
     m.handle(ev.ConnectionMade(1, False, "10.0.0.1", 40001), 0.0, 0.0)
-    out = m.handle(ev.FramesReceived(1, (Ping(1),)), 0.0, 0.0)
+    out = m.handle(ev.FramesReceived(1, (Ping(1, "0" * 16, 0.0),)), 0.0, 0.0)
     assert any(isinstance(a, act.Close) for a in out)
 
 
@@ -186,6 +194,7 @@ def test_chat_is_shown_once_and_forwarded_to_all_but_sender_and_author() -> None
     chat = Chat("3" * 32, 1, 1, 1.0, "c", "hi")
     out = without_logs(m.handle(ev.FramesReceived(1, (chat,)), 0.0, 5.0))
     assert out == [
+        act.Store(chat),
         act.Show(vw.MessageShown(chat.msg_id, "3" * 32, "c", "c", "hi", 1.0, 1, False, False)),
         act.Send((2,), chat),
     ]
@@ -199,7 +208,7 @@ def test_own_message_is_numbered_persisted_shown_and_sent_to_every_peer() -> Non
     out = m.handle(ev.SendChat("hello"), 0.0, 1234.0)
     chat = Chat(ME, 1, 1, 1234.0, "me", "hello")
     assert out == [
-        act.PersistSeq(1),
+        act.Store(chat),
         act.Show(vw.MessageShown(chat.msg_id, ME, "me", "me", "hello", 1234.0, 1, False, True)),
         act.Send((1, 2), chat),
     ]
@@ -210,7 +219,7 @@ def test_own_message_is_numbered_persisted_shown_and_sent_to_every_peer() -> Non
 def test_sequence_numbers_continue_after_a_restart() -> None:
     m = Mesh(ME, "me", "lobby", 4000, limits=LIMITS, rng=random.Random(), last_seq=41)
     out = m.handle(ev.SendChat("again"), 0.0, 0.0)
-    assert out[0] == act.PersistSeq(42)
+    assert isinstance(out[0], act.Store) and out[0].chat.seq == 42
 
 
 def test_lamport_clock_moves_past_what_we_receive() -> None:
@@ -367,3 +376,107 @@ def test_hello_after_the_handshake_is_a_protocol_violation() -> None:
     out = m.handle(ev.FramesReceived(1, (hello(OTHER),)), 0.0, 0.0)
     assert any(isinstance(a, act.Close) for a in out)
     assert m.peer_ids() == []
+
+
+def test_a_forged_huge_clock_saturates_instead_of_breaking_the_room() -> None:
+    m = mesh()
+    link(m, 1, OTHER)
+    forged = Chat(OTHER, 1, 2**63 - 1, 0.0, "peer", "tick tock")
+    m.handle(ev.FramesReceived(1, (forged,)), 0.0, 0.0)
+    out = m.handle(ev.SendChat("still fine"), 0.0, 0.0)
+    sent = next(a.message for a in out if isinstance(a, act.Send))
+    assert isinstance(sent, Chat) and sent.lamport == MAX_LAMPORT
+    assert decode_message(encode_message(sent), LIMITS) == sent
+
+
+def test_peer_with_many_addresses_is_dialled_once_and_timers_stay_in_the_future() -> None:
+    m = mesh()
+    addresses = (("10.0.0.7", 5000), ("10.0.1.7", 5000), ("10.0.2.7", 5000))
+    out = m.handle(ev.PeerDiscovered(addresses, OTHER, "mdns"), 0.0, 0.0)
+    assert [a for a in out if isinstance(a, act.Dial)] == [act.Dial("10.0.0.7", 5000)]
+    deadline = m.next_deadline()
+    assert deadline is None or deadline > 0.0
+
+
+def test_link_up_asks_for_what_we_lack_and_answers_what_the_peer_lacks() -> None:
+    m = mesh()
+    m.handle(ev.SendChat("one"), 0.0, 100.0)
+    m.handle(ev.SendChat("two"), 0.0, 100.0)
+    m.handle(ev.ConnectionMade(1, False, "10.0.0.1", 40001), 0.0, 0.0)
+    out = m.handle(ev.FramesReceived(1, (hello(OTHER),)), 0.0, 0.0)
+    assert act.Send((1,), SyncRequest({ME: 2}, 1)) in out
+    out = m.handle(ev.FramesReceived(1, (SyncRequest({}, 0),)), 0.0, 0.0)
+    batches = [a.message for a in out if isinstance(a, act.Send)]
+    assert isinstance(batches[0], SyncBatch)
+    assert [c.text for c in batches[0].messages] == ["one", "two"]
+    assert not batches[0].more
+
+
+def test_backfill_is_shown_marked_stored_and_summed_up() -> None:
+    m = mesh()
+    link(m, 1, OTHER, nick="ann")
+    missed = tuple(Chat(OTHER, s, s, 50.0, "ann", f"m{s}") for s in (1, 2, 3))
+    out = m.handle(ev.FramesReceived(1, (SyncBatch(missed, {}, False),)), 0.0, 0.0)
+    shown = [a.view for a in out if isinstance(a, act.Show)]
+    assert [v.text for v in shown if isinstance(v, vw.MessageShown)] == ["m1", "m2", "m3"]
+    assert all(v.backfill for v in shown if isinstance(v, vw.MessageShown))
+    assert shown[-1] == vw.Notice("3 messages you missed arrived via ann")
+    assert [a.chat.seq for a in out if isinstance(a, act.Store)] == [1, 2, 3]
+    # Nothing of a backfill is flooded on.
+    assert not [a for a in out if isinstance(a, act.Send)]
+
+
+def test_batch_with_more_asks_again() -> None:
+    m = mesh()
+    link(m, 1, OTHER)
+    part = (Chat(OTHER, 1, 1, 0.0, "peer", "a"),)
+    out = m.handle(ev.FramesReceived(1, (SyncBatch(part, {}, True),)), 0.0, 0.0)
+    assert act.Send((1,), SyncRequest({OTHER: 1}, 1)) in out
+
+
+def test_gap_in_live_traffic_asks_the_sender() -> None:
+    m = mesh()
+    link(m, 1, OTHER)
+    m.handle(ev.FramesReceived(1, (SyncBatch((), {}, False),)), 0.0, 0.0)
+    m.handle(ev.FramesReceived(1, (Chat(OTHER, 1, 1, 0.0, "peer", "a"),)), 0.0, 0.0)
+    out = m.handle(ev.FramesReceived(1, (Chat(OTHER, 3, 3, 0.0, "peer", "c"),)), 10.0, 0.0)
+    assert [a.message for a in out if isinstance(a, act.Send)][-1] == SyncRequest({OTHER: 1}, 1)
+
+
+def test_ping_with_another_digest_starts_a_sync_and_far_clocks_are_flagged() -> None:
+    m = mesh()
+    link(m, 1, OTHER, nick="ann")
+    m.handle(ev.FramesReceived(1, (SyncBatch((), {}, False),)), 0.0, 0.0)
+    ping = Ping(1, "f" * 16, 1000.0 + 600.0)
+    out = m.handle(ev.FramesReceived(1, (ping,)), 10.0, 1000.0)
+    assert act.Send((1,), Pong(1)) in out
+    assert act.Send((1,), SyncRequest({}, 0)) in out
+    assert (
+        act.Show(vw.Notice("ann's clock is +600 s off ours (message order is not affected)")) in out
+    )
+    again = m.handle(ev.FramesReceived(1, (Ping(2, "f" * 16, 1600.0),)), 20.0, 1000.0)
+    assert not [a for a in again if isinstance(a, act.Show)]
+
+
+def test_start_shows_ready_then_the_stored_history() -> None:
+    history = History(LIMITS)
+    for seq in (1, 2, 3):
+        history.add(Chat(OTHER, seq, seq, 0.0, "ann", f"old {seq}"), 0.0)
+    m = Mesh(
+        ME,
+        "me",
+        "lobby",
+        4000,
+        limits=LIMITS,
+        rng=random.Random(),
+        history=history,
+        replay_on_start=2,
+    )
+    out = m.handle(ev.Started(mdns=True), 0.0, 0.0)
+    views = [a.view for a in out if isinstance(a, act.Show)]
+    assert views[0] == vw.Ready(ME, "me", "lobby", 4000, True)
+    assert views[1] == vw.Notice("1 older messages in history; /history N shows more")
+    assert [v.text for v in views[2:]] == ["old 2", "old 3"]  # type: ignore[union-attr]
+    assert m.lamport == 3
+    listing = m.handle(ev.ShowHistory(10), 0.0, 0.0)[0].view  # type: ignore[union-attr]
+    assert isinstance(listing, vw.HistoryListing) and len(listing.messages) == 3

@@ -24,6 +24,8 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    SyncBatch,
+    SyncRequest,
     clean_text,
     decode_message,
     encode_message,
@@ -39,12 +41,14 @@ SAMPLES: list[Message] = [
     Hello(1, A, "alice", "lobby", 4000),
     ErrorFrame("version", "peer x speaks protocol 2, we speak 1", 2),
     Bye("quit"),
-    Ping(7),
+    Ping(7, "0123456789abcdef", 1_700_000_000.5),
     Pong(7),
     PeerList((PeerAddress(A, "127.0.0.1", 4000), PeerAddress(B, "::1", 4001))),
     NickChange("ålice"),
     Chat(A, 3, 9, 1_700_000_000.25, "alice", "hello\nworld 🎉"),
     Direct(A, B, "0123456789abcdef", 1_700_000_000.5, "alice", "psst"),
+    SyncRequest({A: 3, B: 0}, 12),
+    SyncBatch((Chat(A, 1, 1, 1.0, "alice", "one"), Chat(B, 2, 4, 2.0, "bob", "two")), {B: 1}, True),
 ]
 
 
@@ -54,7 +58,23 @@ def test_every_message_round_trips(message: Message) -> None:
 
 
 def test_wire_form_is_compact_json_with_a_type_field() -> None:
-    assert json.loads(encode_message(Ping(1))) == {"t": "ping", "n": 1}
+    assert json.loads(encode_message(Pong(1))) == {"t": "pong", "n": 1}
+
+
+def test_sync_batches_are_bounded() -> None:
+    chat = json.loads(encode_message(SAMPLES[7]))
+    del chat["t"]
+    batch = {
+        "t": "batch",
+        "msgs": [chat] * (LIMITS.sync_batch_messages + 1),
+        "floors": {},
+        "more": False,
+    }
+    with pytest.raises(ProtocolError):
+        decode_message(json.dumps(batch).encode(), LIMITS)
+    bad_vv = {"t": "sync", "vv": {"not-an-id": 1}, "hz": 0}
+    with pytest.raises(ProtocolError):
+        decode_message(json.dumps(bad_vv).encode(), LIMITS)
 
 
 def mutate(obj: dict[str, Any], key: str, value: Any) -> bytes:
@@ -76,6 +96,9 @@ CHAT = json.loads(encode_message(SAMPLES[7]))
         ("lc", -1),
         ("ts", float("nan")),
         ("ts", "now"),
+        ("ts", 10**400),
+        ("seq", 10**400),
+        ("lc", 10**400),
         ("nick", ""),
         ("nick", "two words"),
         ("nick", "a#b"),
@@ -103,8 +126,9 @@ def test_malformed_payloads_are_protocol_errors(payload: bytes) -> None:
         decode_message(payload, LIMITS)
 
 
-def test_gossip_hosts_must_be_ip_literals() -> None:
-    bad = {"t": "peers", "peers": [{"id": A, "host": "evil.example", "port": 1}]}
+@pytest.mark.parametrize("host", ["evil.example", "fe80::1%eth0", "", "1.2.3.4.5"])
+def test_gossip_hosts_must_be_plain_ip_literals(host: str) -> None:
+    bad = {"t": "peers", "peers": [{"id": A, "host": host, "port": 1}]}
     with pytest.raises(ProtocolError):
         decode_message(json.dumps(bad).encode(), LIMITS)
 

@@ -15,23 +15,11 @@ import pytest
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
+from p2pchat.store.log import open_log
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 
 WAIT = 10.0
-
-
-class MemoryIdentity:
-    """Identity kept in memory."""
-
-    def __init__(self) -> None:
-        self.node_id = secrets.token_hex(16)
-        self.last_seq = 0
-        self.saved: list[int] = []
-
-    def save_seq(self, seq: int) -> None:
-        self.saved.append(seq)
-        self.last_seq = seq
 
 
 class Views:
@@ -63,7 +51,7 @@ def make_node() -> Iterator[Callable[..., tuple[Node, Views]]]:
     def make(nick: str, limits: Limits | None = None, **kwargs: object) -> tuple[Node, Views]:
         views = Views()
         config = NodeConfig(nick=nick, bind_host="127.0.0.1", limits=limits or Limits(), **kwargs)  # type: ignore[arg-type]
-        node = Node(config, MemoryIdentity(), views)
+        node = Node(config, secrets.token_hex(16), open_log(None, config.limits), views)
         nodes.append(node)
         node.start()
         return node, views
@@ -101,7 +89,7 @@ def test_port_in_use_is_a_startup_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         config = NodeConfig(nick="x", bind_host="127.0.0.1", port=taken.getsockname()[1])
-        node = Node(config, MemoryIdentity(), lambda v: None)
+        node = Node(config, secrets.token_hex(16), open_log(None, config.limits), lambda v: None)
         with pytest.raises(StartupError, match="address already in use"):
             node.start()
         node.close()

@@ -1,0 +1,194 @@
+"""The persistent message log: every room's messages in SQLite (WAL) in the data dir."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from p2pchat.core.history import SECONDS_PER_DAY
+from p2pchat.core.limits import Limits
+from p2pchat.core.messages import Chat
+
+LOG_FILE = "history.sqlite3"
+SCHEMA_VERSION = 1
+PRUNE_EVERY_INSERTS = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    room TEXT NOT NULL,
+    author TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    lamport INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    nick TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sig BLOB,
+    received REAL NOT NULL,
+    PRIMARY KEY (room, author, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_order ON messages (room, lamport, author);
+CREATE TABLE IF NOT EXISTS floors (
+    room TEXT NOT NULL,
+    author TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (room, author)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class LogError(Exception):
+    """The log cannot be opened or read; the message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRoom:
+    """What a node needs at start: its room's messages (oldest first) and per-author floors."""
+
+    messages: list[Chat]
+    floors: dict[str, int]
+
+
+class MessageLog:
+    """One SQLite database per data dir (or in memory); writes are committed in small batches."""
+
+    def __init__(self, path: Path | None, limits: Limits) -> None:
+        self.path = path
+        self._limits = limits
+        self._inserts = 0
+        self._dirty = False
+        try:
+            # Opened by the caller, then used by the node thread alone.
+            self._db = sqlite3.connect(
+                ":memory:" if path is None else str(path), check_same_thread=False
+            )
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise LogError(f"cannot open message log {path}: {exc}") from None
+
+    def load(self, room: str) -> StoredRoom:
+        """The room's stored messages in transcript order and its floors, after pruning."""
+        self.prune(room, time.time())
+        rows = self._db.execute(
+            "SELECT author, seq, lamport, ts, nick, text FROM messages WHERE room = ? "
+            "ORDER BY lamport, author",
+            (room,),
+        ).fetchall()
+        floors = dict(
+            self._db.execute("SELECT author, seq FROM floors WHERE room = ?", (room,)).fetchall()
+        )
+        return StoredRoom([Chat(*row) for row in rows], floors)
+
+    def own_seq(self, room: str, author: str) -> int:
+        """The highest seq this author ever used in room (kept even when pruned)."""
+        row = self._db.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM messages WHERE room = ? AND author = ? "
+            "UNION ALL SELECT seq FROM floors WHERE room = ? AND author = ?)",
+            (room, author, room, author),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def add(self, room: str, chat: Chat) -> None:
+        """Queue one message for the next commit (a duplicate is ignored)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            (room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text, time.time()),
+        )
+        self._dirty = True
+        self._inserts += 1
+        if self._inserts % PRUNE_EVERY_INSERTS == 0:
+            self.prune(room, time.time())
+
+    def commit(self) -> None:
+        """Make queued messages durable."""
+        if self._dirty:
+            self._db.commit()
+            self._dirty = False
+
+    def prune(self, room: str, wall: float) -> int:
+        """Apply retention (count and age) to room; remember per-author floors; return deleted."""
+        limits = self._limits
+        oldest = wall - limits.history_days * SECONDS_PER_DAY
+        doomed = (
+            "SELECT author, seq FROM messages WHERE room = :room AND (ts < :oldest OR "
+            "(lamport, author) < (SELECT lamport, author FROM messages WHERE room = :room "
+            "ORDER BY lamport DESC, author DESC LIMIT 1 OFFSET :keep))"
+        )
+        params = {"room": room, "oldest": oldest, "keep": limits.history_messages - 1}
+        with self._db:
+            self._db.execute(
+                f"INSERT INTO floors SELECT :room, author, MAX(seq) FROM ({doomed}) "
+                "GROUP BY author "
+                "ON CONFLICT (room, author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                params,
+            )
+            deleted = self._db.execute(
+                f"DELETE FROM messages WHERE room = :room AND (author, seq) IN ({doomed})", params
+            ).rowcount
+        self._dirty = False
+        return deleted
+
+    def rooms(self) -> list[str]:
+        """Rooms with stored messages."""
+        rows = self._db.execute("SELECT DISTINCT room FROM messages ORDER BY room").fetchall()
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        """Commit and close; idempotent."""
+        try:
+            self.commit()
+            self._db.close()
+        except sqlite3.ProgrammingError:
+            pass
+
+    def __enter__(self) -> MessageLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[str, Chat]]:
+    """(room, message) pairs from the log in data_dir, read-only, oldest first per room.
+
+    Raise LogError if there is no readable log there.
+    """
+    path = data_dir / LOG_FILE
+    if not path.exists():
+        raise LogError(f"no message log in {data_dir} (see --data-dir)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            where = "" if room is None else "WHERE room = :room"
+            rows = db.execute(
+                "SELECT room, author, seq, lamport, ts, nick, text FROM ("
+                "SELECT *, ROW_NUMBER() OVER (PARTITION BY room ORDER BY lamport DESC, author DESC)"
+                f" AS newest FROM messages {where}) WHERE newest <= :limit "
+                "ORDER BY room, lamport, author",
+                {"room": room, "limit": limit if limit is not None else 2**62},
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise LogError(f"cannot read message log {path}: {exc}") from None
+    return [(row[0], Chat(*row[1:])) for row in rows]
+
+
+def open_log(data_dir: Path | None, limits: Limits) -> MessageLog:
+    """The log in data_dir, or an in-memory one when data_dir is None (--ephemeral)."""
+    return MessageLog(None if data_dir is None else data_dir / LOG_FILE, limits)
