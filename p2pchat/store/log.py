@@ -116,25 +116,31 @@ class MessageLog:
             self._dirty = False
 
     def prune(self, room: str, wall: float) -> int:
-        """Apply retention (count and age) to room; remember per-author floors; return deleted."""
-        limits = self._limits
-        oldest = wall - limits.history_days * SECONDS_PER_DAY
-        doomed = (
-            "SELECT author, seq FROM messages WHERE room = :room AND (ts < :oldest OR "
-            "(lamport, author) < (SELECT lamport, author FROM messages WHERE room = :room "
-            "ORDER BY lamport DESC, author DESC LIMIT 1 OFFSET :keep))"
+        """Apply retention (age, then count) to room; remember per-author floors; return deleted."""
+        too_old = "SELECT author, seq FROM messages WHERE room = :room AND ts < :oldest"
+        beyond_count = (
+            "SELECT author, seq FROM messages WHERE room = :room AND (lamport, author) < "
+            "(SELECT lamport, author FROM messages WHERE room = :room "
+            "ORDER BY lamport DESC, author DESC LIMIT 1 OFFSET :keep)"
         )
-        params = {"room": room, "oldest": oldest, "keep": limits.history_messages - 1}
+        params = {
+            "room": room,
+            "oldest": wall - self._limits.history_days * SECONDS_PER_DAY,
+            "keep": self._limits.history_messages - 1,
+        }
+        deleted = 0
         with self._db:
-            self._db.execute(
-                f"INSERT INTO floors SELECT :room, author, MAX(seq) FROM ({doomed}) "
-                "GROUP BY author "
-                "ON CONFLICT (room, author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                params,
-            )
-            deleted = self._db.execute(
-                f"DELETE FROM messages WHERE room = :room AND (author, seq) IN ({doomed})", params
-            ).rowcount
+            for doomed in (too_old, beyond_count):
+                self._db.execute(
+                    f"INSERT INTO floors SELECT :room, author, MAX(seq) FROM ({doomed}) "
+                    "GROUP BY author "
+                    "ON CONFLICT (room, author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    params,
+                )
+                deleted += self._db.execute(
+                    f"DELETE FROM messages WHERE room = :room AND (author, seq) IN ({doomed})",
+                    params,
+                ).rowcount
         self._dirty = False
         return deleted
 

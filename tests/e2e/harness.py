@@ -64,13 +64,17 @@ class ChatProcess:
     # ----------------------------------------------------------------- waiting
 
     def wait_for(
-        self, predicate: Callable[[Event], bool], timeout: float = DEFAULT_TIMEOUT, what: str = ""
+        self,
+        predicate: Callable[[Event], bool],
+        timeout: float = DEFAULT_TIMEOUT,
+        what: str = "",
+        since: int = 0,
     ) -> Event:
-        """The first event (from the start) matching predicate; fail after timeout."""
+        """The first event (from index since) matching predicate; fail after timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for event in self.events:
+                for event in self.events[since:]:
                     if predicate(event):
                         return event
                 remaining = deadline - time.monotonic()
@@ -130,6 +134,14 @@ class ChatProcess:
                 elif event["event"] == "peer_left":
                     linked.discard(event["id"])
         return linked
+
+    def history(self, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+        """msg_ids of the room's stored history in transcript order (via /history)."""
+        with self._cond:
+            since = len(self.events)
+        self.send("/history 100000")
+        event = self.wait_for(lambda e: e["event"] == "history", timeout, "history", since)
+        return [m["msg_id"] for m in event["messages"]]
 
     def messages(self) -> list[Event]:
         """Every message event so far."""

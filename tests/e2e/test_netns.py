@@ -6,6 +6,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from tests.e2e.harness import ChatProcess, Cluster
 ROOT = Path(__file__).resolve().parents[2]
 LAN_SCRIPT = ROOT / "scripts" / "lan"
 DISCOVERY_TIMEOUT = 20.0
+SYNC_TIMEOUT = 30.0
+LOSS_SYNC_TIMEOUT = 60.0
+POLL_INTERVAL = 0.2
 _lan_numbers = itertools.count(1)
 
 pytestmark = pytest.mark.netns
@@ -35,6 +39,13 @@ class Lan:
 
     def host_ns(self, i: int) -> str:
         return f"{self.name}-h{i}"
+
+    def faults(self, *args: str) -> None:
+        """scripts/lan split/loss/heal on this LAN; skip the test if nftables is missing."""
+        if shutil.which("nft") is None:
+            pytest.skip("needs nftables (nft); .ci/run installs it")
+        result = self._lan(*args)
+        assert result.returncode == 0, result.stderr
 
     def set_link(self, i: int, up: bool) -> None:
         """Plug (up) or unplug host i's cable at the bridge."""
@@ -109,3 +120,63 @@ def test_cut_cable_is_noticed_and_the_mesh_heals(
     c.send("back again")
     for node in (a, b):
         node.wait_for(lambda e: e.get("text") == "back again")
+
+
+def same_histories(
+    nodes: list[ChatProcess], count: int, timeout: float = SYNC_TIMEOUT
+) -> list[str]:
+    """Wait until every node holds count messages, in one order; return that order."""
+    deadline = time.monotonic() + timeout
+    while True:
+        histories = [n.history() for n in nodes]
+        if all(len(h) == count and h == histories[0] for h in histories):
+            return histories[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"histories differ: sizes {[len(h) for h in histories]}")
+        time.sleep(POLL_INTERVAL)
+
+
+def test_split_mesh_chats_on_both_sides_then_heals_to_identical_logs(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(4)
+    nodes = [start_on(cluster, net, i) for i in (1, 2, 3, 4)]
+    ids = {n.id for n in nodes}
+    for node in nodes:
+        node.wait_peers(ids - {node.id}, timeout=DISCOVERY_TIMEOUT)
+    nodes[0].send("before the split")
+    same_histories(nodes, 1)
+    net.faults("split", "1,2", "3,4")
+    left, right = nodes[:2], nodes[2:]
+    for node in left:
+        for gone in right:
+            node.wait_for(lambda e, g=gone: e["event"] == "peer_left" and e["id"] == g.id)
+    for i in range(6):
+        left[i % 2].send(f"left side {i}")
+        right[i % 2].send(f"right side {i}")
+    net.faults("heal")
+    for node in nodes:
+        node.wait_peers(ids - {node.id}, timeout=DISCOVERY_TIMEOUT)
+    order = same_histories(nodes, 13)
+    assert len(set(order)) == 13
+    for node in nodes:
+        shown = [m["msg_id"] for m in node.messages()]
+        assert len(shown) == len(set(shown)) == 13
+
+
+def test_twenty_percent_packet_loss_loses_no_message(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(3)
+    nodes = [start_on(cluster, net, i) for i in (1, 2, 3)]
+    ids = {n.id for n in nodes}
+    for node in nodes:
+        node.wait_peers(ids - {node.id}, timeout=DISCOVERY_TIMEOUT)
+    net.faults("loss", "20")
+    for i in range(30):
+        nodes[i % 3].send(f"through the noise {i}")
+    same_histories(nodes, 30, timeout=LOSS_SYNC_TIMEOUT)
+    net.faults("heal")
+    for node in nodes:
+        shown = [m["msg_id"] for m in node.messages()]
+        assert len(shown) == len(set(shown)) == 30

@@ -26,6 +26,8 @@ VIEWS: list[vw.View] = [
     vw.Problem("oops"),
     vw.PeerTable((vw.PeerRow(A, "ann", "ann", "10.0.0.1:4000", 75.0, 0.0012),)),
     vw.PeerTable(()),
+    vw.HistoryListing((MESSAGE,)),
+    vw.MessageShown(f"{A}:2", A, "ann", "ann", "from before", 0.0, 2, False, False, backfill=True),
 ]
 
 
@@ -47,6 +49,8 @@ def test_every_view_renders_in_plain() -> None:
         "1m15s",
         "1.2 ms",
         "no peers connected yet",
+        "last 1 messages:",
+        "↶ ann: from before",
     ):
         assert expected in text
 
@@ -72,6 +76,8 @@ def test_json_contract_fields() -> None:
         "error",
         "peers",
         "peers",
+        "history",
+        "message",
     ]
     assert set(events[0]) >= {"id", "nick", "room", "port"}
     assert set(events[1]) >= {"id", "nick", "addr"}
@@ -79,6 +85,8 @@ def test_json_contract_fields() -> None:
     assert set(events[3]) >= {"msg_id", "from_id", "from_nick", "text", "ts", "direct", "own"}
     assert events[3]["direct"] is False and "to_id" not in events[3]
     assert events[4]["direct"] is True and events[4]["to_nick"] == "bob"
+    assert events[3]["backfill"] is False and events[11]["backfill"] is True
+    assert events[10]["messages"][0]["msg_id"] == f"{A}:1"
 
 
 def test_json_ui_writes_one_object_per_line() -> None:

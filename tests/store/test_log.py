@@ -1,0 +1,102 @@
+"""The SQLite message log: round trips, retention with floors, own counters, read-only reading."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from p2pchat.core.limits import Limits
+from p2pchat.core.messages import Chat
+from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
+from p2pchat.store.log import LOG_FILE, LogError, open_log, read_log
+
+A = "a" * 32
+B = "b" * 32
+NOW = time.time()
+
+
+def chat(author: str, seq: int, lamport: int, ts: float = NOW, text: str = "") -> Chat:
+    return Chat(author, seq, lamport, ts, "nick", text or f"{author[0]}{seq}")
+
+
+def test_messages_survive_a_reopen_in_transcript_order(tmp_path: Path) -> None:
+    with open_log(tmp_path, Limits()) as log:
+        log.add("lobby", chat(B, 1, 2))
+        log.add("lobby", chat(A, 1, 2))
+        log.add("lobby", chat(A, 2, 1))
+        log.add("lobby", chat(A, 2, 1))  # a duplicate is ignored
+        log.add("other", chat(A, 3, 9))
+        log.commit()
+    with open_log(tmp_path, Limits()) as log:
+        stored = log.load("lobby")
+        assert [(c.author, c.seq) for c in stored.messages] == [(A, 2), (A, 1), (B, 1)]
+        assert log.rooms() == ["lobby", "other"]
+    assert (tmp_path / LOG_FILE).exists()
+
+
+def test_retention_by_count_and_age_keeps_floors(tmp_path: Path) -> None:
+    limits = replace(Limits(), history_messages=4, history_days=1.0)
+    with open_log(tmp_path, limits) as log:
+        for seq in range(1, 7):
+            log.add("lobby", chat(A, seq, seq))
+        log.add("lobby", chat(B, 1, 100, ts=NOW - 3 * 86400))
+        log.commit()
+        log.prune("lobby", NOW)
+        stored = log.load("lobby")
+    assert [c.seq for c in stored.messages] == [3, 4, 5, 6]
+    assert stored.floors == {A: 2, B: 1}
+
+
+def test_own_counter_survives_pruning(tmp_path: Path) -> None:
+    limits = replace(Limits(), history_messages=2)
+    with open_log(tmp_path, limits) as log:
+        for seq in range(1, 6):
+            log.add("lobby", chat(A, seq, seq))
+        log.commit()
+        log.prune("lobby", NOW)
+        log.add("lobby", chat(B, 1, 10))
+        log.add("lobby", chat(B, 2, 11))
+        log.commit()
+        log.prune("lobby", NOW)
+        assert log.own_seq("lobby", A) == 5
+        assert log.own_seq("elsewhere", A) == 0
+
+
+def test_ephemeral_log_writes_nothing(tmp_path: Path) -> None:
+    with open_log(None, Limits()) as log:
+        log.add("lobby", chat(A, 1, 1))
+        log.commit()
+        assert len(log.load("lobby").messages) == 1
+    assert list(tmp_path.iterdir()) == []
+    assert ephemeral_identity().node_id != ephemeral_identity().node_id
+
+
+def test_read_log_filters_rooms_and_keeps_the_newest(tmp_path: Path) -> None:
+    with open_log(tmp_path, Limits()) as log:
+        for seq in range(1, 6):
+            log.add("lobby", chat(A, seq, seq))
+        log.add("other", chat(B, 1, 1))
+        log.commit()
+        rows = read_log(tmp_path, "lobby", limit=2)
+        assert [(room, c.seq) for room, c in rows] == [("lobby", 4), ("lobby", 5)]
+        assert [room for room, _ in read_log(tmp_path, None, None)] == ["lobby"] * 5 + ["other"]
+    with pytest.raises(LogError, match="no message log"):
+        read_log(tmp_path / "missing", None, None)
+
+
+def test_identity_is_stable_and_locked(tmp_path: Path) -> None:
+    with open_identity(tmp_path) as first:
+        node_id = first.node_id
+        with pytest.raises(IdentityError, match="another p2pchat is running"):
+            open_identity(tmp_path)
+    with open_identity(tmp_path) as again:
+        assert again.node_id == node_id
+
+
+def test_broken_identity_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "node.json").write_text('{"node_id": "nope"}')
+    with pytest.raises(IdentityError, match="no valid node_id"):
+        open_identity(tmp_path)
