@@ -8,6 +8,7 @@ import secrets
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -175,3 +176,56 @@ def test_small_inbox_pushes_back_instead_of_losing(
         a.post(ev.SendChat(f"{i} " + "y" * 1000))
     got = b_views.wait(lambda v: isinstance(v, vw.MessageShown), count=count)
     assert [m.text.split()[0] for m in got] == [str(i) for i in range(count)]  # type: ignore[union-attr]
+
+
+def test_refusal_reaches_a_peer_that_keeps_talking(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    a, _ = make_node("a")
+    future = json.dumps(
+        {
+            "t": "hello",
+            "v": 99,
+            "id": secrets.token_hex(16),
+            "nick": "fut",
+            "room": "lobby",
+            "port": 0,
+        }
+    ).encode()
+    ping = json.dumps({"t": "ping", "n": 1, "h": "0" * 16, "w": 1.0}).encode()
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", a.port), timeout=WAIT) as sock:
+            stop = threading.Event()
+
+            def chatter(s: socket.socket = sock, done: threading.Event = stop) -> None:
+                try:
+                    s.sendall(struct.pack(">I", len(future)) + future)
+                    while not done.is_set():
+                        s.sendall(struct.pack(">I", len(ping)) + ping)
+                except OSError:
+                    pass
+
+            talker = threading.Thread(target=chatter)
+            talker.start()
+            received = b""
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+            except OSError:
+                pass
+            stop.set()
+            talker.join()
+            assert b'"code":"version"' in received
+
+
+def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]]) -> None:
+    a, a_views = make_node("a")
+    for i in range(20):
+        with socket.create_connection(("127.0.0.1", a.port)) as sock:
+            sock.sendall(hello_frame(f"short{i}"))
+            a_views.wait(joined, count=i + 1)
+    a_views.wait(lambda v: isinstance(v, vw.PeerLeft), count=20)
+    deadline = time.monotonic() + WAIT
+    while a._connections or a._retiring:  # white box: nothing of the old links is kept
+        assert time.monotonic() < deadline, (len(a._connections), len(a._retiring))
+        time.sleep(0.05)
