@@ -36,6 +36,7 @@ from p2pchat.core.messages import (
     SyncRequest,
     nick_problem,
 )
+from p2pchat.core.relay import relay_targets
 
 BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
@@ -81,6 +82,7 @@ class Mesh:
         self._out: list[act.Action] = []
         self._deadline: float | None = None
         self._timers_dirty = False
+        self._announce_links_at: float | None = None
         self._next_heartbeat = 0.0
         self._last_heartbeat = 0.0
         self._ping_nonce = 0
@@ -145,6 +147,8 @@ class Mesh:
         times: list[float] = [link.handshake.deadline for link in self._unestablished()]
         if self._peers:
             times.append(self._next_heartbeat)
+        if self._announce_links_at is not None:
+            times.append(self._announce_links_at)
         for peer in self._peers.values():
             if peer.conn is None:
                 times.append(peer.switching_until)
@@ -278,7 +282,6 @@ class Mesh:
             self._emit(act.Send((old.conn,), Bye(BYE_DUPLICATE)))
             self._close(old, "duplicate link", flush=True)
         link.peer_id = peer_id
-        first_hand = not any(a.node_id == peer_id for a in self._addresses.values())
         address = self._remember_peer_address(link, hello)
         if peer is None:
             self._next_heartbeat = max(self._next_heartbeat, self._now + self.limits.ping_interval)
@@ -308,7 +311,8 @@ class Mesh:
         if address is not None:
             address.dialing = False
             address.failures = 0
-        self._gossip_new_link(peer, tell_others=first_hand)
+        self._send_peer_list((link.conn,), exclude=peer)
+        self._links_changed()
         peer.sync = sync.LinkSync()
         self._request_sync(peer)
 
@@ -340,17 +344,20 @@ class Mesh:
             link.dialed.dialing = False
         return address
 
-    def _gossip_new_link(self, peer: _Peer, *, tell_others: bool) -> None:
-        """Tell a new peer whom we link to; tell the others about it if only we knew it."""
-        assert peer.conn is not None
-        others = [p for p in self._peers.values() if p.conn is not None and p is not peer]
-        known = tuple(_peer_address(p) for p in others if p.listen_port)
-        for start in range(0, len(known), self.limits.max_gossip_peers):
-            chunk = known[start : start + self.limits.max_gossip_peers]
-            self._emit(act.Send((peer.conn,), PeerList(chunk)))
-        if tell_others and peer.listen_port and others:
-            conns = tuple(p.conn for p in others if p.conn is not None)
-            self._emit(act.Send(conns, PeerList((_peer_address(peer),))))
+    def _send_peer_list(self, conns: tuple[int, ...], exclude: _Peer | None = None) -> None:
+        """Tell peers whom we link to (one complete list when it fits in a frame)."""
+        linked = [p for p in self._peers.values() if p.conn is not None and p is not exclude]
+        known = tuple(_peer_address(p) for p in linked)
+        size = self.limits.max_gossip_peers
+        complete = len(known) <= size
+        for start in range(0, max(len(known), 1), size):
+            self._emit(act.Send(conns, PeerList(known[start : start + size], complete)))
+
+    def _links_changed(self) -> None:
+        """Our set of links changed: announce it to every peer soon (several changes, one list)."""
+        if self._announce_links_at is None:
+            self._announce_links_at = self._now + self.limits.links_announce_delay
+            self._timers_dirty = True
 
     def _close(self, link: _Link, reason: str, *, flush: bool) -> None:
         self._links.pop(link.conn, None)
@@ -437,7 +444,10 @@ class Mesh:
                     peer.rtt = self._now - self._last_heartbeat
             case PeerList():
                 for entry in message.peers:
-                    self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
+                    if entry.port:
+                        self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
+                if message.complete:
+                    peer.links = frozenset(e.node_id for e in message.peers) | {self.node_id}
                 self._dial_due()
             case NickChange():
                 self._rename_peer(peer, message.nick)
@@ -472,13 +482,15 @@ class Mesh:
         if self.history.has_gap(chat.author):
             self._timers_dirty = True
             self._request_sync(self._peers[link.peer_id or ""])
-        targets = tuple(
-            p.conn
-            for p in self._peers.values()
-            if p.conn is not None and p.conn != link.conn and p.node_id != chat.author
-        )
-        if targets:
-            self._emit(act.Send(targets, chat))
+        self._relay(chat, link.peer_id or "")
+
+    def _relay(self, chat: Chat, sender: str) -> None:
+        linked = {p.node_id: p for p in self._peers.values() if p.conn is not None}
+        neighbours = {node_id: p.links for node_id, p in linked.items()}
+        targets = relay_targets(self.node_id, chat.author, sender, neighbours)
+        conns = tuple(c for t in targets if (c := linked[t].conn) is not None)
+        if conns:
+            self._emit(act.Send(conns, chat))
 
     def _on_direct(self, link: _Link, direct: Direct) -> None:
         if direct.author == self.node_id or not self._seen_direct.add(direct.msg_id, self._now):
@@ -750,6 +762,11 @@ class Mesh:
                 self._log(act.INFO, f"sync with {self._display(peer)} timed out")
         if now >= self._next_heartbeat:
             self._heartbeat()
+        if self._announce_links_at is not None and now >= self._announce_links_at:
+            self._announce_links_at = None
+            conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
+            if conns:
+                self._send_peer_list(conns)
         for key, address in list(self._addresses.items()):
             expired = now >= address.last_seen + limits.known_address_ttl
             if expired and not address.static and self._may_dial(address):
@@ -825,6 +842,7 @@ class Mesh:
         return [link for link in self._links.values() if link.peer_id is None]
 
     def _show_left(self, peer: _Peer, reason: str) -> None:
+        self._links_changed()
         addr = format_addr(peer.host, peer.listen_port)
         self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), reason, addr))
 
@@ -880,6 +898,7 @@ class _Peer:
     last_heard: float
     rtt: float | None = None
     switching_until: float = 0.0
+    links: frozenset[str] | None = None
     sync: sync.LinkSync = field(default_factory=sync.LinkSync)
     clock_offset: float = 0.0
     clock_flagged: bool = False

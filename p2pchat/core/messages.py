@@ -69,9 +69,13 @@ class PeerAddress:
 
 @dataclass(frozen=True, slots=True)
 class PeerList:
-    """The sender's direct neighbours, so the receiver can dial the ones it lacks."""
+    """The sender's direct neighbours, so the receiver can dial the ones it lacks.
+
+    complete=True: these are all of them (the receiver uses the set to decide whom to relay to).
+    """
 
     peers: tuple[PeerAddress, ...]
+    complete: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ def _to_wire(message: Message) -> dict[str, Any]:
             return {
                 "t": "peers",
                 "peers": [{"id": p.node_id, "host": p.host, "port": p.port} for p in message.peers],
+                "all": message.complete,
             }
         case NickChange():
             return {"t": "nick", "nick": message.nick}
@@ -401,7 +406,10 @@ def _parse_peers(obj: dict[str, Any], limits: Limits) -> PeerList:
                 port=_int(entry, "port", 1, 65535),
             )
         )
-    return PeerList(peers=tuple(peers))
+    complete = obj.get("all", False)
+    if not isinstance(complete, bool):
+        raise ProtocolError("field 'all' must be true or false")
+    return PeerList(peers=tuple(peers), complete=complete)
 
 
 def _parse_nick(obj: dict[str, Any], limits: Limits) -> NickChange:

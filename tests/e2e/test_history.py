@@ -82,6 +82,7 @@ def test_history_command_prints_the_stored_log(cluster: Cluster, tmp_path: Path)
     a, b = chain(cluster, 2)
     a.wait_peers({b.id})
     a.send("first")
+    b.wait_for(lambda e: e.get("text") == "first")  # so "second" has the later Lamport clock
     b.send("second")
     a.wait_count(lambda e: e["event"] == "message", 2)
     b.wait_count(lambda e: e["event"] == "message", 2)
