@@ -86,6 +86,13 @@ class ShowPeers:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowStats:
+    """The user asked for traffic counters; transport adds what only it can count."""
+
+    transport: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ShowHistory:
     """The user asked for the last count messages of the room."""
 
@@ -121,6 +128,7 @@ Event = (
     | ChangeNick
     | ShowPeers
     | ShowHistory
+    | ShowStats
     | Started
     | Tick
     | Shutdown

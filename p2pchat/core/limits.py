@@ -23,7 +23,7 @@ class Limits:
     max_room_chars: int = 64
     max_reason_chars: int = 512
     max_gossip_peers: int = 256
-    links_announce_delay: float = 0.25
+    links_announce_delay: float = 0.1
 
     # Dedup window: out-of-order message IDs remembered above each author's high-water mark.
     seen_window_entries: int = 100_000

@@ -42,6 +42,14 @@ BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
 STATIC_SOURCES = frozenset({"static", "user"})
 MIN_ID_PREFIX = 4
+COUNTERS = (
+    "sent",  # room messages we wrote
+    "chat_frames_in",  # room message frames received live, duplicates included
+    "delivered_live",  # new room messages shown as they were flooded
+    "delivered_backfill",  # new room messages that came by sync
+    "duplicates",  # live frames of messages we already had
+    "relayed",  # copies we forwarded to others
+)
 
 
 class Mesh:
@@ -70,6 +78,7 @@ class Mesh:
         self.lamport = self.history.max_lamport()
         self.replay_on_start = replay_on_start
         self.closing = False
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers: dict[str, _Peer] = {}
@@ -120,6 +129,9 @@ class Mesh:
             case ev.ShowHistory():
                 chats = self.history.last(event.count)
                 self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
+            case ev.ShowStats():
+                counters = {**self.counters, "peers": len(self.peer_ids())}
+                self._show(vw.Stats(tuple(counters.items()) + event.transport))
             case ev.Started():
                 self._show(
                     vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
@@ -425,6 +437,7 @@ class Mesh:
         peer.last_heard = self._now
         match message:
             case Chat():
+                self.counters["chat_frames_in"] += 1
                 self._on_chat(link, message)
             case Direct():
                 self._on_direct(link, message)
@@ -477,7 +490,9 @@ class Mesh:
 
     def _on_chat(self, link: _Link, chat: Chat) -> None:
         if not self._accept(chat):
+            self.counters["duplicates"] += 1
             return
+        self.counters["delivered_live"] += 1
         self._show(self._view(chat, backfill=False))
         if self.history.has_gap(chat.author):
             self._timers_dirty = True
@@ -490,6 +505,7 @@ class Mesh:
         targets = relay_targets(self.node_id, chat.author, sender, neighbours)
         conns = tuple(c for t in targets if (c := linked[t].conn) is not None)
         if conns:
+            self.counters["relayed"] += len(conns)
             self._emit(act.Send(conns, chat))
 
     def _on_direct(self, link: _Link, direct: Direct) -> None:
@@ -553,6 +569,7 @@ class Mesh:
     def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
         for chat in batch.messages:
             if self._accept(chat):
+                self.counters["delivered_backfill"] += 1
                 peer.sync.received += 1
                 self._show(self._view(chat, backfill=True))
         for author, floor in batch.floors.items():
@@ -604,6 +621,7 @@ class Mesh:
         # Saturates instead of overflowing: one forged huge clock must not stop the room.
         self.lamport = min(self.lamport + 1, MAX_LAMPORT)
         chat = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
+        self.counters["sent"] += 1
         self.history.add(chat, self._now)
         # Stored (with its seq) before it leaves, so a restart never reuses the seq.
         self._emit(act.Store(chat))
@@ -908,7 +926,9 @@ def _leaves_timers_alone(event: ev.Event) -> bool:
     """True for the hot-path events that can only push timers later, never earlier."""
     if isinstance(event, ev.FramesReceived):
         return all(isinstance(m, Chat | Direct | Ping | Pong) for m in event.messages)
-    return isinstance(event, ev.SendChat | ev.SendDirect | ev.ShowPeers | ev.ShowHistory)
+    return isinstance(
+        event, ev.SendChat | ev.SendDirect | ev.ShowPeers | ev.ShowHistory | ev.ShowStats
+    )
 
 
 def _peer_address(peer: _Peer) -> PeerAddress:

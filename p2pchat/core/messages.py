@@ -403,7 +403,7 @@ def _parse_peers(obj: dict[str, Any], limits: Limits) -> PeerList:
             PeerAddress(
                 node_id=_node_id(entry, "id"),
                 host=_host(entry.get("host")),
-                port=_int(entry, "port", 1, 65535),
+                port=_int(entry, "port", 0, 65535),
             )
         )
     complete = obj.get("all", False)

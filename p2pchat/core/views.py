@@ -87,6 +87,13 @@ class HistoryListing:
 
 
 @dataclass(frozen=True, slots=True)
+class Stats:
+    """Traffic counters since start (names as in the JSON `stats` event)."""
+
+    counters: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PeerRow:
     """One row of /peers."""
 
@@ -116,4 +123,5 @@ View = (
     | Problem
     | PeerTable
     | HistoryListing
+    | Stats
 )

@@ -50,6 +50,10 @@ class Connection:
         self._closing = False
         self._flush = False
         self._shut = False
+        # Written by one thread each, read for /stats: plain ints are enough under the GIL.
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.frames_in = 0
         self._reader = threading.Thread(target=self._read_loop, name=f"p2pchat-reader-{label}")
         self._writer = threading.Thread(target=self._write_loop, name=f"p2pchat-writer-{label}")
 
@@ -109,7 +113,10 @@ class Connection:
             # While a flush is under way this keeps reading (and dropping) until the peer,
             # having read our last frames, closes: stopping early would cut those frames off.
             while data := self._sock.recv(self._limits.recv_bytes):
-                self._deliver(decoder.feed(data))
+                self.bytes_in += len(data)
+                payloads = decoder.feed(data)
+                self.frames_in += len(payloads)
+                self._deliver(payloads)
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("closing %s: %s", self.label, reason)
@@ -162,7 +169,9 @@ class Connection:
                         break
                     batch, self._pending = self._pending, []
                     self._pending_bytes = 0
-                sock.sendall(batch[0] if len(batch) == 1 else b"".join(batch))
+                data = batch[0] if len(batch) == 1 else b"".join(batch)
+                sock.sendall(data)
+                self.bytes_out += len(data)
         except OSError as exc:
             self._post(ev.ConnectionLost(self.conn_id, f"send failed: {exc.strerror or exc}"))
             self._shutdown(socket.SHUT_RDWR)

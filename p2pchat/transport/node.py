@@ -81,6 +81,8 @@ class Node:
         self._connections: dict[int, Connection] = {}
         self._retiring: dict[int, tuple[Connection, float]] = {}
         self._overflowed: list[int] = []
+        self._closed_traffic = {"bytes_in": 0, "bytes_out": 0, "frames_in": 0}
+        self._frames_out = 0
         self._budget = InboxBudget(config.limits.inbox_bytes)
         self._next_conn = 1
         self._listener: Listener | None = None
@@ -197,6 +199,8 @@ class Node:
             item = ev.FramesReceived(item.conn_id, item.messages)
         elif isinstance(item, ev.ConnectionLost):
             self._retire(item.conn, flush=False)
+        elif isinstance(item, ev.ShowStats):
+            item = ev.ShowStats(tuple(self._traffic().items()))
         elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
         pending = [item] if isinstance(item, ev.Event) else []
@@ -251,6 +255,7 @@ class Node:
 
     def _send(self, action: act.Send) -> None:
         frame = encode_frame(encode_message(action.message), self._limits.max_frame_bytes)
+        self._frames_out += len(action.conns)
         for conn_id in action.conns:
             conn = self._connections.get(conn_id)
             if conn is not None and not conn.send(frame):
@@ -280,8 +285,20 @@ class Node:
             if conn.finished:
                 conn.join()
                 del self._retiring[conn_id]
+                self._closed_traffic["bytes_in"] += conn.bytes_in
+                self._closed_traffic["bytes_out"] += conn.bytes_out
+                self._closed_traffic["frames_in"] += conn.frames_in
             elif now >= deadline:
                 conn.abort()
+
+    def _traffic(self) -> dict[str, int]:
+        totals = dict(self._closed_traffic)
+        for conn in self._all_connections():
+            totals["bytes_in"] += conn.bytes_in
+            totals["bytes_out"] += conn.bytes_out
+            totals["frames_in"] += conn.frames_in
+        totals["frames_out"] = self._frames_out
+        return totals
 
     def _all_connections(self) -> list[Connection]:
         return [*self._connections.values(), *(c for c, _ in self._retiring.values())]

@@ -47,6 +47,11 @@ class HistoryCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class StatsCmd:
+    """Show traffic counters."""
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -63,7 +68,7 @@ class Invalid:
     problem: str
 
 
-Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | Help | Quit | Invalid
+Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | StatsCmd | Help | Quit | Invalid
 
 DEFAULT_HISTORY_COUNT = 20
 MAX_HISTORY_COUNT = 100_000
@@ -74,6 +79,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
     ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
+    ("/stats", "traffic counters: messages, copies received, bytes on the wire"),
     ("/help", "show this list"),
     ("/quit", "leave (also Ctrl-C, Ctrl-D)"),
     ("//TEXT", "send a message that starts with '/'"),
@@ -98,6 +104,8 @@ def parse_line(line: str) -> Command | None:
         return Help()
     if name == "peers":
         return Peers()
+    if name == "stats":
+        return StatsCmd()
     if name == "history":
         if not rest:
             return HistoryCmd(DEFAULT_HISTORY_COUNT)

@@ -104,6 +104,8 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "new": view.new,
                 "own": view.own,
             }
+        case vw.Stats():
+            return {"event": "stats", **dict(view.counters)}
         case vw.Notice():
             return {"event": "notice", "message": view.text}
         case vw.Problem():

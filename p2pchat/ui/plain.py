@@ -95,6 +95,11 @@ def render(view: vw.View) -> RenderableType:
             return Text(f"! {view.text}", style="bold red")
         case vw.PeerTable():
             return _render_peers(view)
+        case vw.Stats():
+            table = Table(title="traffic since start", title_justify="left", show_header=False)
+            for name, value in view.counters:
+                table.add_row(name.replace("_", " "), f"{value:,}")
+            return table
         case vw.HistoryListing():
             if not view.messages:
                 return Text("· no messages in history yet", style="dim")

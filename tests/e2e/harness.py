@@ -143,6 +143,13 @@ class ChatProcess:
         event = self.wait_for(lambda e: e["event"] == "history", timeout, "history", since)
         return [m["msg_id"] for m in event["messages"]]
 
+    def stats(self, timeout: float = DEFAULT_TIMEOUT) -> Event:
+        """The node's traffic counters (via /stats)."""
+        with self._cond:
+            since = len(self.events)
+        self.send("/stats")
+        return self.wait_for(lambda e: e["event"] == "stats", timeout, "stats", since)
+
     def messages(self) -> list[Event]:
         """Every message event so far."""
         with self._cond:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -180,3 +181,20 @@ def test_twenty_percent_packet_loss_loses_no_message(
     for node in nodes:
         shown = [m["msg_id"] for m in node.messages()]
         assert len(shown) == len(set(shown)) == 30
+
+
+def test_a_third_of_links_cut_still_reaches_everyone(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(6)
+    # 5 of the 15 host pairs cannot talk; every host still has a path to every other.
+    net.faults("cut", "1-2", "1-3", "2-4", "3-5", "4-6")
+    nodes = [start_on(cluster, net, i) for i in range(1, 7)]
+    for node in nodes:
+        node.wait_for(lambda e: e["event"] == "peer_joined", timeout=DISCOVERY_TIMEOUT)
+    for i, node in enumerate(nodes):
+        node.send(f"from host {i + 1}")
+    same_histories(nodes, 6)
+    for node in nodes:
+        shown = Counter(m["text"] for m in node.messages())
+        assert shown == Counter(f"from host {i}" for i in range(1, 7))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import struct
@@ -14,6 +15,7 @@ from pathlib import Path
 from tests.e2e.harness import Cluster, chain
 
 HELLO_TIMEOUT = 10.0
+LEAN_TIMEOUT = 10.0
 
 
 def test_peer_chain_becomes_full_mesh_and_every_message_arrives_once(cluster: Cluster) -> None:
@@ -36,6 +38,25 @@ def test_peer_chain_becomes_full_mesh_and_every_message_arrives_once(cluster: Cl
         node.wait_for(lambda e: e.get("text") == "second round")
         texts = Counter(m["text"] for m in node.messages())
         assert texts == expected + Counter(["second round"])
+
+    # Lean flooding: once every node knows its neighbours' links (a moment after the mesh
+    # formed), each delivery costs about one copy, not one from every neighbour.
+    def totals() -> tuple[int, int]:
+        stats = [n.stats() for n in nodes]
+        return sum(s["chat_frames_in"] for s in stats), sum(s["delivered_live"] for s in stats)
+
+    deadline = time.monotonic() + LEAN_TIMEOUT
+    for round_ in itertools.count():
+        frames_before, deliveries_before = totals()
+        for node in nodes:
+            node.send(f"round {round_} from {node.nick}")
+        for node in nodes:
+            node.wait_count(lambda e, r=round_: e.get("text", "").startswith(f"round {r} "), 5)
+        frames, deliveries = totals()
+        assert deliveries - deliveries_before == len(nodes) * (len(nodes) - 1)
+        if frames - frames_before <= 1.2 * (deliveries - deliveries_before):
+            break
+        assert time.monotonic() < deadline, f"still {frames - frames_before} copies"
 
 
 def test_sigkilled_node_is_reported_gone_and_the_rest_keep_chatting(cluster: Cluster) -> None:
