@@ -113,7 +113,7 @@ def _chat(args: argparse.Namespace) -> int:
             limits=limits,
             replay_on_start=None if args.ui == "json" else PLAIN_REPLAY,
         )
-        node = Node(config, identity.node_id, message_log, ui.show, discovery)
+        node = Node(config, identity.node_id, message_log, ui.show, discovery, on_flush=ui.flush)
         with StdinLines() as lines, node:
             node.start()
             for line in lines:

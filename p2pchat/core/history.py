@@ -9,12 +9,12 @@ forever. A message is new if it is not held and above the base; nothing is ever 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 from collections.abc import Iterator, Mapping
 
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
+from p2pchat.core.sortedrun import SortedRun
 
 OrderKey = tuple[int, str, int]
 SECONDS_PER_DAY = 86400.0
@@ -30,8 +30,8 @@ class History:
         self.limits = limits
         self.gap_timeout = limits.gap_timeout
         self._messages: dict[tuple[str, int], Chat] = {}
-        self._order: list[OrderKey] = []
-        self._seqs: dict[str, list[int]] = {}
+        self._order: SortedRun[OrderKey] = SortedRun()
+        self._seqs: dict[str, SortedRun[int]] = {}
         self._base: dict[str, int] = {}
         self._contiguous: dict[str, int] = {}
         self._gaps: dict[str, float] = {}
@@ -72,7 +72,7 @@ class History:
     def has_gap(self, author: str) -> bool:
         """True if some seq of author above its contiguous run is held (a hole below it)."""
         seqs = self._seqs.get(author)
-        return seqs is not None and seqs[-1] > self._contiguous.get(author, 0)
+        return seqs is not None and seqs.last() > self._contiguous.get(author, 0)
 
     def ordered(self) -> Iterator[Chat]:
         """All held messages, oldest first by (lamport, author)."""
@@ -81,21 +81,20 @@ class History:
 
     def last(self, count: int) -> list[Chat]:
         """The newest count messages, oldest first."""
-        keys = self._order[-count:] if count > 0 else []
-        return [self._messages[(a, s)] for _, a, s in keys]
+        return [self._messages[(a, s)] for _, a, s in self._order.tail(count)]
 
     def max_lamport(self) -> int:
         """The highest Lamport clock held (0 if empty)."""
-        return self._order[-1][0] if self._order else 0
+        return self._order.last()[0] if self._order else 0
 
     def max_seq(self, author: str) -> int:
         """The highest seq held or given up for author."""
         seqs = self._seqs.get(author)
-        return max(seqs[-1] if seqs else 0, self._base.get(author, 0))
+        return max(seqs.last() if seqs else 0, self._base.get(author, 0))
 
     def horizon(self) -> int:
         """The oldest Lamport clock held: a peer need not send us anything older (0 if empty)."""
-        return self._order[0][0] if self._order else 0
+        return self._order.first()[0] if self._order else 0
 
     def missing_for(
         self,
@@ -115,14 +114,14 @@ class History:
         if their_vv or their_horizon:
             cutoff: OrderKey | None = (their_horizon, "", 0)
         else:
-            cutoff = self._order[-recent] if 0 < recent <= len(self._order) else None
+            cutoff = self._order.at(-recent) if 0 < recent <= len(self._order) else None
         wanted: list[OrderKey] = []
         floors: dict[str, int] = {}
         for author, seqs in self._seqs.items():
             known = author in their_vv
             have = their_vv.get(author, 0)
             first_sent = 0
-            for seq in seqs[bisect.bisect_right(seqs, have) :]:
+            for seq in seqs.after(have):
                 key = (self._messages[(author, seq)].lamport, author, seq)
                 if not known and cutoff is not None and key < cutoff:
                     continue
@@ -152,11 +151,16 @@ class History:
         if not self.is_new(author, seq):
             return False
         self._messages[(author, seq)] = chat
-        bisect.insort(self._order, (chat.lamport, author, seq))
-        seqs = self._seqs.setdefault(author, [])
-        bisect.insort(seqs, seq)
+        self._order.add((chat.lamport, author, seq))
+        seqs = self._seqs.get(author)
+        if seqs is None:
+            seqs = self._seqs[author] = SortedRun()
+        seqs.add(seq)
         self._text_bytes += len(chat.text)
-        self._advance(author, now)
+        if seq == self._contiguous.get(author, -1) + 1 and author not in self._gaps:
+            self._contiguous[author] = seq  # the usual case: the next one, in order
+        else:
+            self._advance(author, now)
         self._enforce_limits()
         if len(self._contiguous) > self.limits.max_tracked_authors:
             self._forget_idle_authors()
@@ -172,13 +176,12 @@ class History:
         """Give up overdue gaps and drop messages past the age limit; return the dropped ones."""
         for author, since in list(self._gaps.items()):
             if now >= since + self.gap_timeout:
-                seqs = self._seqs[author]
-                above = bisect.bisect_right(seqs, self._contiguous.get(author, 0))
-                self.raise_base(author, seqs[above] - 1, now)
+                above = next(self._seqs[author].after(self._contiguous.get(author, 0)))
+                self.raise_base(author, above - 1, now)
         dropped = []
         oldest_allowed = wall - self.limits.history_days * SECONDS_PER_DAY
         while self._order:
-            _, author, seq = self._order[0]
+            _, author, seq = self._order.first()
             if self._messages[(author, seq)].ts >= oldest_allowed:
                 break
             dropped.append(self._evict_oldest())
@@ -197,14 +200,17 @@ class History:
             self.add(chat, now)
 
     def _advance(self, author: str, now: float) -> None:
-        seqs = self._seqs.get(author, [])
+        seqs = self._seqs.get(author)
         run = max(self._contiguous.get(author, 0), self._base.get(author, 0))
-        i = bisect.bisect_right(seqs, run)
-        while i < len(seqs) and seqs[i] == run + 1:
-            run += 1
-            i += 1
+        gap = False
+        if seqs is not None and seqs.last() > run:
+            for seq in seqs.after(run):
+                if seq != run + 1:
+                    gap = True
+                    break
+                run = seq
         self._contiguous[author] = run
-        if i < len(seqs):
+        if gap:
             self._gaps.setdefault(author, now)
         else:
             self._gaps.pop(author, None)
@@ -226,7 +232,7 @@ class History:
 
     def _evict_oldest(self) -> Chat:
         # Authors number in causal order, so an author's lower seqs leave before its higher ones.
-        _, author, seq = self._order.pop(0)
+        _, author, seq = self._order.pop_first()
         chat = self._messages.pop((author, seq))
         self._text_bytes -= len(chat.text)
         seqs = self._seqs[author]
@@ -238,8 +244,8 @@ class History:
         if not seqs:
             del self._seqs[author]
             self._gaps.pop(author, None)
-        else:
-            self._advance(author, self._gaps.get(author, 0.0))
+        elif author in self._gaps:
+            self._advance(author, self._gaps[author])
         return chat
 
 

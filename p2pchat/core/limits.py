@@ -64,6 +64,7 @@ class Limits:
     # Runtime buffers.
     outbound_queue_bytes: int = 4 * 1024 * 1024
     inbox_bytes: int = 16 * 1024 * 1024
+    node_batch_events: int = 64
     recv_bytes: int = 256 * 1024
     write_stall_timeout: float = 10.0
     flush_timeout: float = 0.5

@@ -31,12 +31,12 @@ def relay_targets(
     if sender == author:
         if author_links is None:
             return [p for p in neighbours if p != author]
+        # The common case, a full mesh: the author reached all our peers itself.
+        unreached = neighbours.keys() - author_links - {author}
         return [
             peer
-            for peer, links in neighbours.items()
-            if peer != author
-            and peer not in author_links
-            and _designated(me, author_links, links or NO_LINKS)
+            for peer in sorted(unreached)
+            if _designated(me, author_links, neighbours[peer] or NO_LINKS)
         ]
     sender_links = neighbours.get(sender) or NO_LINKS
     covered = (author_links or NO_LINKS) | sender_links | {author, sender}

@@ -59,7 +59,8 @@ class MessageLog:
         self.path = path
         self._limits = limits
         self._inserts = 0
-        self._dirty = False
+        self._rows: list[tuple[str, str, int, int, float, str, str, float]] = []
+        self._rooms_touched: list[str] = []
         try:
             # Opened by the caller, then used by the node thread alone.
             self._db = sqlite3.connect(
@@ -100,20 +101,27 @@ class MessageLog:
 
     def add(self, room: str, chat: Chat) -> None:
         """Queue one message for the next commit (a duplicate is ignored)."""
-        self._db.execute(
-            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-            (room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text, time.time()),
+        self._rows.append(
+            (room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text, time.time())
         )
-        self._dirty = True
-        self._inserts += 1
-        if self._inserts % PRUNE_EVERY_INSERTS == 0:
-            self.prune(room, time.time())
+        if room not in self._rooms_touched:
+            self._rooms_touched.append(room)
 
     def commit(self) -> None:
-        """Make queued messages durable."""
-        if self._dirty:
-            self._db.commit()
-            self._dirty = False
+        """Write queued messages in one transaction; prune now and then."""
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)", rows
+            )
+        before = self._inserts
+        self._inserts += len(rows)
+        if self._inserts // PRUNE_EVERY_INSERTS != before // PRUNE_EVERY_INSERTS:
+            for room in self._rooms_touched:
+                self.prune(room, time.time())
+            self._rooms_touched.clear()
 
     def prune(self, room: str, wall: float) -> int:
         """Apply retention (age, then count) to room; remember per-author floors; return deleted."""
@@ -141,7 +149,6 @@ class MessageLog:
                     f"DELETE FROM messages WHERE room = :room AND (author, seq) IN ({doomed})",
                     params,
                 ).rowcount
-        self._dirty = False
         return deleted
 
     def rooms(self) -> list[str]:

@@ -28,6 +28,7 @@ class InboxBudget:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._available = limit
+        self._waiting = 0
         self._cond = threading.Condition()
 
     def take(self, nbytes: int, stop: Callable[[], bool]) -> bool:
@@ -37,7 +38,11 @@ class InboxBudget:
             while self._available < want:
                 if stop():
                     return False
-                self._cond.wait()
+                self._waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiting -= 1
             self._available -= want
             return True
 
@@ -45,7 +50,8 @@ class InboxBudget:
         """Return bytes taken for a batch the node has handled."""
         with self._cond:
             self._available = min(self._limit, self._available + min(nbytes, self._limit))
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     def wake(self) -> None:
         """Make waiting readers re-check whether they should stop."""

@@ -50,6 +50,7 @@ class Connection:
         self._closing = False
         self._flush = False
         self._shut = False
+        self._writer_waiting = False
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
         self.bytes_in = 0
         self.bytes_out = 0
@@ -63,7 +64,10 @@ class Connection:
         self._reader.start()
 
     def send(self, frame: bytes) -> bool:
-        """Queue a frame without blocking; False if the queue would overflow (drop this peer)."""
+        """Queue a frame without blocking; False if the queue would overflow (drop this peer).
+
+        The writer is woken by `flush`, so a batch of frames costs one wakeup and one sendall.
+        """
         with self._cond:
             if self._closing:
                 return True
@@ -71,9 +75,13 @@ class Connection:
                 return False
             self._pending.append(frame)
             self._pending_bytes += len(frame)
-            if len(self._pending) == 1:
-                self._cond.notify()
         return True
+
+    def flush(self) -> None:
+        """Wake the writer if it is waiting and frames are queued."""
+        with self._cond:
+            if self._pending and self._writer_waiting:
+                self._cond.notify()
 
     def close(self, *, flush: bool) -> None:
         """Stop this link; with flush, queued frames go out first and the peer gets a clean FIN."""
@@ -164,7 +172,9 @@ class Connection:
             while True:
                 with self._cond:
                     while not self._pending and not self._closing:
+                        self._writer_waiting = True
                         self._cond.wait()
+                        self._writer_waiting = False
                     if self._closing and not (self._flush and self._pending):
                         break
                     batch, self._pending = self._pending, []

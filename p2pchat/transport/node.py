@@ -28,6 +28,8 @@ from p2pchat.transport.listener import Accepted, Connected, Listener, StartupErr
 
 log = logging.getLogger(__name__)
 
+OVERFLOW_REASON = "send queue overflow (peer not reading)"
+
 Post = Callable[[object], None]
 
 
@@ -70,6 +72,8 @@ class Node:
         log: MessageLog,
         on_view: Callable[[vw.View], None],
         discovery: Discovery | None = None,
+        *,
+        on_flush: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.node_id = node_id
@@ -81,6 +85,10 @@ class Node:
         self._connections: dict[int, Connection] = {}
         self._retiring: dict[int, tuple[Connection, float]] = {}
         self._overflowed: list[int] = []
+        self._deferred: list[act.Action] = []
+        self._to_flush: set[Connection] = set()
+        self._defer_links = False
+        self._on_flush = on_flush
         self._closed_traffic = {"bytes_in": 0, "bytes_out": 0, "frames_in": 0}
         self._frames_out = 0
         self._budget = InboxBudget(config.limits.inbox_bytes)
@@ -176,22 +184,54 @@ class Node:
         mesh = self._mesh
         assert mesh is not None
         while True:
-            wake = _earliest(mesh.next_deadline(), self._retire_deadline())
+            batch = self._next_batch(mesh)
+            for item in batch:
+                try:
+                    self._dispatch(mesh, item)
+                except Exception:
+                    log.exception("internal error handling %s", type(item).__name__)
             try:
-                if wake is None:
-                    item = self._inbox.get()
-                else:
-                    item = self._inbox.get(timeout=max(0.0, wake - time.monotonic()))
-            except queue.Empty:
-                item = ev.Tick()
-            try:
-                self._dispatch(mesh, item)
-                self._log.commit()
+                self._end_batch(mesh)
             except Exception:
-                log.exception("internal error handling %s", type(item).__name__)
+                log.exception("internal error finishing a batch")
             self._reap()
-            if isinstance(item, ev.Shutdown):
+            if any(isinstance(item, ev.Shutdown) for item in batch):
                 return
+
+    def _next_batch(self, mesh: Mesh) -> list[object]:
+        """Wait for work (or the next timer), then take what else is already queued, bounded."""
+        wake = _earliest(mesh.next_deadline(), self._retire_deadline())
+        try:
+            if wake is None:
+                first = self._inbox.get()
+            else:
+                first = self._inbox.get(timeout=max(0.0, wake - time.monotonic()))
+        except queue.Empty:
+            first = ev.Tick()
+        batch = [first]
+        while len(batch) < self._limits.node_batch_events and not isinstance(
+            batch[-1], ev.Shutdown
+        ):
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _end_batch(self, mesh: Mesh) -> None:
+        """One commit for the batch, then the sends that had to wait for it, then the UI flush."""
+        self._log.commit()
+        self._defer_links = False
+        deferred, self._deferred = self._deferred, []
+        self._overflowed.clear()
+        self._execute(deferred)
+        for conn_id in list(self._overflowed):
+            self._feed(mesh, ev.ConnectionLost(conn_id, OVERFLOW_REASON))
+        for conn in self._to_flush:
+            conn.flush()
+        self._to_flush.clear()
+        if self._on_flush is not None:
+            self._on_flush()
 
     def _dispatch(self, mesh: Mesh, item: object) -> None:
         if isinstance(item, Received):
@@ -203,15 +243,16 @@ class Node:
             item = ev.ShowStats(tuple(self._traffic().items()))
         elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
-        pending = [item] if isinstance(item, ev.Event) else []
+        if isinstance(item, ev.Event):
+            self._feed(mesh, item)
+
+    def _feed(self, mesh: Mesh, event: ev.Event) -> None:
+        """Run one event through the core; overflows found while sending are handled at once."""
+        pending = [event]
         while pending:
-            # Overflows found while sending are handled at once, before any event still queued.
             self._overflowed.clear()
             self._execute(mesh.handle(pending.pop(0), time.monotonic(), time.time()))
-            pending += [
-                ev.ConnectionLost(conn_id, "send queue overflow (peer not reading)")
-                for conn_id in self._overflowed
-            ]
+            pending += [ev.ConnectionLost(c, OVERFLOW_REASON) for c in self._overflowed]
 
     def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade:
         conn_id = self._next_conn
@@ -229,6 +270,10 @@ class Node:
 
     def _execute(self, actions: list[act.Action]) -> None:
         for action in actions:
+            if self._defer_links and isinstance(action, act.Send | act.Close):
+                # Our own message must be committed before anything leaves after it.
+                self._deferred.append(action)
+                continue
             match action:
                 case act.Send():
                     self._send(action)
@@ -243,7 +288,7 @@ class Node:
                 case act.Store():
                     self._log.add(self.config.room, action.chat)
                     if action.chat.author == self.node_id:
-                        self._log.commit()
+                        self._defer_links = True
                 case act.Rediscover():
                     if self._discovery is not None:
                         self._discovery.rediscover()
@@ -258,8 +303,10 @@ class Node:
         self._frames_out += len(action.conns)
         for conn_id in action.conns:
             conn = self._connections.get(conn_id)
+            if conn is not None:
+                self._to_flush.add(conn)
             if conn is not None and not conn.send(frame):
-                log.warning("dropping %s: send queue overflow (peer not reading)", conn.label)
+                log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)
 

@@ -18,3 +18,6 @@ class Ui(Protocol):
 
     def problem(self, text: str) -> None:
         """Show a one-line error caused locally (bad command, unresolvable host)."""
+
+    def flush(self) -> None:
+        """Push out what was shown; the node calls this after each batch of events."""

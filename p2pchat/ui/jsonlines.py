@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from typing import Any, TextIO
@@ -24,19 +25,22 @@ class JsonUi:
     def show_help(self) -> None:
         """Write the command list as a help event."""
         self._write({"event": "help", "commands": [{"usage": u, "what": w} for u, w in COMMANDS]})
+        self.flush()
 
     def problem(self, text: str) -> None:
         """Write an error event."""
         self._write({"event": "error", "message": text})
+        self.flush()
+
+    def flush(self) -> None:
+        """Flush what was written (once per batch, not once per line)."""
+        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self._out.flush()
 
     def _write(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj, ensure_ascii=False)
-        with self._lock:
-            try:
-                self._out.write(line + "\n")
-                self._out.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self._out.write(line + "\n")
 
 
 def message_to_json(view: vw.MessageShown) -> dict[str, Any]:

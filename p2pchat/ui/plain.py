@@ -52,6 +52,9 @@ class PlainUi:
         """Print a local error."""
         self._print(render(vw.Problem(text)))
 
+    def flush(self) -> None:
+        """Nothing to do: lines are printed as they come."""
+
     def _print(self, renderable: RenderableType) -> None:
         with self._lock:
             self._console.print(renderable)
