@@ -7,6 +7,7 @@ import getpass
 import ipaddress
 import json
 import logging
+import os
 import re
 import sys
 from dataclasses import replace
@@ -24,8 +25,10 @@ from p2pchat.core.views import MessageShown
 from p2pchat.discovery.interfaces import advertise_addresses, unknown_interfaces
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.static import resolve_peer
+from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_key, room_tag
 from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
 from p2pchat.store.log import LogError, open_log, read_log
+from p2pchat.store.trust import TrustStore
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
@@ -35,6 +38,7 @@ from p2pchat.ui.plain import PlainUi, render
 from p2pchat.ui.session import run_line
 
 PLAIN_REPLAY = 50
+SECRET_ENV = "P2PCHAT_SECRET"
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -89,6 +93,8 @@ def _chat(args: argparse.Namespace) -> int:
         if missing:
             raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
     limits = replace(limits, history_messages=args.history_limit, history_days=args.history_days)
+    passphrase = _passphrase(args)
+    key = None if passphrase is None else room_key(passphrase, args.room)
     ui: Ui = JsonUi(sys.stdout) if args.ui == "json" else PlainUi()
     data_dir = None if args.ephemeral else Path(args.data_dir)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
@@ -102,6 +108,7 @@ def _chat(args: argparse.Namespace) -> int:
                     room=args.room,
                     advertise=advertise_addresses(args.bind, interfaces),
                     interfaces=interfaces,
+                    room_tag=None if key is None else room_tag(key),
                 )
             )
         config = NodeConfig(
@@ -112,8 +119,17 @@ def _chat(args: argparse.Namespace) -> int:
             static_peers=peers,
             limits=limits,
             replay_on_start=None if args.ui == "json" else PLAIN_REPLAY,
+            room_key=key,
         )
-        node = Node(config, identity.node_id, message_log, ui.show, discovery, on_flush=ui.flush)
+        node = Node(
+            config,
+            identity.keys,
+            message_log,
+            ui.show,
+            discovery,
+            on_flush=ui.flush,
+            trust=TrustStore(data_dir),
+        )
         with StdinLines() as lines, node:
             node.start()
             for line in lines:
@@ -122,6 +138,28 @@ def _chat(args: argparse.Namespace) -> int:
             if lines.stopped_by is not None:
                 log.info("stopping on %s", lines.stopped_by)
     return EXIT_OK
+
+
+def _passphrase(args: argparse.Namespace) -> str | None:
+    """The room passphrase from --secret-file, P2PCHAT_SECRET or a prompt; None: open room."""
+    secret: str | None = None
+    if args.secret_file is not None:
+        try:
+            secret = Path(args.secret_file).read_text().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --secret-file {args.secret_file}: {exc}") from None
+    elif os.environ.get(SECRET_ENV):
+        secret = os.environ[SECRET_ENV]
+    elif args.private:
+        if not sys.stdin.isatty():
+            raise UsageError(f"--private asks on a terminal; use --secret-file or {SECRET_ENV}")
+        try:
+            secret = getpass.getpass(f"passphrase for room {args.room!r}: ")
+        except (EOFError, KeyboardInterrupt):
+            raise UsageError("no passphrase given") from None
+    if secret is not None and len(secret) < MIN_PASSPHRASE_CHARS:
+        raise UsageError(f"the room passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
+    return secret
 
 
 def print_history(args: argparse.Namespace) -> int:
@@ -213,6 +251,14 @@ def _parser() -> argparse.ArgumentParser:
         help="run mDNS only on the interface with this address (repeatable; default: all)",
     )
     parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS at all")
+    parser.add_argument(
+        "--secret-file",
+        metavar="PATH",
+        help=f"private room: the passphrase is in this file (or set {SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--private", action="store_true", help="private room: ask for the passphrase"
+    )
     _data_dir_argument(parser)
     parser.add_argument(
         "--ephemeral",

@@ -7,6 +7,7 @@ restart with what they had stored; partitions drop traffic silently. Runs reprod
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.codec import FrameDecoder, encode_frame
+from p2pchat.core.crypto import node_id_of
 from p2pchat.core.history import History
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
@@ -23,6 +25,52 @@ from p2pchat.core.messages import Chat, Direct, Message, decode_message, encode_
 
 SIM_PORT = 7000
 SIM_EPOCH = 1_700_000_000.0
+
+
+class SimCrypto:
+    """A fast stand-in for real keys in simulations: signatures anyone could forge, and DMs
+    sealed in the clear. It keeps the protocol's checks exercised, not their security."""
+
+    def __init__(self, seed: int) -> None:
+        self._public: bytes = hashlib.sha256(b"sim key %d" % seed).digest()
+        self._dh: bytes = hashlib.sha256(b"sim dh %d" % seed).digest()
+        self._node_id = node_id_of(self._public)
+
+    @property
+    def node_id(self) -> str:
+        """Derived from the public key, as for real keys."""
+        return self._node_id
+
+    @property
+    def public_key(self) -> bytes:
+        """32 bytes."""
+        return self._public
+
+    @property
+    def dh_public(self) -> bytes:
+        """32 bytes."""
+        return self._dh
+
+    def sign(self, data: bytes) -> bytes:
+        """A keyed hash standing in for a signature."""
+        return _sim_signature(self._public, data)
+
+    def verify(self, public_key: bytes, signature: bytes, data: bytes) -> bool:
+        """Checks the stand-in signature."""
+        return signature == _sim_signature(public_key, data)
+
+    def seal(self, their_dh_public: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
+        """No encryption in the simulator."""
+        return bytes(32), plaintext
+
+    def unseal(self, ephemeral_public: bytes, ciphertext: bytes) -> bytes | None:
+        """No encryption in the simulator."""
+        return ciphertext
+
+
+def _sim_signature(public_key: bytes, data: bytes) -> bytes:
+    digest: bytes = hashlib.sha256(public_key + data).digest()
+    return digest + digest
 
 
 @dataclass(eq=False)
@@ -94,15 +142,16 @@ class SimNet:
         self._cut: set[frozenset[str]] = set()
         self.frames_sent = 0
         self.frames_lost = 0
+        self._cryptos: dict[str, SimCrypto] = {}
 
     def add_node(self, name: str, *, nick: str | None = None, room: str = "lobby") -> SimNode:
         """Create and start a node listening at a host of its own."""
-        node_id = f"{self.rng.getrandbits(128):032x}"
+        crypto = SimCrypto(self.rng.getrandbits(64))
         count = len(self.nodes)
         host = f"10.0.{count // 250}.{count % 250 + 1}"
-        node = SimNode(
-            name, host, node_id, nick or name, room, self._new_mesh(node_id, nick or name, room, {})
-        )
+        mesh = self._new_mesh(crypto, nick or name, room, {})
+        node = SimNode(name, host, crypto.node_id, nick or name, room, mesh)
+        self._cryptos[name] = crypto
         self.nodes[name] = node
         self._listeners[(host, SIM_PORT)] = node
         self._handle(node, ev.Started(mdns=False))
@@ -161,7 +210,7 @@ class SimNet:
         """Start a killed node again from what it had stored, like a restarted process."""
         node = self.nodes[name]
         assert not node.alive, f"{name} is running"
-        node.mesh = self._new_mesh(node.node_id, node.nick, node.room, node.disk)
+        node.mesh = self._new_mesh(self._cryptos[name], node.nick, node.room, node.disk)
         node.views = []
         node.alive = True
         self._listeners[(node.host, SIM_PORT)] = node
@@ -202,13 +251,13 @@ class SimNet:
     # ---------------------------------------------------------------- engine
 
     def _new_mesh(
-        self, node_id: str, nick: str, room: str, disk: dict[tuple[str, int], Chat]
+        self, crypto: SimCrypto, nick: str, room: str, disk: dict[tuple[str, int], Chat]
     ) -> Mesh:
         history = History(self.limits)
         history.restore(sorted(disk.values(), key=lambda c: (c.lamport, c.author)), {}, self.now)
-        own = max((seq for author, seq in disk if author == node_id), default=0)
+        own = max((seq for author, seq in disk if author == crypto.node_id), default=0)
         return Mesh(
-            node_id,
+            crypto,
             nick,
             room,
             SIM_PORT,
@@ -270,7 +319,7 @@ class SimNet:
                 node.rediscovers += 1
             case act.Log():
                 node.logs.append(action.text)
-            case act.Announce():
+            case act.Announce() | act.Trust():
                 pass
 
     def _link_latency(self) -> float:
@@ -290,8 +339,10 @@ class SimNet:
         self._ends[out_conn] = _End(node, in_conn, FrameDecoder(max_frame), self._link_latency())
         self._ends[in_conn] = _End(target, out_conn, FrameDecoder(max_frame), self._link_latency())
         mesh, target_mesh = node.mesh, target.mesh
-        out_made = ev.ConnectionMade(out_conn, True, host, port)
-        in_made = ev.ConnectionMade(in_conn, False, node.host, 40000 + out_conn % 20000)
+        out_made = ev.ConnectionMade(out_conn, True, host, port, self.rng.randbytes(16))
+        in_made = ev.ConnectionMade(
+            in_conn, False, node.host, 40000 + out_conn % 20000, self.rng.randbytes(16)
+        )
         self._schedule(self.latency, lambda: self._deliver(node, mesh, out_made))
         self._schedule(self.latency, lambda: self._deliver(target, target_mesh, in_made))
 

@@ -48,6 +48,14 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class Trust:
+    """Remember that nick was first seen with this node ID (key)."""
+
+    nick: str
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rediscover:
     """Ask discovery to announce ourselves again and query for peers afresh."""
 
@@ -67,7 +75,7 @@ class Log:
     text: str
 
 
-Action = Dial | Send | Close | Show | Store | Rediscover | Announce | Log
+Action = Dial | Send | Close | Show | Store | Trust | Rediscover | Announce | Log
 
 DEBUG = 10
 INFO = 20

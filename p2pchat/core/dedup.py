@@ -26,6 +26,10 @@ class RecentIds:
             del self._ids[first]
         return True
 
+    def __contains__(self, message_id: str) -> bool:
+        """True if the ID is held."""
+        return message_id in self._ids
+
     def __len__(self) -> int:
         """How many IDs are held."""
         return len(self._ids)

@@ -15,6 +15,7 @@ class ConnectionMade:
     outbound: bool
     host: str
     port: int
+    nonce: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,13 @@ class ShowPeers:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowWhois:
+    """The user asked who a nick (or nick#id) is: full fingerprints."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShowStats:
     """The user asked for traffic counters; transport adds what only it can count."""
 
@@ -129,6 +137,7 @@ Event = (
     | ShowPeers
     | ShowHistory
     | ShowStats
+    | ShowWhois
     | Started
     | Tick
     | Shutdown

@@ -1,20 +1,37 @@
-"""Per-connection handshake: each side sends HELLO first and checks the other's."""
+"""Per-connection handshake: HELLO both ways, then AUTH both ways (a signed challenge).
+
+1. Each side sends HELLO at once: version, node ID, Ed25519 key, X25519 key, a fresh nonce,
+   and either the room name (open room) or the room tag (private room, name and nick hidden).
+2. On the peer's HELLO: the version, the ID (it must be the hash of the key) and the room must
+   match; then we send AUTH: our signature over the peer's nonce, our nonce and both IDs.
+3. On the peer's AUTH: its signature must verify with the key from its HELLO. Only then is the
+   link established: nobody can take over another node's ID without its private key.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
+from p2pchat.core.crypto import Crypto, auth_signing_bytes, node_id_of
 from p2pchat.core.errors import LocalProtocolError
 from p2pchat.core.limits import PROTOCOL_VERSION, SHORT_ID_CHARS
-from p2pchat.core.messages import ErrorFrame, Hello, Message
+from p2pchat.core.messages import HIDDEN, Auth, ErrorFrame, Hello, Message
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """The peer's HELLO is acceptable; the link is established."""
+    """The peer proved its identity; the link is established (nick: its real nick)."""
 
     hello: Hello
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proceed:
+    """The peer's HELLO is acceptable: send this AUTH and wait for the peer's."""
+
+    reply: Auth
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,52 +44,86 @@ class Rejected:
     code: str
 
 
-Outcome = Accepted | Rejected
+Outcome = Accepted | Proceed | Rejected
 
 
 class HandshakeState(Enum):
     """Where one connection's handshake stands."""
 
     AWAITING_HELLO = "awaiting hello"
+    AWAITING_AUTH = "awaiting auth"
     ESTABLISHED = "established"
     REJECTED = "rejected"
 
 
 class Handshake:
-    """One connection's handshake: our HELLO goes out at once, theirs is due by a deadline."""
+    """One connection's handshake; the peer must finish it before a deadline."""
 
-    def __init__(self, own: Hello, started_at: float, timeout: float) -> None:
+    def __init__(
+        self, own: Hello, started_at: float, timeout: float, crypto: Crypto, nick: str
+    ) -> None:
         self.own = own
         self.deadline = started_at + timeout
         self.state = HandshakeState.AWAITING_HELLO
         self.peer: Hello | None = None
+        self._crypto = crypto
+        self._nick = nick
 
     def receive(self, message: Message) -> Outcome:
-        """Judge the first frame from the peer; the state becomes established or rejected."""
-        if self.state is not HandshakeState.AWAITING_HELLO:
-            raise LocalProtocolError(f"handshake already {self.state.value}")
-        outcome = check_hello(self.own, message)
-        if isinstance(outcome, Accepted):
-            self.state = HandshakeState.ESTABLISHED
-            self.peer = outcome.hello
-        else:
-            self.state = HandshakeState.REJECTED
-        return outcome
+        """Judge the next frame from the peer while the handshake is under way."""
+        if self.state is HandshakeState.AWAITING_HELLO:
+            outcome = check_hello(self.own, message)
+            if isinstance(outcome, Rejected):
+                self.state = HandshakeState.REJECTED
+                return outcome
+            self.peer = outcome
+            self.state = HandshakeState.AWAITING_AUTH
+            signed = auth_signing_bytes(
+                outcome.nonce, self.own.nonce, self.own.node_id, outcome.node_id
+            )
+            return Proceed(Auth(self._crypto.sign(signed), self._nick))
+        if self.state is HandshakeState.AWAITING_AUTH:
+            assert self.peer is not None
+            outcome2 = self._check_auth(self.peer, message)
+            self.state = (
+                HandshakeState.ESTABLISHED
+                if isinstance(outcome2, Accepted)
+                else HandshakeState.REJECTED
+            )
+            return outcome2
+        raise LocalProtocolError(f"handshake already {self.state.value}")
 
     def expired(self, now: float) -> bool:
-        """True if the peer's HELLO is overdue."""
-        return self.state is HandshakeState.AWAITING_HELLO and now >= self.deadline
-
-
-def check_hello(own: Hello, received: Message) -> Outcome:
-    """Decide what the first frame a peer sent on a connection means for that connection."""
-    if isinstance(received, ErrorFrame):
-        return Rejected(
-            reason=f"peer refused us: {received.code}",
-            reply=None,
-            problem=received.text or f"a peer refused the connection ({received.code})",
-            code=received.code,
+        """True if the peer has not finished in time."""
+        return self.state in (HandshakeState.AWAITING_HELLO, HandshakeState.AWAITING_AUTH) and (
+            now >= self.deadline
         )
+
+    def _check_auth(self, peer: Hello, message: Message) -> Outcome:
+        if isinstance(message, ErrorFrame):
+            return _refused_by_peer(message)
+        if not isinstance(message, Auth):
+            return Rejected(
+                reason=f"expected auth, got {type(message).__name__}",
+                reply=_refusal("protocol", "the second frame must be auth"),
+                problem=None,
+                code="protocol",
+            )
+        signed = auth_signing_bytes(self.own.nonce, peer.nonce, peer.node_id, self.own.node_id)
+        if not self._crypto.verify(peer.key, message.signature, signed):
+            return Rejected(
+                reason="authentication failed (bad signature)",
+                reply=_refusal("auth", "your signature does not verify"),
+                problem=None,
+                code="auth",
+            )
+        return Accepted(peer, message.nick)
+
+
+def check_hello(own: Hello, received: Message) -> Hello | Rejected:
+    """Decide what the first frame a peer sent means: its HELLO if acceptable, else a refusal."""
+    if isinstance(received, ErrorFrame):
+        return _refused_by_peer(received)
     if not isinstance(received, Hello):
         return Rejected(
             reason=f"expected hello, got {type(received).__name__}",
@@ -80,6 +131,7 @@ def check_hello(own: Hello, received: Message) -> Outcome:
             problem=None,
             code="protocol",
         )
+    private = bool(own.tag)
     theirs = f"{received.nick}#{received.node_id[:SHORT_ID_CHARS]}"
     ours = f"{own.nick}#{own.node_id[:SHORT_ID_CHARS]}"
     if received.version != PROTOCOL_VERSION:
@@ -96,6 +148,22 @@ def check_hello(own: Hello, received: Message) -> Outcome:
         )
     if received.node_id == own.node_id:
         return Rejected(reason="connected to ourselves", reply=None, problem=None, code="self")
+    if not received.key or not received.nonce or node_id_of(received.key) != received.node_id:
+        return Rejected(
+            reason="node ID does not match its key",
+            reply=_refusal("identity", "your node ID is not the hash of your key"),
+            problem=None,
+            code="identity",
+        )
+    if private or received.tag:
+        if received.tag != own.tag:
+            return Rejected(
+                reason="not in this room (another room or passphrase)",
+                reply=_refusal("room", "we are not in the same private room"),
+                problem=None if private else f"peer {theirs} is in a private room",
+                code="room",
+            )
+        return received
     if received.room != own.room:
         return Rejected(
             reason=f"peer is in room {received.room!r}",
@@ -103,7 +171,31 @@ def check_hello(own: Hello, received: Message) -> Outcome:
             problem=f"peer {theirs} is in room {received.room!r}, not {own.room!r}",
             code="room",
         )
-    return Accepted(hello=received)
+    return received
+
+
+def hidden_hello(hello: Hello) -> Hello:
+    """The HELLO of a private room: nick and room are not sent in the clear."""
+    return Hello(
+        hello.version,
+        hello.node_id,
+        HIDDEN,
+        HIDDEN,
+        hello.port,
+        hello.key,
+        hello.dh,
+        hello.nonce,
+        hello.tag,
+    )
+
+
+def _refused_by_peer(error: ErrorFrame) -> Rejected:
+    return Rejected(
+        reason=f"peer refused us: {error.code}",
+        reply=None,
+        problem=error.text or f"a peer refused the connection ({error.code})",
+        code=error.code,
+    )
 
 
 def _refusal(code: str, text: str) -> ErrorFrame:

@@ -48,6 +48,10 @@ class History:
         author, seq = message_id
         return message_id in self._messages or seq <= self._base.get(author, 0)
 
+    def get(self, author: str, seq: int) -> Chat | None:
+        """The held message with this ID, if any."""
+        return self._messages.get((author, seq))
+
     def is_new(self, author: str, seq: int) -> bool:
         """True if a message with this ID should be accepted and shown."""
         return (author, seq) not in self

@@ -9,6 +9,10 @@ SERVICE_TYPE = "_p2pchat._tcp.local."
 FRAME_HEADER_BYTES = 4
 NODE_ID_HEX_CHARS = 32
 SHORT_ID_CHARS = 8
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+NONCE_BYTES = 16
+TAG_HEX_CHARS = 32
 MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit of 2**63 - 1
 
 
@@ -43,9 +47,18 @@ class Limits:
     gap_timeout: float = 60.0
     clock_skew_warning: float = 60.0
 
+    # Hostile peers: rate limits (messages/s and bursts), strikes, bans.
+    author_rate: float = 100.0
+    author_burst: float = 1000.0
+    peer_rate: float = 2000.0
+    peer_burst: float = 10000.0
+    max_strikes: int = 5
+    ban_seconds: float = 60.0
+
     # Connections.
     handshake_timeout: float = 5.0
     max_pending_connections: int = 64
+    max_pending_per_address: int = 8
     max_known_addresses: int = 1024
     known_address_ttl: float = 1800.0
     connect_timeout: float = 3.0

@@ -7,20 +7,30 @@ state, and it is called from one thread.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import sync
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
+from p2pchat.core.crypto import (
+    Crypto,
+    chat_signing_bytes,
+    direct_signing_bytes,
+    fingerprint,
+    node_id_of,
+)
 from p2pchat.core.dedup import RecentIds
-from p2pchat.core.handshake import Accepted, Handshake, Rejected
+from p2pchat.core.errors import ProtocolError
+from p2pchat.core.guard import Guard
+from p2pchat.core.handshake import Accepted, Handshake, Proceed, Rejected, hidden_hello
 from p2pchat.core.history import History
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import (
     MAX_NONCE,
     NONCE_HEX_CHARS,
+    Auth,
     Bye,
     Chat,
     Direct,
@@ -34,9 +44,12 @@ from p2pchat.core.messages import (
     Pong,
     SyncBatch,
     SyncRequest,
+    direct_content,
     nick_problem,
+    parse_direct_content,
 )
 from p2pchat.core.relay import relay_targets
+from p2pchat.core.trust import TrustTable
 
 BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
@@ -49,6 +62,7 @@ COUNTERS = (
     "delivered_backfill",  # new room messages that came by sync
     "duplicates",  # live frames of messages we already had
     "relayed",  # copies we forwarded to others
+    "rejected",  # messages with bad signatures or altered copies
 )
 
 
@@ -57,7 +71,7 @@ class Mesh:
 
     def __init__(
         self,
-        node_id: str,
+        crypto: Crypto,
         nick: str,
         room: str,
         listen_port: int,
@@ -67,18 +81,24 @@ class Mesh:
         last_seq: int = 0,
         history: History | None = None,
         replay_on_start: int | None = None,
+        room_tag: str = "",
+        trusted: dict[str, str] | None = None,
     ) -> None:
-        self.node_id = node_id
+        self.crypto = crypto
+        self.node_id = crypto.node_id
+        self.room_tag = room_tag
         self.nick = nick
         self.room = room
         self.listen_port = listen_port
         self.limits = limits
         self.history = history if history is not None else History(limits)
-        self.seq = max(last_seq, self.history.max_seq(node_id))
+        self.seq = max(last_seq, self.history.max_seq(self.node_id))
         self.lamport = self.history.max_lamport()
         self.replay_on_start = replay_on_start
         self.closing = False
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self.guard = Guard(limits)
+        self.trust = TrustTable(trusted or {})
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers: dict[str, _Peer] = {}
@@ -129,13 +149,19 @@ class Mesh:
             case ev.ShowHistory():
                 chats = self.history.last(event.count)
                 self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
+            case ev.ShowWhois():
+                self._whois(event.target)
             case ev.ShowStats():
-                counters = {**self.counters, "peers": len(self.peer_ids())}
+                counters = {
+                    **self.counters,
+                    "throttled": self.guard.throttled,
+                    "peers": len(self.peer_ids()),
+                }
                 self._show(vw.Stats(tuple(counters.items()) + event.transport))
             case ev.Started():
-                self._show(
-                    vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
-                )
+                private = bool(self.room_tag)
+                ready = vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
+                self._show(replace(ready, private=private))
                 self._replay_history()
             case ev.Tick():
                 if not self.closing:
@@ -210,23 +236,47 @@ class Mesh:
             self._emit(act.Close(event.conn, "shutting down", flush=False))
             return
         address = self._addresses.get((event.host, event.port)) if event.outbound else None
-        if not event.outbound and len(self._unestablished()) >= self.limits.max_pending_connections:
-            self._emit(act.Close(event.conn, "too many pending connections", flush=False))
-            self._log(
-                act.WARNING, f"refused {format_addr(event.host, event.port)}: too many pending"
-            )
+        refusal = None if event.outbound else self._refuse_inbound(event.host)
+        if refusal is not None:
+            self._emit(act.Close(event.conn, refusal, flush=False))
+            self._log(act.INFO, f"refused {format_addr(event.host, event.port)}: {refusal}")
             return
-        own = Hello(PROTOCOL_VERSION, self.node_id, self.nick, self.room, self.listen_port)
+        crypto = self.crypto
+        own = Hello(
+            PROTOCOL_VERSION,
+            self.node_id,
+            self.nick,
+            self.room,
+            self.listen_port,
+            crypto.public_key,
+            crypto.dh_public,
+            event.nonce,
+            self.room_tag,
+        )
+        if self.room_tag:
+            own = hidden_hello(own)
         link = _Link(
             conn=event.conn,
             outbound=event.outbound,
             host=event.host,
             port=event.port,
-            handshake=Handshake(own, self._now, self.limits.handshake_timeout),
+            handshake=Handshake(own, self._now, self.limits.handshake_timeout, crypto, self.nick),
             dialed=address,
         )
         self._links[event.conn] = link
         self._emit(act.Send((event.conn,), own))
+
+    def _refuse_inbound(self, host: str) -> str | None:
+        """Why an inbound connection from host is closed at once, if it is."""
+        if self.guard.banned(host, self._now):
+            return "address banned for invalid messages"
+        pending = self._unestablished()
+        if len(pending) >= self.limits.max_pending_connections:
+            return "too many pending connections"
+        same_host = sum(1 for link in pending if link.host == host and not link.outbound)
+        if same_host >= self.limits.max_pending_per_address:
+            return "too many pending connections from this address"
+        return None
 
     def _on_dial_failed(self, event: ev.DialFailed) -> None:
         address = self._addresses.get((event.host, event.port))
@@ -248,10 +298,12 @@ class Mesh:
 
     def _on_handshake(self, link: _Link, message: Message) -> None:
         outcome = link.handshake.receive(message)
-        if isinstance(outcome, Accepted):
-            self._establish(link, outcome.hello)
-            return
-        self._reject(link, outcome)
+        if isinstance(outcome, Proceed):
+            self._emit(act.Send((link.conn,), outcome.reply))
+        elif isinstance(outcome, Accepted):
+            self._establish(link, outcome.hello, outcome.nick)
+        else:
+            self._reject(link, outcome)
 
     def _reject(self, link: _Link, outcome: Rejected) -> None:
         if outcome.reply is not None:
@@ -267,13 +319,16 @@ class Mesh:
         if outcome.code == "self":
             self._self_addresses.add(address.key)
             self._addresses.pop(address.key, None)
+        elif outcome.code in ("auth", "identity"):
+            self.guard.ban(link.host, self._now)
+            self._addresses.pop(address.key, None)
         elif address.static:
             address.failures = max(address.failures, 8)
             self._retry_later(address)
         else:
             self._addresses.pop(address.key, None)
 
-    def _establish(self, link: _Link, hello: Hello) -> None:
+    def _establish(self, link: _Link, hello: Hello, nick: str) -> None:
         peer_id = hello.node_id
         peer = self._peers.get(peer_id)
         if peer is not None and peer.conn is not None:
@@ -299,27 +354,28 @@ class Mesh:
             self._next_heartbeat = max(self._next_heartbeat, self._now + self.limits.ping_interval)
             peer = _Peer(
                 node_id=peer_id,
-                nick=hello.nick,
+                nick=nick,
                 conn=link.conn,
                 host=link.host,
                 listen_port=hello.port,
                 since=self._now,
                 last_heard=self._now,
+                dh=hello.dh,
             )
             self._peers[peer_id] = peer
             addr = format_addr(link.host, hello.port)
-            self._show(
-                vw.PeerJoined(peer_id, hello.nick, self.display_name(peer_id, hello.nick), addr)
-            )
-            self._log(act.INFO, f"link up: {hello.nick}#{peer_id[:SHORT_ID_CHARS]} at {addr}")
+            self._show(vw.PeerJoined(peer_id, nick, self.display_name(peer_id, nick), addr))
+            self._check_trust(peer)
+            self._log(act.INFO, f"link up: {nick}#{peer_id[:SHORT_ID_CHARS]} at {addr}")
         else:
             peer.conn = link.conn
             peer.host = link.host
             peer.listen_port = hello.port
             peer.last_heard = self._now
             peer.switching_until = 0.0
-            if peer.nick != hello.nick:
-                self._rename_peer(peer, hello.nick)
+            peer.dh = hello.dh
+            if peer.nick != nick:
+                self._rename_peer(peer, nick)
         if address is not None:
             address.dialing = False
             address.failures = 0
@@ -479,8 +535,8 @@ class Mesh:
                 self._show(vw.Problem(f"{self._display(peer)}: {message.text}"))
                 self._close(link, f"peer error: {message.code}", flush=False)
                 self._lose_link(link, f"error: {message.code}", expected=False)
-            case Hello():
-                self._protocol_violation(link, "hello after handshake")
+            case Hello() | Auth():
+                self._protocol_violation(link, f"{type(message).__name__} after handshake")
 
     def _protocol_violation(self, link: _Link, reason: str) -> None:
         self._log(act.WARNING, f"closing {format_addr(link.host, link.port)}: {reason}")
@@ -489,8 +545,13 @@ class Mesh:
         self._lose_link(link, f"protocol error: {reason}", expected=False)
 
     def _on_chat(self, link: _Link, chat: Chat) -> None:
+        peer = self._peers[link.peer_id or ""]
+        verdict = self._vet(chat, peer)
+        if verdict != "new":
+            if verdict == "duplicate":
+                self.counters["duplicates"] += 1
+            return
         if not self._accept(chat):
-            self.counters["duplicates"] += 1
             return
         self.counters["delivered_live"] += 1
         self._show(self._view(chat, backfill=False))
@@ -509,28 +570,124 @@ class Mesh:
             self._emit(act.Send(conns, chat))
 
     def _on_direct(self, link: _Link, direct: Direct) -> None:
-        if direct.author == self.node_id or not self._seen_direct.add(direct.msg_id, self._now):
+        peer = self._peers[link.peer_id or ""]
+        if direct.author == self.node_id or direct.msg_id in self._seen_direct:
             return
+        signed = direct_signing_bytes(direct)
+        if node_id_of(direct.key) != direct.author or not self.crypto.verify(
+            direct.key, direct.signature, signed
+        ):
+            self._strike(peer, "a direct message with a bad signature")
+            return
+        self._seen_direct.add(direct.msg_id, self._now)
         if direct.to == self.node_id:
-            self._show(
-                vw.MessageShown(
-                    msg_id=direct.msg_id,
-                    author=direct.author,
-                    nick=direct.nick,
-                    display=self.display_name(direct.author, direct.nick),
-                    text=direct.text,
-                    ts=direct.ts,
-                    lamport=self.lamport,
-                    direct=True,
-                    own=False,
-                    to_id=self.node_id,
-                    to_nick=self.nick,
-                )
-            )
+            self._open_direct(direct, peer)
             return
         target = self._peers.get(direct.to)
         if target is not None and target.conn is not None and target.conn != link.conn:
             self._emit(act.Send((target.conn,), direct))
+
+    def _open_direct(self, direct: Direct, peer: _Peer) -> None:
+        plaintext = self.crypto.unseal(direct.ephemeral, direct.box)
+        if plaintext is None:
+            self._log(act.WARNING, f"a direct message from {direct.author[:8]} did not open")
+            return
+        try:
+            nick, text = parse_direct_content(plaintext, self.limits)
+        except ProtocolError as exc:
+            self._strike(peer, f"a direct message with bad content: {exc}")
+            return
+        self._show(
+            vw.MessageShown(
+                msg_id=direct.msg_id,
+                author=direct.author,
+                nick=nick,
+                display=self.display_name(direct.author, nick),
+                text=text,
+                ts=direct.ts,
+                lamport=self.lamport,
+                direct=True,
+                own=False,
+                to_id=self.node_id,
+                to_nick=self.nick,
+            )
+        )
+
+    def _vet(self, chat: Chat, peer: _Peer | None) -> str:
+        """Classify a received room message: new (verified), duplicate, throttled or invalid.
+
+        Signatures are checked before anything is marked seen, so a forgery cannot take a real
+        message's ID; a copy that differs from the one we hold is an alteration.
+        """
+        held = self.history.get(chat.author, chat.seq)
+        if held is not None:
+            if held.signature != chat.signature or held != chat:
+                self._strike(peer, "an altered copy of a message")
+                return "invalid"
+            return "duplicate"
+        if chat.author == self.node_id or not self.history.is_new(chat.author, chat.seq):
+            return "duplicate"
+        signed = chat_signing_bytes(self.room, chat)
+        if node_id_of(chat.key) != chat.author or not self.crypto.verify(
+            chat.key, chat.signature, signed
+        ):
+            self._strike(peer, "a message with a bad signature")
+            return "invalid"
+        if not self.guard.allow_message(chat.author, peer.node_id if peer else None, self._now):
+            return "throttled"
+        return "new"
+
+    def _strike(self, peer: _Peer | None, what: str) -> None:
+        self.counters["rejected"] += 1
+        if peer is None:
+            return
+        self._log(act.WARNING, f"{self._display(peer)} sent {what}")
+        if self.guard.strike(peer.node_id) and peer.conn is not None:
+            link = self._links.get(peer.conn)
+            if link is not None:
+                self.guard.ban(link.host, self._now)
+                self._show(
+                    vw.Problem(f"disconnected {self._display(peer)}: too many invalid messages")
+                )
+                self._close(link, "too many invalid messages", flush=False)
+                self._lose_link(link, "too many invalid messages", expected=True)
+
+    def _check_trust(self, peer: _Peer) -> None:
+        verdict = self.trust.check(peer.nick, peer.node_id)
+        if verdict.new:
+            self._emit(act.Trust(peer.nick, peer.node_id))
+        elif verdict.conflict_with is not None:
+            self._show(
+                vw.Problem(
+                    f"WARNING: {self._display(peer)} uses the nick {peer.nick!r} with key "
+                    f"{peer.node_id[:SHORT_ID_CHARS]}, but that nick was first seen with key "
+                    f"{verdict.conflict_with[:SHORT_ID_CHARS]}: this may be someone else "
+                    f"(/whois {peer.nick})"
+                )
+            )
+
+    def _whois(self, target: str) -> None:
+        nick, _, prefix = target.partition("#")
+        matches = [
+            p for p in self._peers.values() if p.nick == nick and p.node_id.startswith(prefix)
+        ]
+        first = self.trust.first_seen(nick)
+        if not matches and first is None:
+            self._show(vw.Problem(f"nobody called {target} is connected or known"))
+            return
+        rows = [(p.node_id, p.nick, True) for p in matches]
+        if first is not None and first not in {p.node_id for p in matches}:
+            rows.append((first, nick, False))
+        for node_id, name, online in rows:
+            self._show(
+                vw.Whois(
+                    nick=name,
+                    node_id=node_id,
+                    fingerprint=fingerprint(node_id),
+                    online=online,
+                    first_seen=first == node_id,
+                )
+            )
 
     def _accept(self, chat: Chat) -> bool:
         """Hold and store a message if it is new; False if it was seen before."""
@@ -568,7 +725,7 @@ class Mesh:
 
     def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
         for chat in batch.messages:
-            if self._accept(chat):
+            if self._vet(chat, peer) == "new" and self._accept(chat):
                 self.counters["delivered_backfill"] += 1
                 peer.sync.received += 1
                 self._show(self._view(chat, backfill=True))
@@ -611,6 +768,7 @@ class Mesh:
         old = peer.nick
         peer.nick = nick
         self._show(vw.NickChanged(peer.node_id, old, nick, own=False))
+        self._check_trust(peer)
 
     # ------------------------------------------------------------ user intent
 
@@ -620,7 +778,10 @@ class Mesh:
         self.seq += 1
         # Saturates instead of overflowing: one forged huge clock must not stop the room.
         self.lamport = min(self.lamport + 1, MAX_LAMPORT)
-        chat = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
+        unsigned = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
+        unsigned = replace(unsigned, key=self.crypto.public_key)
+        signature = self.crypto.sign(chat_signing_bytes(self.room, unsigned))
+        chat = replace(unsigned, signature=signature)
         self.counters["sent"] += 1
         self.history.add(chat, self._now)
         # Stored (with its seq) before it leaves, so a restart never reuses the seq.
@@ -636,8 +797,22 @@ class Mesh:
         peer = self._resolve(target)
         if peer is None or peer.conn is None:
             return
+        if not peer.dh:
+            self._show(vw.Problem(f"{self._display(peer)} has no key for direct messages"))
+            return
         nonce = f"{self._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
-        direct = Direct(self.node_id, peer.node_id, nonce, self._wall, self.nick, text)
+        ephemeral, box = self.crypto.seal(peer.dh, direct_content(self.nick, text))
+        unsigned = Direct(
+            self.node_id,
+            peer.node_id,
+            nonce,
+            self._wall,
+            self.crypto.public_key,
+            ephemeral,
+            box,
+            b"",
+        )
+        direct = replace(unsigned, signature=self.crypto.sign(direct_signing_bytes(unsigned)))
         self._seen_direct.add(direct.msg_id, self._now)
         self._show(
             vw.MessageShown(
@@ -920,6 +1095,7 @@ class _Peer:
     sync: sync.LinkSync = field(default_factory=sync.LinkSync)
     clock_offset: float = 0.0
     clock_flagged: bool = False
+    dh: bytes = b""
 
 
 def _leaves_timers_alone(event: ev.Event) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import math
@@ -11,18 +13,43 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2pchat.core.errors import LocalProtocolError, ProtocolError
-from p2pchat.core.limits import NODE_ID_HEX_CHARS, Limits
+from p2pchat.core.limits import (
+    NODE_ID_HEX_CHARS,
+    NONCE_BYTES,
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    TAG_HEX_CHARS,
+    Limits,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Hello:
-    """First frame on every connection, both ways; its fields never change across versions."""
+    """First frame on every connection, both ways, in the clear.
+
+    version, node_id, nick, room and port never change across versions. key is the Ed25519
+    public key the node ID derives from, dh the X25519 key for direct messages, nonce a fresh
+    challenge. In a private room, room and nick are HIDDEN and tag names the room instead.
+    """
 
     version: int
     node_id: str
     nick: str
     room: str
     port: int
+    key: bytes = b""
+    dh: bytes = b""
+    nonce: bytes = b""
+    tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Second frame each way: proof of the key (a signature over the peer's nonce), and the
+    real nick (a private room only sends it here, encrypted)."""
+
+    signature: bytes
+    nick: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +122,8 @@ class Chat:
     ts: float
     nick: str
     text: str
+    key: bytes = b""
+    signature: bytes = b""
 
     @property
     def msg_id(self) -> str:
@@ -104,14 +133,17 @@ class Chat:
 
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """A message for one member, identified by (author, nonce)."""
+    """A message for one member, identified by (author, nonce): nick and text are sealed to the
+    recipient's X25519 key (box, opened with the ephemeral key), and the whole is signed."""
 
     author: str
     to: str
     nonce: str
     ts: float
-    nick: str
-    text: str
+    key: bytes
+    ephemeral: bytes
+    box: bytes
+    signature: bytes
 
     @property
     def msg_id(self) -> str:
@@ -142,6 +174,7 @@ class SyncBatch:
 
 Message = (
     Hello
+    | Auth
     | ErrorFrame
     | Bye
     | Ping
@@ -160,10 +193,14 @@ MAX_TIMESTAMP = 1e11
 MAX_COUNTER = 2**63 - 1
 MAX_CODE_CHARS = 32
 DIGEST_HEX_CHARS = 16
+HIDDEN = "-"  # nick and room in the HELLO of a private room
+MAX_BOX_BYTES = 96 * 1024
 
 _NODE_ID = re.compile(f"[0-9a-f]{{{NODE_ID_HEX_CHARS}}}")
 _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
 _DIGEST = re.compile(f"[0-9a-f]{{{DIGEST_HEX_CHARS}}}")
+_TAG = re.compile(f"[0-9a-f]{{{TAG_HEX_CHARS}}}")
+_HEX = re.compile("[0-9a-f]*")
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
 _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
@@ -241,7 +278,13 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "nick": message.nick,
                 "room": message.room,
                 "port": message.port,
+                "key": message.key.hex(),
+                "dh": message.dh.hex(),
+                "nonce": message.nonce.hex(),
+                "tag": message.tag,
             }
+        case Auth():
+            return {"t": "auth", "sig": message.signature.hex(), "nick": message.nick}
         case ErrorFrame():
             return {"t": "error", "code": message.code, "text": message.text, "v": message.version}
         case Bye():
@@ -267,8 +310,10 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "to": message.to,
                 "nonce": message.nonce,
                 "ts": message.ts,
-                "nick": message.nick,
-                "text": message.text,
+                "key": message.key.hex(),
+                "eph": message.ephemeral.hex(),
+                "box": base64.b64encode(message.box).decode(),
+                "sig": message.signature.hex(),
             }
         case SyncRequest():
             return {"t": "sync", "vv": message.versions, "hz": message.horizon}
@@ -290,6 +335,8 @@ def _chat_fields(chat: Chat) -> dict[str, Any]:
         "ts": chat.ts,
         "nick": chat.nick,
         "text": chat.text,
+        "key": chat.key.hex(),
+        "sig": chat.signature.hex(),
     }
 
 
@@ -351,17 +398,39 @@ def _host(value: Any) -> str:
 
 
 def _parse_hello(obj: dict[str, Any], limits: Limits) -> Hello:
+    version = _int(obj, "v", 0, MAX_COUNTER)
     room = _str(obj, "room", limits.max_room_chars)
     problem = room_problem(room, limits)
     if problem is not None:
         raise ProtocolError(f"bad room: {problem}")
+    tag = obj.get("tag", "")
+    if not isinstance(tag, str) or (tag and _TAG.fullmatch(tag) is None):
+        raise ProtocolError("field 'tag' must be empty or 32 hex characters")
+    # Only the frozen fields are required, so any version can tell another what it speaks.
     return Hello(
-        version=_int(obj, "v", 0, MAX_COUNTER),
+        version=version,
         node_id=_node_id(obj, "id"),
         nick=_nick(obj, limits),
         room=room,
         port=_int(obj, "port", 0, 65535),
+        key=_hex(obj, "key", PUBLIC_KEY_BYTES, optional=True),
+        dh=_hex(obj, "dh", PUBLIC_KEY_BYTES, optional=True),
+        nonce=_hex(obj, "nonce", NONCE_BYTES, optional=True),
+        tag=tag,
     )
+
+
+def _parse_auth(obj: dict[str, Any], limits: Limits) -> Auth:
+    return Auth(signature=_hex(obj, "sig", SIGNATURE_BYTES), nick=_nick(obj, limits))
+
+
+def _hex(obj: dict[str, Any], key: str, size: int, *, optional: bool = False) -> bytes:
+    value = obj.get(key, "" if optional else None)
+    if optional and value == "":
+        return b""
+    if not isinstance(value, str) or len(value) != 2 * size or _HEX.fullmatch(value) is None:
+        raise ProtocolError(f"field {key!r} must be {2 * size} hex characters")
+    return bytes.fromhex(value)
 
 
 def _parse_error(obj: dict[str, Any], limits: Limits) -> ErrorFrame:
@@ -424,6 +493,8 @@ def _parse_chat(obj: dict[str, Any], limits: Limits) -> Chat:
         ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
         nick=_nick(obj, limits),
         text=_text(obj, limits),
+        key=_hex(obj, "key", PUBLIC_KEY_BYTES),
+        signature=_hex(obj, "sig", SIGNATURE_BYTES),
     )
 
 
@@ -468,18 +539,44 @@ def _parse_direct(obj: dict[str, Any], limits: Limits) -> Direct:
     nonce = obj.get("nonce")
     if not isinstance(nonce, str) or _NONCE.fullmatch(nonce) is None:
         raise ProtocolError("field 'nonce' must be 16 hex characters")
+    box = obj.get("box")
+    if not isinstance(box, str) or len(box) > MAX_BOX_BYTES * 4 // 3 + 4:
+        raise ProtocolError(f"field 'box' must be base64 of at most {MAX_BOX_BYTES} bytes")
+    try:
+        sealed = base64.b64decode(box, validate=True)
+    except (ValueError, binascii.Error):
+        raise ProtocolError("field 'box' is not base64") from None
     return Direct(
         author=_node_id(obj, "from"),
         to=_node_id(obj, "to"),
         nonce=nonce,
         ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
-        nick=_nick(obj, limits),
-        text=_text(obj, limits),
+        key=_hex(obj, "key", PUBLIC_KEY_BYTES),
+        ephemeral=_hex(obj, "eph", PUBLIC_KEY_BYTES),
+        box=sealed,
+        signature=_hex(obj, "sig", SIGNATURE_BYTES),
     )
+
+
+def parse_direct_content(plaintext: bytes, limits: Limits) -> tuple[str, str]:
+    """The (nick, text) sealed inside a direct message; ProtocolError if malformed."""
+    try:
+        obj = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ProtocolError("sealed content is not JSON") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("sealed content is not an object")
+    return _nick(obj, limits), _text(obj, limits)
+
+
+def direct_content(nick: str, text: str) -> bytes:
+    """What a direct message seals: the sender's nick and the text."""
+    return json.dumps({"nick": nick, "text": text}, ensure_ascii=False).encode()
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
     "hello": _parse_hello,
+    "auth": _parse_auth,
     "error": _parse_error,
     "bye": _parse_bye,
     "ping": _parse_ping,

@@ -14,6 +14,7 @@ class Ready:
     room: str
     port: int
     mdns: bool
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,17 @@ class HistoryListing:
 
 
 @dataclass(frozen=True, slots=True)
+class Whois:
+    """One identity for /whois: a connected peer, or the key first seen with that nick."""
+
+    nick: str
+    node_id: str
+    fingerprint: str
+    online: bool
+    first_seen: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """Traffic counters since start (names as in the JSON `stats` event)."""
 
@@ -124,4 +136,5 @@ View = (
     | PeerTable
     | HistoryListing
     | Stats
+    | Whois
 )

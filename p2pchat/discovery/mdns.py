@@ -45,6 +45,7 @@ class MdnsConfig:
     room: str
     advertise: tuple[str, ...]
     interfaces: tuple[str, ...] | None = None
+    room_tag: str | None = None  # a private room: its tag instead of its name, and no nick
 
 
 class MdnsDiscovery:
@@ -171,7 +172,11 @@ class MdnsDiscovery:
         node_id = props.get("id") or ""
         if not is_node_id(node_id) or node_id == self._config.node_id:
             return True
-        if props.get("room") != self._config.room or props.get("v") != str(PROTOCOL_VERSION):
+        cfg = self._config
+        same_room = (
+            props.get("tag") == cfg.room_tag if cfg.room_tag else props.get("room") == cfg.room
+        )
+        if not same_room or props.get("v") != str(PROTOCOL_VERSION):
             log.debug("mDNS: %s is in another room or protocol", name)
             return True
         addresses = tuple((a, info.port) for a in _usable(info.parsed_addresses()))
@@ -182,18 +187,20 @@ class MdnsDiscovery:
 
     def _service_info(self) -> ServiceInfo:
         cfg = self._config
-        nick = "".join(c if c.isalnum() or c in "-_" else "-" for c in self._nick)
-        instance = f"{nick[:INSTANCE_NICK_CHARS]}-{cfg.node_id[:INSTANCE_ID_CHARS]}"
+        properties = {"id": cfg.node_id, "v": str(PROTOCOL_VERSION)}
+        if cfg.room_tag:
+            # A private room shows neither its name nor who is in it.
+            properties["tag"] = cfg.room_tag
+            instance = f"p2pchat-{cfg.node_id[:INSTANCE_ID_CHARS]}"
+        else:
+            properties.update(nick=self._nick, room=cfg.room)
+            nick = "".join(c if c.isalnum() or c in "-_" else "-" for c in self._nick)
+            instance = f"{nick[:INSTANCE_NICK_CHARS]}-{cfg.node_id[:INSTANCE_ID_CHARS]}"
         return ServiceInfo(
             SERVICE_TYPE,
             f"{instance}.{SERVICE_TYPE}",
             port=self._port,
-            properties={
-                "id": cfg.node_id,
-                "nick": self._nick,
-                "room": cfg.room,
-                "v": str(PROTOCOL_VERSION),
-            },
+            properties=properties,
             server=f"p2pchat-{cfg.node_id[:INSTANCE_ID_CHARS]}.local.",
             parsed_addresses=list(cfg.advertise),
         )

@@ -13,7 +13,8 @@ from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
-from p2pchat.core.messages import Message, decode_message
+from p2pchat.core.messages import Hello, Message, decode_message
+from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.transport.budget import InboxBudget, Received
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ class Connection:
         limits: Limits,
         *,
         budget: InboxBudget,
+        cipher: LinkCipher | None = None,
+        room_tag: str = "",
     ) -> None:
         self.conn_id = conn_id
+        self.cipher = cipher
+        self._room_tag = room_tag
         self.label = label
         self._sock = sock
         self._post = post
@@ -115,7 +120,8 @@ class Connection:
             return self._pending_bytes
 
     def _read_loop(self) -> None:
-        decoder = FrameDecoder(self._limits.max_frame_bytes)
+        sealed = AEAD_TAG_BYTES if self.cipher is not None else 0
+        decoder = FrameDecoder(self._limits.max_frame_bytes + sealed)
         reason = "connection closed by peer"
         try:
             # While a flush is under way this keeps reading (and dropping) until the peer,
@@ -140,14 +146,24 @@ class Connection:
     def _deliver(self, payloads: list[bytes]) -> None:
         """Post the decoded frames (those before a bad one too) unless the link is closing."""
         messages: list[Message] = []
+        cipher = self.cipher
         try:
-            for payload in payloads:
-                messages.append(decode_message(payload, self._limits))
+            for frame in payloads:
+                plain = cipher.open(frame) if cipher is not None and cipher.started else frame
+                message = decode_message(plain, self._limits)
+                if cipher is not None and not cipher.started:
+                    self._maybe_start(cipher, message)
+                messages.append(message)
         finally:
             # Charged by frame size, whatever the segments they arrived in.
             nbytes = sum(len(p) + FRAME_HEADER_BYTES for p in payloads)
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
+
+    def _maybe_start(self, cipher: LinkCipher, message: Message) -> None:
+        # A peer's HELLO that names our private room: everything after it is encrypted.
+        if isinstance(message, Hello) and message.tag == self._room_tag and message.nonce:
+            cipher.start(message.node_id, message.nonce)
 
     def _finish(self) -> None:
         """After the reader stops: end the writer (letting a flush run out), free the socket."""

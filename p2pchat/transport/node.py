@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random
 import threading
@@ -17,11 +18,15 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
 from p2pchat.core.codec import encode_frame
+from p2pchat.core.crypto import Crypto
 from p2pchat.core.history import History
-from p2pchat.core.limits import DEFAULT_LIMITS, Limits
+from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
+from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
+from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
+from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
@@ -60,6 +65,7 @@ class NodeConfig:
     static_peers: tuple[tuple[str, int], ...] = ()
     limits: Limits = field(default=DEFAULT_LIMITS)
     replay_on_start: int | None = None
+    room_key: bytes | None = None  # set: a private room
 
 
 class Node:
@@ -68,15 +74,19 @@ class Node:
     def __init__(
         self,
         config: NodeConfig,
-        node_id: str,
+        crypto: Crypto,
         log: MessageLog,
         on_view: Callable[[vw.View], None],
         discovery: Discovery | None = None,
         *,
         on_flush: Callable[[], None] | None = None,
+        trust: TrustStore | None = None,
     ) -> None:
         self.config = config
-        self.node_id = node_id
+        self.crypto = crypto
+        self.node_id = crypto.node_id
+        self.room_tag = "" if config.room_key is None else room_tag(config.room_key)
+        self._trust = trust or TrustStore(None)
         self._log = log
         self._on_view = on_view
         self._discovery = discovery
@@ -116,7 +126,7 @@ class Node:
         history = History(self._limits)
         history.restore(stored.messages, stored.floors, time.monotonic())
         self._mesh = Mesh(
-            self.node_id,
+            self.crypto,
             config.nick,
             config.room,
             self._listener.port,
@@ -125,6 +135,8 @@ class Node:
             last_seq=self._log.own_seq(config.room, self.node_id),
             history=history,
             replay_on_start=config.replay_on_start,
+            room_tag=self.room_tag,
+            trusted=self._trust.known(),
         )
         # Queued before any connection can be, so Ready and the replay come first.
         self.post(ev.Started(mdns=self._discovery is not None))
@@ -263,10 +275,22 @@ class Node:
             configure_socket(item.sock, self._limits)
         except OSError as exc:
             log.debug("socket options on %s: %s", label, exc)
-        conn = Connection(conn_id, item.sock, label, self.post, self._limits, budget=self._budget)
+        nonce = os.urandom(NONCE_BYTES)
+        room_key = self.config.room_key
+        cipher = None if room_key is None else LinkCipher(room_key, self.node_id, nonce)
+        conn = Connection(
+            conn_id,
+            item.sock,
+            label,
+            self.post,
+            self._limits,
+            budget=self._budget,
+            cipher=cipher,
+            room_tag=self.room_tag,
+        )
         self._connections[conn_id] = conn
         conn.start()
-        return ev.ConnectionMade(conn_id, outbound, item.host, item.port)
+        return ev.ConnectionMade(conn_id, outbound, item.host, item.port, nonce)
 
     def _execute(self, actions: list[act.Action]) -> None:
         for action in actions:
@@ -292,6 +316,8 @@ class Node:
                 case act.Rediscover():
                     if self._discovery is not None:
                         self._discovery.rediscover()
+                case act.Trust():
+                    self._trust.remember(action.nick, action.node_id)
                 case act.Announce():
                     if self._discovery is not None:
                         self._discovery.announce(action.nick)
@@ -299,13 +325,20 @@ class Node:
                     log.log(action.level, "%s", action.text)
 
     def _send(self, action: act.Send) -> None:
-        frame = encode_frame(encode_message(action.message), self._limits.max_frame_bytes)
+        payload = encode_message(action.message)
+        max_frame = self._limits.max_frame_bytes
+        plain = encode_frame(payload, max_frame)
         self._frames_out += len(action.conns)
         for conn_id in action.conns:
             conn = self._connections.get(conn_id)
-            if conn is not None:
-                self._to_flush.add(conn)
-            if conn is not None and not conn.send(frame):
+            if conn is None:
+                continue
+            self._to_flush.add(conn)
+            cipher = conn.cipher
+            frame = plain
+            if cipher is not None and cipher.started:
+                frame = encode_frame(cipher.seal(payload), max_frame + AEAD_TAG_BYTES)
+            if not conn.send(frame):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)

@@ -47,6 +47,13 @@ class HistoryCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class Whois:
+    """Show the full key fingerprint of a nick."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatsCmd:
     """Show traffic counters."""
 
@@ -68,7 +75,7 @@ class Invalid:
     problem: str
 
 
-Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | StatsCmd | Help | Quit | Invalid
+Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | Whois | StatsCmd | Help | Quit | Invalid
 
 DEFAULT_HISTORY_COUNT = 20
 MAX_HISTORY_COUNT = 100_000
@@ -79,6 +86,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
     ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
+    ("/whois NICK", "the full key fingerprint of NICK, to compare in person"),
     ("/stats", "traffic counters: messages, copies received, bytes on the wire"),
     ("/help", "show this list"),
     ("/quit", "leave (also Ctrl-C, Ctrl-D)"),
@@ -106,6 +114,8 @@ def parse_line(line: str) -> Command | None:
         return Peers()
     if name == "stats":
         return StatsCmd()
+    if name == "whois":
+        return Whois(rest) if rest else Invalid("usage: /whois NICK")
     if name == "history":
         if not rest:
             return HistoryCmd(DEFAULT_HISTORY_COUNT)

@@ -75,6 +75,16 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "room": view.room,
                 "port": view.port,
                 "mdns": view.mdns,
+                "private": view.private,
+            }
+        case vw.Whois():
+            return {
+                "event": "whois",
+                "nick": view.nick,
+                "id": view.node_id,
+                "fingerprint": view.fingerprint,
+                "online": view.online,
+                "first_seen": view.first_seen,
             }
         case vw.PeerJoined():
             return {

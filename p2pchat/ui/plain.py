@@ -72,10 +72,25 @@ def render(view: vw.View) -> RenderableType:
             return _render_message(view)
         case vw.Ready():
             mdns = "mDNS on" if view.mdns else "mDNS off"
+            privacy = (
+                Text("private room: encrypted, members only", style="green")
+                if view.private
+                else Text("open room: anyone on this network can read and join", style="yellow")
+            )
+            return Text.assemble(
+                (
+                    f"p2pchat: you are {view.nick} ({view.node_id[:SHORT_ID_CHARS]}) in room "
+                    f"{view.room!r}, port {view.port}, {mdns}; /help lists commands\n",
+                    "dim",
+                ),
+                privacy,
+            )
+        case vw.Whois():
+            state = "connected" if view.online else "not connected"
+            trust = "first key seen with this nick" if view.first_seen else "NOT the first key"
             return Text(
-                f"p2pchat: you are {view.nick} ({view.node_id[:SHORT_ID_CHARS]}) in room "
-                f"{view.room!r}, port {view.port}, {mdns}; /help lists commands",
-                style="dim",
+                f"· {view.nick}: {view.fingerprint} ({state}; {trust})",
+                style="bold" if view.first_seen else "bold red",
             )
         case vw.PeerJoined():
             return Text.assemble(

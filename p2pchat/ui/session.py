@@ -31,6 +31,8 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             post(ev.ChangeNick(command.nick))
         case cmd.Peers():
             post(ev.ShowPeers())
+        case cmd.Whois():
+            post(ev.ShowWhois(command.target))
         case cmd.StatsCmd():
             post(ev.ShowStats())
         case cmd.HistoryCmd():

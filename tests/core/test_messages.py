@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import (
+    Auth,
     Bye,
     Chat,
     Direct,
@@ -37,18 +38,25 @@ LIMITS = Limits()
 A = "a" * 32
 B = "b" * 32
 
+KEY = bytes(range(32))
+SIG = bytes(range(64))
 SAMPLES: list[Message] = [
-    Hello(1, A, "alice", "lobby", 4000),
+    Hello(1, A, "alice", "lobby", 4000, KEY, KEY[::-1], b"n" * 16, "ab" * 16),
+    Auth(SIG, "alice"),
     ErrorFrame("version", "peer x speaks protocol 2, we speak 1", 2),
     Bye("quit"),
     Ping(7, "0123456789abcdef", 1_700_000_000.5),
     Pong(7),
     PeerList((PeerAddress(A, "127.0.0.1", 4000), PeerAddress(B, "::1", 4001))),
     NickChange("ålice"),
-    Chat(A, 3, 9, 1_700_000_000.25, "alice", "hello\nworld 🎉"),
-    Direct(A, B, "0123456789abcdef", 1_700_000_000.5, "alice", "psst"),
+    Chat(A, 3, 9, 1_700_000_000.25, "alice", "hello\nworld 🎉", KEY, SIG),
+    Direct(A, B, "0123456789abcdef", 1_700_000_000.5, KEY, KEY, b"sealed bytes", SIG),
     SyncRequest({A: 3, B: 0}, 12),
-    SyncBatch((Chat(A, 1, 1, 1.0, "alice", "one"), Chat(B, 2, 4, 2.0, "bob", "two")), {B: 1}, True),
+    SyncBatch(
+        (Chat(A, 1, 1, 1.0, "alice", "one", KEY, SIG), Chat(B, 2, 4, 2.0, "bob", "two", KEY, SIG)),
+        {B: 1},
+        True,
+    ),
 ]
 
 
@@ -62,7 +70,7 @@ def test_wire_form_is_compact_json_with_a_type_field() -> None:
 
 
 def test_sync_batches_are_bounded() -> None:
-    chat = json.loads(encode_message(SAMPLES[7]))
+    chat = json.loads(encode_message(SAMPLES[8]))
     del chat["t"]
     batch = {
         "t": "batch",
@@ -81,7 +89,7 @@ def mutate(obj: dict[str, Any], key: str, value: Any) -> bytes:
     return json.dumps({**obj, key: value}).encode()
 
 
-CHAT = json.loads(encode_message(SAMPLES[7]))
+CHAT = json.loads(encode_message(SAMPLES[8]))
 
 
 @pytest.mark.parametrize(
@@ -110,6 +118,10 @@ CHAT = json.loads(encode_message(SAMPLES[7]))
         ("text", 5),
         ("t", "nope"),
         ("t", None),
+        ("key", "ab"),
+        ("key", "zz" * 32),
+        ("sig", "00" * 63),
+        ("sig", None),
     ],
 )
 def test_invalid_fields_are_protocol_errors(key: str, value: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import socket
 import struct
 import subprocess
@@ -12,7 +11,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from p2pchat.core.messages import ErrorFrame
 from tests.e2e.harness import Cluster, chain
+from tests.rawpeer import RawPeer, json_frame
 
 HELLO_TIMEOUT = 10.0
 LEAN_TIMEOUT = 10.0
@@ -129,43 +130,20 @@ def test_same_nick_is_told_apart_by_short_id(cluster: Cluster) -> None:
     assert msg["display"] == f"alex#{second.id[:8]}"
 
 
-def frame(obj: dict[str, object]) -> bytes:
-    payload = json.dumps(obj).encode()
-    return struct.pack(">I", len(payload)) + payload
-
-
-def read_frame(sock: socket.socket) -> dict[str, object]:
-    header = b""
-    while len(header) < 4:
-        chunk = sock.recv(4 - len(header))
-        assert chunk, "connection closed"
-        header += chunk
-    (length,) = struct.unpack(">I", header)
-    body = b""
-    while len(body) < length:
-        chunk = sock.recv(length - len(body))
-        assert chunk, "connection closed"
-        body += chunk
-    return dict(json.loads(body))
-
-
-def raw_hello(version: int = 1, node_id: str = "f" * 32, nick: str = "raw") -> bytes:
-    hello = {"t": "hello", "v": version, "id": node_id, "nick": nick, "room": "lobby", "port": 0}
-    return frame(hello)
-
-
 def test_version_mismatch_is_shown_on_both_sides(cluster: Cluster) -> None:
     node = cluster.start("alice").ready()
-    with socket.create_connection(("127.0.0.1", node.port), timeout=HELLO_TIMEOUT) as sock:
-        sock.sendall(raw_hello(version=2, nick="future"))
-        theirs = read_frame(sock)
-        assert theirs["t"] == "hello"
-        refusal = read_frame(sock)
-        assert refusal["t"] == "error" and refusal["code"] == "version"
-        assert refusal["text"] == f"peer alice#{node.id[:8]} speaks protocol 1, we speak 2"
-        assert sock.recv(1) == b""
+    peer = RawPeer(node.port, "future", version=2)
+    try:
+        peer.send(peer.hello())
+        assert peer.recv().__class__.__name__ == "Hello"
+        refusal = peer.recv()
+        assert isinstance(refusal, ErrorFrame) and refusal.code == "version"
+        assert refusal.text == f"peer alice#{node.id[:8]} speaks protocol 1, we speak 2"
+        assert peer.drain_until_closed() == b""
+    finally:
+        peer.close()
     shown = node.wait_for(lambda e: e["event"] == "error")
-    assert shown["message"] == "peer future#ffffffff speaks protocol 2, we speak 1"
+    assert shown["message"] == f"peer future#{peer.node_id[:8]} speaks protocol 2, we speak 1"
 
 
 def test_garbage_and_oversize_frames_close_only_that_connection(cluster: Cluster) -> None:
@@ -174,16 +152,19 @@ def test_garbage_and_oversize_frames_close_only_that_connection(cluster: Cluster
     attacks = [
         b"\xff\xff\xff\xff",  # 4 GiB frame announced: refused from the header alone
         struct.pack(">I", 5) + b"hello",  # not JSON
-        raw_hello() + frame({"t": "chat", "from": "nope"}),  # invalid chat after a good hello
-        frame({"t": "ping", "n": 1}),  # anything but hello first
+        json_frame({"t": "ping", "n": 1}),  # anything but hello first
+        json_frame({"t": "hello", "v": 1, "id": "f" * 32, "nick": "x", "room": "lobby", "port": 0}),
     ]
     for attack in attacks:
-        with socket.create_connection(("127.0.0.1", a.port), timeout=HELLO_TIMEOUT) as sock:
-            sock.sendall(attack)
-            sock.settimeout(HELLO_TIMEOUT)
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk  # the node closes the connection: recv returns b""
+        peer = RawPeer(a.port)
+        peer.send_raw(attack)
+        peer.drain_until_closed()  # the node closes the connection
+        peer.close()
+    authed = RawPeer(a.port, "authed")
+    authed.handshake()
+    authed.send_raw(json_frame({"t": "chat", "from": "nope"}))  # invalid chat after a handshake
+    authed.drain_until_closed()
+    authed.close()
     b.send("still fine")
     a.wait_for(lambda e: e.get("text") == "still fine")
     assert a.proc.poll() is None
@@ -193,11 +174,9 @@ def test_peer_that_never_reads_costs_the_others_nothing(cluster: Cluster) -> Non
     a, b, c = chain(cluster, 3)
     for node in (a, b, c):
         node.wait_peers({a.id, b.id, c.id} - {node.id})
-    stuck = socket.socket()
-    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stuck.connect(("127.0.0.1", a.port))
+    stuck = RawPeer(a.port, "stuck", rcvbuf=4096)
     try:
-        stuck.sendall(raw_hello(node_id="e" * 32, nick="stuck"))
+        stuck.handshake()
         a.wait_for(lambda e: e["event"] == "peer_joined" and e["nick"] == "stuck")
         count, text = 600, "x" * 15000  # ~9 MB: more than the stuck peer's buffers hold
         for i in range(count):

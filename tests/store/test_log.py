@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from p2pchat.core.crypto import node_id_of
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
 from p2pchat.store.log import LOG_FILE, LogError, open_log, read_log
+from p2pchat.store.trust import TrustStore
 
 A = "a" * 32
 B = "b" * 32
@@ -96,7 +98,21 @@ def test_identity_is_stable_and_locked(tmp_path: Path) -> None:
         assert again.node_id == node_id
 
 
-def test_broken_identity_file_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "node.json").write_text('{"node_id": "nope"}')
-    with pytest.raises(IdentityError, match="no valid node_id"):
+def test_broken_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "identity.key").write_bytes(b"not a key")
+    with pytest.raises(IdentityError, match="is not a p2pchat key file"):
         open_identity(tmp_path)
+
+
+def test_key_file_is_private_and_the_id_is_its_hash(tmp_path: Path) -> None:
+    with open_identity(tmp_path) as identity:
+        assert node_id_of(identity.keys.public_key) == identity.node_id
+    assert (tmp_path / "identity.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_trust_store_keeps_the_first_key_per_nick(tmp_path: Path) -> None:
+    store = TrustStore(tmp_path)
+    store.remember("alice", "a" * 32)
+    store.remember("alice", "b" * 32)
+    assert TrustStore(tmp_path).known() == {"alice": "a" * 32}
+    assert TrustStore(None).known() == {}

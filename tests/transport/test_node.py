@@ -16,9 +16,11 @@ import pytest
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
+from p2pchat.security.keys import NodeKeys
 from p2pchat.store.log import open_log
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
+from tests.rawpeer import RawPeer
 
 WAIT = 10.0
 
@@ -52,7 +54,7 @@ def make_node() -> Iterator[Callable[..., tuple[Node, Views]]]:
     def make(nick: str, limits: Limits | None = None, **kwargs: object) -> tuple[Node, Views]:
         views = Views()
         config = NodeConfig(nick=nick, bind_host="127.0.0.1", limits=limits or Limits(), **kwargs)  # type: ignore[arg-type]
-        node = Node(config, secrets.token_hex(16), open_log(None, config.limits), views)
+        node = Node(config, NodeKeys.generate(), open_log(None, config.limits), views)
         nodes.append(node)
         node.start()
         return node, views
@@ -90,24 +92,10 @@ def test_port_in_use_is_a_startup_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         config = NodeConfig(nick="x", bind_host="127.0.0.1", port=taken.getsockname()[1])
-        node = Node(config, secrets.token_hex(16), open_log(None, config.limits), lambda v: None)
+        node = Node(config, NodeKeys.generate(), open_log(None, config.limits), lambda v: None)
         with pytest.raises(StartupError, match="address already in use"):
             node.start()
         node.close()
-
-
-def hello_frame(nick: str) -> bytes:
-    payload = json.dumps(
-        {
-            "t": "hello",
-            "v": 1,
-            "id": secrets.token_hex(16),
-            "nick": nick,
-            "room": "lobby",
-            "port": 0,
-        }
-    ).encode()
-    return struct.pack(">I", len(payload)) + payload
 
 
 def test_overflowing_peer_is_dropped_and_the_others_get_everything(
@@ -117,11 +105,9 @@ def test_overflowing_peer_is_dropped_and_the_others_get_everything(
     a, a_views = make_node("a", limits=limits)
     _, b_views = make_node("b", static_peers=(("127.0.0.1", a.port),))
     a_views.wait(joined)
-    stuck = socket.socket()
-    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stuck.connect(("127.0.0.1", a.port))
+    stuck = RawPeer(a.port, "stuck", rcvbuf=4096)
     try:
-        stuck.sendall(hello_frame("stuck"))
+        stuck.handshake()
         a_views.wait(joined, count=2)
         # Paced by what b has received, so only the stuck peer's queue can grow without end
         # (12 MB in all: more than its queue plus the kernel's socket buffers).
@@ -144,11 +130,11 @@ def test_bad_input_closes_only_that_link(make_node: Callable[..., tuple[Node, Vi
     a, a_views = make_node("a")
     b, _ = make_node("b", static_peers=(("127.0.0.1", a.port),))
     a_views.wait(joined)
-    with socket.create_connection(("127.0.0.1", a.port)) as bad:
-        bad.sendall(hello_frame("bad") + struct.pack(">I", 3) + b"{{{")
-        bad.settimeout(WAIT)
-        while bad.recv(65536):
-            pass
+    bad = RawPeer(a.port, "bad")
+    bad.handshake()
+    bad.send_raw(struct.pack(">I", 3) + b"{{{")
+    bad.drain_until_closed()
+    bad.close()
     b.post(ev.SendChat("after the attack"))
     got = a_views.wait(lambda v: isinstance(v, vw.MessageShown))
     assert got[0].text == "after the attack"  # type: ignore[union-attr]
@@ -221,9 +207,10 @@ def test_refusal_reaches_a_peer_that_keeps_talking(
 def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]]) -> None:
     a, a_views = make_node("a")
     for i in range(20):
-        with socket.create_connection(("127.0.0.1", a.port)) as sock:
-            sock.sendall(hello_frame(f"short{i}"))
-            a_views.wait(joined, count=i + 1)
+        short = RawPeer(a.port, f"short{i}")
+        short.handshake()
+        a_views.wait(joined, count=i + 1)
+        short.close()
     a_views.wait(lambda v: isinstance(v, vw.PeerLeft), count=20)
     deadline = time.monotonic() + WAIT
     while a._connections or a._retiring:  # white box: nothing of the old links is kept

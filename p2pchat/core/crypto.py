@@ -1,0 +1,72 @@
+"""What the core needs from cryptography, as an interface, and the exact bytes it signs.
+
+The core stays pure: the runtime passes in an implementation (p2pchat.security.keys) and the
+simulator a fast stand-in. Everything signed is a fixed, versioned, length-safe encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Protocol
+
+from p2pchat.core.messages import Chat, Direct
+
+
+class Crypto(Protocol):
+    """A node's keys and the primitives the protocol uses (one well-kept library behind it)."""
+
+    @property
+    def node_id(self) -> str:
+        """This node's ID (derived from public_key)."""
+
+    @property
+    def public_key(self) -> bytes:
+        """Ed25519 public key (32 bytes)."""
+
+    @property
+    def dh_public(self) -> bytes:
+        """X25519 public key for direct messages (32 bytes)."""
+
+    def sign(self, data: bytes) -> bytes:
+        """Ed25519 signature of data (64 bytes)."""
+
+    def verify(self, public_key: bytes, signature: bytes, data: bytes) -> bool:
+        """True if signature is public_key's signature of data."""
+
+    def seal(self, their_dh_public: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
+        """Encrypt to one recipient: (ephemeral public key, ciphertext)."""
+
+    def unseal(self, ephemeral_public: bytes, ciphertext: bytes) -> bytes | None:
+        """Decrypt what was sealed to us; None if it was not (or was altered)."""
+
+
+def node_id_of(public_key: bytes) -> str:
+    """A node's ID: the first 16 bytes of SHA-256 of its public key, in hex."""
+    return hashlib.sha256(public_key).hexdigest()[:32]
+
+
+def fingerprint(node_id: str) -> str:
+    """The full fingerprint to read out loud: the node ID in groups of four."""
+    return " ".join(node_id[i : i + 4] for i in range(0, len(node_id), 4))
+
+
+def chat_signing_bytes(room: str, chat: Chat) -> bytes:
+    """What the author of a room message signs: every field, bound to the room."""
+    fields = [room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text]
+    return b"p2pchat chat v1\0" + chat.key + _canonical(fields)
+
+
+def direct_signing_bytes(direct: Direct) -> bytes:
+    """What the author of a direct message signs (the sealed box, not the plaintext)."""
+    fields = [direct.author, direct.to, direct.nonce, direct.ts]
+    return b"p2pchat dm v1\0" + direct.key + direct.ephemeral + direct.box + _canonical(fields)
+
+
+def auth_signing_bytes(their_nonce: bytes, my_nonce: bytes, my_id: str, their_id: str) -> bytes:
+    """What each side signs in the handshake: the other's fresh nonce proves it is live."""
+    return b"p2pchat auth v1\0" + their_nonce + my_nonce + _canonical([my_id, their_id])
+
+
+def _canonical(fields: list[object]) -> bytes:
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()

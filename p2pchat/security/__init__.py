@@ -1,0 +1,1 @@
+"""Keys, signatures and encryption, all from the `cryptography` library."""

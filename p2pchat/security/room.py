@@ -1,0 +1,33 @@
+"""Private rooms: a passphrase becomes a room key (Argon2id); the key gives a public room tag."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from p2pchat.core.limits import TAG_HEX_CHARS
+
+ROOM_KEY_BYTES = 32
+ARGON2_ITERATIONS = 3
+ARGON2_MEMORY_KIB = 64 * 1024
+ARGON2_LANES = 1
+MIN_PASSPHRASE_CHARS = 8
+
+
+def room_key(passphrase: str, room: str) -> bytes:
+    """The room's key: Argon2id of the passphrase, salted with the room name (about 0.1 s)."""
+    return Argon2id(
+        salt=b"p2pchat room v1\0" + room.encode(),
+        length=ROOM_KEY_BYTES,
+        iterations=ARGON2_ITERATIONS,
+        lanes=ARGON2_LANES,
+        memory_cost=ARGON2_MEMORY_KIB,
+    ).derive(passphrase.encode())
+
+
+def room_tag(key: bytes) -> str:
+    """What others may see: equal for members of the room, useless for finding its name."""
+    digest = hmac.new(key, b"p2pchat room tag v1", hashlib.sha256).hexdigest()
+    return digest[:TAG_HEX_CHARS]
