@@ -39,6 +39,7 @@ from p2pchat.ui.session import run_line
 
 PLAIN_REPLAY = 50
 SECRET_ENV = "P2PCHAT_SECRET"
+RATE_BURST_SECONDS = 10
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -92,7 +93,13 @@ def _chat(args: argparse.Namespace) -> int:
         missing = unknown_interfaces(interfaces)
         if missing:
             raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
-    limits = replace(limits, history_messages=args.history_limit, history_days=args.history_days)
+    limits = replace(
+        limits,
+        history_messages=args.history_limit,
+        history_days=args.history_days,
+        author_rate=args.rate_limit,
+        author_burst=args.rate_limit * RATE_BURST_SECONDS,
+    )
     passphrase = _passphrase(args)
     key = None if passphrase is None else room_key(passphrase, args.room)
     ui: Ui = JsonUi(sys.stdout) if args.ui == "json" else PlainUi()
@@ -271,6 +278,16 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_LIMITS.history_messages,
         metavar="N",
         help="keep at most N messages of the room (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=DEFAULT_LIMITS.author_rate,
+        metavar="N",
+        help=(
+            "accept at most N messages a second from one author, in bursts of up to "
+            f"{RATE_BURST_SECONDS} seconds' worth; the excess is dropped (default %(default)s)"
+        ),
     )
     parser.add_argument(
         "--history-days",

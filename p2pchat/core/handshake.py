@@ -160,7 +160,11 @@ def check_hello(own: Hello, received: Message) -> Hello | Rejected:
             return Rejected(
                 reason="not in this room (another room or passphrase)",
                 reply=_refusal("room", "we are not in the same private room"),
-                problem=None if private else f"peer {theirs} is in a private room",
+                problem=(
+                    "a peer is not in this private room: the room name or the passphrase differs"
+                    if private
+                    else f"peer {theirs} is in a private room"
+                ),
                 code="room",
             )
         return received

@@ -308,7 +308,11 @@ class Mesh:
     def _reject(self, link: _Link, outcome: Rejected) -> None:
         if outcome.reply is not None:
             self._emit(act.Send((link.conn,), outcome.reply))
-        if outcome.problem is not None:
+        # A stranger knocking at a private room is not news; a peer we were told to dial is.
+        quiet = (
+            self.room_tag and outcome.code == "room" and not (link.dialed and link.dialed.static)
+        )
+        if outcome.problem is not None and not quiet:
             self._show(vw.Problem(outcome.problem))
         self._close(link, outcome.reason, flush=True)
         self._log(act.INFO, f"link {format_addr(link.host, link.port)} refused: {outcome.reason}")

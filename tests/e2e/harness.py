@@ -30,6 +30,7 @@ class ChatProcess:
         prefix: tuple[str, ...] = (),
         bind: str | None = "127.0.0.1",
         mdns: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         cmd = [*prefix, sys.executable, "-m", "p2pchat", "--ui", "json", "--nick", nick]
         cmd += ["--data-dir", str(data_dir)]
@@ -50,7 +51,7 @@ class ChatProcess:
             text=True,
             encoding="utf-8",
             bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._threads = [
             threading.Thread(target=self._read_stdout, name=f"harness-out-{nick}"),

@@ -103,7 +103,8 @@ def test_overflowing_peer_is_dropped_and_the_others_get_everything(
 ) -> None:
     limits = Limits(outbound_queue_bytes=1024 * 1024)
     a, a_views = make_node("a", limits=limits)
-    _, b_views = make_node("b", static_peers=(("127.0.0.1", a.port),))
+    unthrottled = Limits(author_burst=1e9)
+    _, b_views = make_node("b", limits=unthrottled, static_peers=(("127.0.0.1", a.port),))
     a_views.wait(joined)
     stuck = RawPeer(a.port, "stuck", rcvbuf=4096)
     try:
