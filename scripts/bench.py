@@ -320,6 +320,30 @@ def run_system(system: str, nodes: int, args: argparse.Namespace) -> Figures:
     return fig
 
 
+def signature_ceiling(seconds: float = 1.0) -> dict[str, float]:
+    """How many Ed25519 checks one core does per second, and the machine's delivery ceiling.
+
+    Every delivery costs one check at its receiver, so no room on this machine can deliver more
+    than cores x checks/s messages a second; the burst is reported against that ceiling.
+    """
+    from p2pchat.core.crypto import chat_signing_bytes
+    from p2pchat.core.messages import Chat
+    from p2pchat.security.keys import NodeKeys
+
+    keys = NodeKeys.generate()
+    chat = Chat(keys.node_id, 1, 1, time.time(), "n", "y" * 100, keys.public_key)
+    data = chat_signing_bytes("lobby", chat)
+    signature = keys.sign(data)
+    checks, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for _ in range(100):
+            keys.verify(keys.public_key, signature, data)
+        checks += 100
+    per_core = checks / (time.perf_counter() - started)
+    cores = os.cpu_count() or 1
+    return {"checks_per_s_one_core": per_core, "cores": cores, "ceiling": per_core * cores}
+
+
 def simulated_cut(nodes: int, seed: int = 1, messages: int = 50) -> dict[str, float]:
     """Delivery and copies with a third of the links cut, in the simulator (virtual time)."""
     from p2pchat.core import events as ev
@@ -360,7 +384,11 @@ def simulated_cut(nodes: int, seed: int = 1, messages: int = 50) -> dict[str, fl
     }
 
 
-def print_tables(results: dict[int, dict[str, Figures]], cut: dict[int, dict[str, float]]) -> None:
+def print_tables(
+    results: dict[int, dict[str, Figures]],
+    cut: dict[int, dict[str, float]],
+    ceiling: dict[str, float],
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -407,6 +435,13 @@ def print_tables(results: dict[int, dict[str, Figures]], cut: dict[int, dict[str
                     cells.append(ratio)
             table.add_row(label, *cells)
         console.print(table)
+        if "p2pchat" in figs:
+            share = figs["p2pchat"].deliveries_per_s / ceiling["ceiling"]
+            console.print(
+                f"signature checks: {ceiling['checks_per_s_one_core']:,.0f}/s on one core, so at "
+                f"most {ceiling['ceiling']:,.0f} deliveries/s on {ceiling['cores']:.0f} cores; "
+                f"the p2pchat burst reached {share:.2f} of that ceiling"
+            )
         if nodes in cut:
             c = cut[nodes]
             console.print(
@@ -463,6 +498,7 @@ def main() -> int:
     systems = [s for s in args.systems.split(",") if s in SYSTEMS]
     results: dict[int, dict[str, Figures]] = {}
     cut: dict[int, dict[str, float]] = {}
+    ceiling = signature_ceiling()
     for nodes in sizes:
         results[nodes] = {}
         for system in systems:
@@ -481,10 +517,11 @@ def main() -> int:
                 for n, figs in results.items()
             },
             "simulated_third_of_links_cut": {str(n): c for n, c in cut.items()},
+            "signature_ceiling": ceiling,
         }
         print(json.dumps(out, indent=2, default=str))
     else:
-        print_tables(results, cut)
+        print_tables(results, cut, ceiling)
     if args.chart is not None:
         if save_chart(results, args.chart):
             print(f"chart saved to {args.chart}", file=sys.stderr)

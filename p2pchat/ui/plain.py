@@ -96,6 +96,7 @@ def render(view: vw.View) -> RenderableType:
             return Text.assemble(
                 ("→ ", "green"),
                 (view.display, nick_colour(view.node_id)),
+                (f" [{view.node_id[:SHORT_ID_CHARS]}]", "dim"),
                 f" joined from {view.addr}",
             )
         case vw.PeerLeft():

@@ -41,7 +41,7 @@ def test_every_view_renders_in_plain() -> None:
     text = "".join(plain(v) for v in VIEWS)
     for expected in (
         "you are ann (aaaaaaaa) in room 'lobby', port 4000, mDNS on",
-        "→ ann joined from 10.0.0.1:4000",
+        "→ ann [aaaaaaaa] joined from 10.0.0.1:4000",
         "← ann (10.0.0.1:4000) left: quit",
         "ann → you (direct): psst",
         "ann is now known as anna",
