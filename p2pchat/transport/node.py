@@ -22,7 +22,7 @@ from p2pchat.core.crypto import Crypto
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import encode_message
+from p2pchat.core.messages import Hello, encode_message
 from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
@@ -328,6 +328,9 @@ class Node:
         payload = encode_message(action.message)
         max_frame = self._limits.max_frame_bytes
         plain = encode_frame(payload, max_frame)
+        # Our HELLO always goes in the clear, even when the peer's arrived first and already
+        # started the link cipher (the reader thread starts it as it decodes that HELLO).
+        sealable = not isinstance(action.message, Hello)
         self._frames_out += len(action.conns)
         for conn_id in action.conns:
             conn = self._connections.get(conn_id)
@@ -336,7 +339,7 @@ class Node:
             self._to_flush.add(conn)
             cipher = conn.cipher
             frame = plain
-            if cipher is not None and cipher.started:
+            if sealable and cipher is not None and cipher.started:
                 frame = encode_frame(cipher.seal(payload), max_frame + AEAD_TAG_BYTES)
             if not conn.send(frame):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)

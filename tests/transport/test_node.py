@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
+from p2pchat.core.messages import Hello, Pong
 from p2pchat.security.keys import NodeKeys
+from p2pchat.security.link import LinkCipher
 from p2pchat.store.log import open_log
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
@@ -217,3 +220,36 @@ def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]])
     while a._connections or a._retiring:  # white box: nothing of the old links is kept
         assert time.monotonic() < deadline, (len(a._connections), len(a._retiring))
         time.sleep(0.05)
+
+
+class FakeConnection:
+    """Stands in for a Connection: records frames, has a started link cipher."""
+
+    def __init__(self, cipher: LinkCipher) -> None:
+        self.cipher = cipher
+        self.frames: list[bytes] = []
+
+    def send(self, frame: bytes) -> bool:
+        self.frames.append(frame)
+        return True
+
+
+def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
+    # The reader starts the cipher as it decodes the peer's HELLO, which can happen before
+    # the node thread sends ours: ours must still go out in the clear (a race seen by hand).
+    keys = NodeKeys.generate()
+    config = NodeConfig(nick="a", bind_host="127.0.0.1", room_key=bytes(32))
+    node = Node(config, keys, open_log(None, config.limits), lambda v: None)
+    cipher = LinkCipher(bytes(32), keys.node_id, b"A" * 16)
+    cipher.start("b" * 32, b"B" * 16)
+    fake = FakeConnection(cipher)
+    node._connections[1] = fake  # type: ignore[assignment]
+    hello = Hello(1, keys.node_id, "-", "-", 1, keys.public_key, keys.dh_public, b"A" * 16, "x")
+    node._send(act.Send((1,), hello))
+    node._send(act.Send((1,), Pong(1)))
+    assert json.loads(fake.frames[0][4:])["t"] == "hello"
+    peer = LinkCipher(bytes(32), "b" * 32, b"B" * 16)
+    peer.start(keys.node_id, b"A" * 16)
+    assert json.loads(peer.open(fake.frames[1][4:]))["t"] == "pong"
+    node._connections.clear()
+    node.close()
