@@ -36,8 +36,11 @@ from p2pchat.ui.jsonlines import JsonUi, message_to_json
 from p2pchat.ui.lines import StdinLines
 from p2pchat.ui.plain import PlainUi, render
 from p2pchat.ui.session import run_line
+from p2pchat.ui.tui import ChatApp, TuiUi
 
 PLAIN_REPLAY = 50
+TUI_REPLAY = 500
+LOG_FILE_NAME = "p2pchat.log"
 SECRET_ENV = "P2PCHAT_SECRET"
 RATE_BURST_SECONDS = 10
 EXIT_OK = 0
@@ -102,8 +105,12 @@ def _chat(args: argparse.Namespace) -> int:
     )
     passphrase = _passphrase(args)
     key = None if passphrase is None else room_key(passphrase, args.room)
-    ui: Ui = JsonUi(sys.stdout) if args.ui == "json" else PlainUi()
+    mode = args.ui or ("tui" if sys.stdin.isatty() and sys.stdout.isatty() else "plain")
+    app = ChatApp() if mode == "tui" else None
+    ui: Ui = JsonUi(sys.stdout) if mode == "json" else PlainUi() if app is None else TuiUi(app)
     data_dir = None if args.ephemeral else Path(args.data_dir)
+    if app is not None:
+        _log_to_file(data_dir, args.verbose)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
     with identity, open_log(data_dir, limits) as message_log:
         discovery = None
@@ -125,7 +132,7 @@ def _chat(args: argparse.Namespace) -> int:
             port=args.port,
             static_peers=peers,
             limits=limits,
-            replay_on_start=None if args.ui == "json" else PLAIN_REPLAY,
+            replay_on_start={"json": None, "tui": TUI_REPLAY}.get(mode, PLAIN_REPLAY),
             room_key=key,
         )
         node = Node(
@@ -137,6 +144,12 @@ def _chat(args: argparse.Namespace) -> int:
             on_flush=ui.flush,
             trust=TrustStore(data_dir),
         )
+        if app is not None:
+            app.post_to_node = node.post
+            with node:
+                node.start()
+                app.run()
+            return EXIT_OK
         with StdinLines() as lines, node:
             node.start()
             for line in lines:
@@ -145,6 +158,20 @@ def _chat(args: argparse.Namespace) -> int:
             if lines.stopped_by is not None:
                 log.info("stopping on %s", lines.stopped_by)
     return EXIT_OK
+
+
+def _log_to_file(data_dir: Path | None, verbosity: int) -> None:
+    """The full-screen UI owns the terminal: logs go to p2pchat.log in the data dir."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if data_dir is None:
+        root.addHandler(logging.NullHandler())
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(data_dir / LOG_FILE_NAME)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
 
 
 def _passphrase(args: argparse.Namespace) -> str | None:
@@ -298,9 +325,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--ui",
-        choices=("plain", "json"),
-        default="plain",
-        help="plain: readable lines; json: one JSON object per line (default: plain)",
+        choices=("tui", "plain", "json"),
+        help=(
+            "tui: full screen; plain: readable lines; json: one JSON object per line "
+            "(default: tui on a terminal, plain otherwise)"
+        ),
     )
     _verbose_argument(parser)
     parser.add_argument("--version", action="version", version=f"p2pchat {__version__}")

@@ -83,7 +83,9 @@ class ChangeNick:
 
 @dataclass(frozen=True, slots=True)
 class ShowPeers:
-    """The user asked for the peer table."""
+    """The user (requested=True) or a sidebar refresh asked for the peer table."""
+
+    requested: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ class Mesh:
             case ev.ChangeNick():
                 self._change_nick(event.nick)
             case ev.ShowPeers():
-                self._show(vw.PeerTable(rows=self._peer_rows()))
+                self._show(vw.PeerTable(rows=self._peer_rows(), requested=event.requested))
             case ev.ShowHistory():
                 chats = self.history.last(event.count)
                 self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))

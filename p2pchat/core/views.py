@@ -123,6 +123,7 @@ class PeerTable:
     """The answer to /peers, sorted by nick."""
 
     rows: tuple[PeerRow, ...]
+    requested: bool = True
 
 
 View = (

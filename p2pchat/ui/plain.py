@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-import zlib
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -13,21 +11,7 @@ from rich.text import Text
 from p2pchat.core import views as vw
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
-
-NICK_COLOURS = (
-    "red",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "cyan",
-    "bright_red",
-    "bright_green",
-    "bright_yellow",
-    "bright_blue",
-    "bright_magenta",
-    "bright_cyan",
-)
+from p2pchat.ui.format import message_line, nick_colour
 
 
 class PlainUi:
@@ -60,16 +44,11 @@ class PlainUi:
             self._console.print(renderable)
 
 
-def nick_colour(node_id: str) -> str:
-    """A colour that stays the same for a node across runs and machines."""
-    return NICK_COLOURS[zlib.crc32(node_id.encode()) % len(NICK_COLOURS)]
-
-
 def render(view: vw.View) -> RenderableType:
     """The rich renderable for one view; user text is never interpreted as markup."""
     match view:
         case vw.MessageShown():
-            return _render_message(view)
+            return message_line(view)
         case vw.Ready():
             mdns = "mDNS on" if view.mdns else "mDNS off"
             privacy = (
@@ -124,30 +103,8 @@ def render(view: vw.View) -> RenderableType:
                 return Text("· no messages in history yet", style="dim")
             return Group(
                 Text(f"· last {len(view.messages)} messages:", style="dim"),
-                *(_render_message(m) for m in view.messages),
+                *(message_line(m) for m in view.messages),
             )
-
-
-def _render_message(view: vw.MessageShown) -> Text:
-    line = Text()
-    line.append(f"[{_stamp(view.ts)}] ", style="dim")
-    if view.backfill:
-        line.append("↶ ", style="dim")
-    nick_style = nick_colour(view.author) + (" bold" if view.own else "")
-    line.append(view.display, style=nick_style)
-    if view.direct:
-        arrow = f" → {view.to_nick} (direct)" if view.own else " → you (direct)"
-        line.append(arrow, style="magenta")
-    line.append(": ")
-    line.append(view.text, style="magenta" if view.direct else "")
-    return line
-
-
-def _stamp(ts: float) -> str:
-    when = time.localtime(ts)
-    today = time.localtime()
-    same_day = (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday)
-    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", when)
 
 
 def _render_peers(view: vw.PeerTable) -> RenderableType:

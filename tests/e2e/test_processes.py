@@ -254,3 +254,10 @@ def test_connect_command_joins_by_hand(cluster: Cluster) -> None:
     b.wait_peers({a.id})
     b.send("/connect nowhere.invalid:1")
     assert "cannot resolve" in b.wait_for(lambda e: e["event"] == "error")["message"]
+
+
+def test_without_a_terminal_the_default_interface_is_plain_lines(tmp_path: Path) -> None:
+    result = run_cli("--data-dir", str(tmp_path / "d"), "--no-mdns", "--bind", "127.0.0.1")
+    assert result.returncode == 0
+    assert result.stdout.startswith("p2pchat: you are ")
+    assert "open room: anyone on this network can read and join" in result.stdout
