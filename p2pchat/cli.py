@@ -109,6 +109,9 @@ def _chat(args: argparse.Namespace) -> int:
     app = ChatApp() if mode == "tui" else None
     ui: Ui = JsonUi(sys.stdout) if mode == "json" else PlainUi() if app is None else TuiUi(app)
     data_dir = None if args.ephemeral else Path(args.data_dir)
+    downloads = Path(args.downloads).expanduser()
+    if downloads.exists() and not downloads.is_dir():
+        raise UsageError(f"--downloads {downloads} is not a directory")
     if app is not None:
         _log_to_file(data_dir, args.verbose)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
@@ -134,6 +137,8 @@ def _chat(args: argparse.Namespace) -> int:
             limits=limits,
             replay_on_start={"json": None, "tui": TUI_REPLAY}.get(mode, PLAIN_REPLAY),
             room_key=key,
+            downloads=downloads,
+            state_dir=data_dir,
         )
         node = Node(
             config,
@@ -294,6 +299,12 @@ def _parser() -> argparse.ArgumentParser:
         "--private", action="store_true", help="private room: ask for the passphrase"
     )
     _data_dir_argument(parser)
+    parser.add_argument(
+        "--downloads",
+        default=platformdirs.user_downloads_dir(),
+        metavar="DIR",
+        help="where accepted files are saved (default: %(default)s)",
+    )
     parser.add_argument(
         "--ephemeral",
         action="store_true",

@@ -9,9 +9,12 @@ JSON-lines contract, and measures:
   deliveries per second; anything lost or duplicated;
 - copies received per delivered message and bytes on the wire (p2pchat's /stats);
 - idle CPU per node over a quiet period, and peak RSS per node;
-- (simulated) delivery and copies with a third of the links cut.
+- (simulated) delivery and copies with a third of the links cut;
+- file transfer: a 1 GiB file by p2pchat (open and private room) against a plain socket copy,
+  with memory and chat latency during the transfer (see benchfiles.py).
 
 usage: scripts/bench.py [--nodes 10] [--scale 5,10,20,30] [--json] [--chart bench.png]
+                        [--file-mib 1024 | --file-mib 0] [--files-only]
 """
 
 from __future__ import annotations
@@ -21,15 +24,10 @@ import itertools
 import json
 import os
 import random
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -40,11 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "scripts" / "baselines"
 sys.path.insert(0, str(ROOT))
 
+import benchfiles  # noqa: E402 - scripts beside this one
+from benchproc import Proc, free_ports  # noqa: E402
+
 SYSTEMS = ("p2pchat", "fanout", "relay")
 READY_TIMEOUT = 60.0
 PHASE_TIMEOUT = 120.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-MESSAGE_TEXT = re.compile(r'"text": "([^ "]+)')
 
 
 @dataclass
@@ -66,95 +65,6 @@ class Figures:
     bytes_per_delivery: float | None = None
     idle_cpu_percent: float = 0.0
     peak_rss_mb: float = 0.0
-
-
-class Proc:
-    """One process speaking the JSON-lines contract; arrivals are timed as lines are read."""
-
-    def __init__(self, cmd: list[str], name: str) -> None:
-        self.name = name
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-            cwd=BASELINES,
-        )
-        self.cond = threading.Condition()
-        self.ready = False
-        self.joined = 0
-        self.arrivals: dict[str, float] = {}
-        self.copies: Counter[str] = Counter()
-        self.stats: list[dict[str, Any]] = []
-        self.thread = threading.Thread(target=self._read, name=f"bench-{name}", daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            now = time.time()
-            # The bench shares the 2 cores with the nodes: message lines are not fully parsed.
-            found = MESSAGE_TEXT.search(line) if '"event": "message"' in line else None
-            if found is not None:
-                if '"own": true' not in line and '"backfill": true' not in line:
-                    with self.cond:
-                        self.arrivals.setdefault(found.group(1), now)
-                        self.copies[found.group(1)] += 1
-                        self.cond.notify_all()
-                continue
-            event = json.loads(line)
-            kind = event.get("event")
-            with self.cond:
-                if kind == "peer_joined":
-                    self.joined += 1
-                elif kind == "peer_left":
-                    self.joined -= 1
-                elif kind == "ready":
-                    self.ready = True
-                elif kind == "stats":
-                    self.stats.append(event)
-                self.cond.notify_all()
-
-    def send(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text)
-        self.proc.stdin.flush()
-
-    def wait(self, predicate: Any, timeout: float) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: predicate(self), timeout)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.thread.join(5)
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-    def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-
-def free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 class Room:
@@ -452,6 +362,40 @@ def print_tables(
             )
 
 
+def print_file_table(files: benchfiles.FileFigures) -> None:
+    """The file transfer phase as a table."""
+    print(f"\nfile transfer of {files.size_mib} MiB on 127.0.0.1 (until checked and in place)")
+    head = (
+        "copy",
+        "seconds",
+        "MiB/s",
+        "vs plain",
+        "intact",
+        "RSS MB before/peak",
+        "chat ms p50/max",
+    )
+    print("  ".join(f"{h:>18}" for h in head))
+    rows = (
+        ("plain socket", files.raw),
+        ("p2pchat open", files.p2pchat),
+        ("p2pchat private", files.p2pchat_private),
+    )
+    for name, copy in rows:
+        rss = f"{copy.rss_mb_before:.0f}/{copy.rss_mb_peak:.0f}" if copy.rss_mb_peak else "-"
+        chat = copy.chat_ms
+        latency = f"{chat['p50']:.1f}/{chat['max']:.1f}" if chat else "-"
+        cells = (
+            name,
+            f"{copy.seconds:.2f}",
+            f"{copy.mib_per_s:.0f}",
+            f"{files.share(copy):.2f}",
+            "yes" if copy.intact else "NO",
+            rss,
+            latency,
+        )
+        print("  ".join(f"{c:>18}" for c in cells))
+
+
 def save_chart(results: dict[int, dict[str, Figures]], path: Path) -> bool:
     try:
         import matplotlib
@@ -491,6 +435,15 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=100, help="message size in bytes")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--file-mib",
+        type=int,
+        default=1024,
+        help="file transfer phase: file size in MiB (0: skip it)",
+    )
+    parser.add_argument(
+        "--files-only", action="store_true", help="run only the file transfer phase"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--chart", type=Path, help="save a latency chart (PNG; needs matplotlib)")
     args = parser.parse_args()
@@ -498,7 +451,13 @@ def main() -> int:
     systems = [s for s in args.systems.split(",") if s in SYSTEMS]
     results: dict[int, dict[str, Figures]] = {}
     cut: dict[int, dict[str, float]] = {}
+    if args.files_only:
+        sizes, systems = [], []
     ceiling = signature_ceiling()
+    files = None
+    if args.file_mib > 0:
+        print(f"file transfer of {args.file_mib} MiB...", file=sys.stderr, flush=True)
+        files = benchfiles.run(args.file_mib)
     for nodes in sizes:
         results[nodes] = {}
         for system in systems:
@@ -518,10 +477,14 @@ def main() -> int:
             },
             "simulated_third_of_links_cut": {str(n): c for n, c in cut.items()},
             "signature_ceiling": ceiling,
+            "file_transfer": None if files is None else asdict(files),
         }
         print(json.dumps(out, indent=2, default=str))
     else:
-        print_tables(results, cut, ceiling)
+        if results:
+            print_tables(results, cut, ceiling)
+        if files is not None:
+            print_file_table(files)
     if args.chart is not None:
         if save_chart(results, args.chart):
             print(f"chart saved to {args.chart}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -9,9 +10,17 @@ import struct
 from dataclasses import replace
 from typing import Any
 
-from p2pchat.core.crypto import auth_signing_bytes, chat_signing_bytes
+from p2pchat.core.crypto import auth_signing_bytes, chat_signing_bytes, offer_signing_bytes
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
-from p2pchat.core.messages import Auth, Chat, Hello, Message, decode_message, encode_message
+from p2pchat.core.messages import (
+    Auth,
+    Chat,
+    FileOffer,
+    Hello,
+    Message,
+    decode_message,
+    encode_message,
+)
 from p2pchat.security.keys import NodeKeys
 
 TIMEOUT = 10.0
@@ -94,6 +103,22 @@ class RawPeer:
         """A room message signed by this peer."""
         chat = Chat(self.node_id, seq, lamport or seq, 1.0, self.nick, text, self.keys.public_key)
         return replace(chat, signature=self.keys.sign(chat_signing_bytes("lobby", chat)))
+
+    def offer(self, offer_id: str, name: str, data: bytes, to: str = "") -> FileOffer:
+        """A file offer signed by this peer."""
+        sha = hashlib.sha256(data).hexdigest()
+        key = self.keys.public_key
+        offer = FileOffer(offer_id, self.node_id, to, name, len(data), sha, 1.0, key, b"")
+        return replace(offer, signature=self.keys.sign(offer_signing_bytes("lobby", offer)))
+
+    def recv_until(self, kind: type[Message]) -> Message:
+        """Read frames until one of kind arrives (binary chunk frames are skipped)."""
+        while True:
+            payload = self.recv_frame()
+            if payload[:1] == b"{":
+                message = decode_message(payload, Limits())
+                if isinstance(message, kind):
+                    return message
 
     def drain_until_closed(self) -> bytes:
         data = b""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from p2pchat.core.messages import Chat, Message
+from p2pchat.core.messages import Chat, FileOffer, Message
 from p2pchat.core.views import View
 
 
@@ -56,6 +56,57 @@ class Trust:
 
 
 @dataclass(frozen=True, slots=True)
+class PrepareReceive:
+    """Open (or reopen) the partial file and take this offer's chunks arriving on conn."""
+
+    offer: FileOffer
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class FinishReceive:
+    """All bytes arrived: check the hash, then give the file its final name (or discard it)."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AbortReceive:
+    """Stop taking chunks for an offer; delete the partial file, or keep it to resume."""
+
+    offer_id: str
+    delete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServeFile:
+    """Stream a file to peer over conn from offset, as binary chunk frames."""
+
+    conn: int
+    peer: str
+    offer_id: str
+    path: str
+    offset: int
+    size: int
+    mtime_ns: int = 0  # as when offered; 0: not checked
+
+
+@dataclass(frozen=True, slots=True)
+class StopServe:
+    """Stop streaming an offer over conn."""
+
+    conn: int
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveTransfers:
+    """Keep these offers (JSON-ready records) so transfers resume after a restart."""
+
+    records: tuple[dict[str, object], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Rediscover:
     """Ask discovery to announce ourselves again and query for peers afresh."""
 
@@ -75,7 +126,23 @@ class Log:
     text: str
 
 
-Action = Dial | Send | Close | Show | Store | Trust | Rediscover | Announce | Log
+Action = (
+    Dial
+    | Send
+    | Close
+    | Show
+    | Store
+    | Trust
+    | Rediscover
+    | Announce
+    | Log
+    | PrepareReceive
+    | FinishReceive
+    | AbortReceive
+    | ServeFile
+    | StopServe
+    | SaveTransfers
+)
 
 DEBUG = 10
 INFO = 20

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Protocol
 
-from p2pchat.core.messages import Chat, Direct
+from p2pchat.core.messages import Chat, Direct, FileOffer
 
 
 class Crypto(Protocol):
@@ -61,6 +61,12 @@ def direct_signing_bytes(direct: Direct) -> bytes:
     """What the author of a direct message signs (the sealed box, not the plaintext)."""
     fields = [direct.author, direct.to, direct.nonce, direct.ts]
     return b"p2pchat dm v1\0" + direct.key + direct.ephemeral + direct.box + _canonical(fields)
+
+
+def offer_signing_bytes(room: str, offer: FileOffer) -> bytes:
+    """What the offerer of a file signs: everything about the offer, bound to the room."""
+    fields = [room, offer.offer_id, offer.author, offer.to, offer.name, offer.size, offer.sha256]
+    return b"p2pchat offer v1\0" + offer.key + _canonical([*fields, offer.ts])
 
 
 def auth_signing_bytes(their_nonce: bytes, my_nonce: bytes, my_id: str, their_id: str) -> bytes:

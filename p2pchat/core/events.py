@@ -117,6 +117,92 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareFile:
+    """The user wants to offer the file at path (the runtime measures and hashes it first)."""
+
+    path: str
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFile:
+    """The user offers a file (already measured and hashed): to the room, or to target."""
+
+    path: str
+    name: str
+    size: int
+    sha256: str
+    target: str | None
+    mtime_ns: int = 0  # when it was hashed: a later change means another file
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptFile:
+    """The user accepts an offer."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineFile:
+    """The user declines an offer."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTransfer:
+    """The user cancels a transfer (incoming or outgoing)."""
+
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTransfers:
+    """The user asked for the list of transfers."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveReady:
+    """The runtime can take the file's bytes on conn from offset (what it already has)."""
+
+    offer_id: str
+    conn: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferProgress:
+    """Bytes moved so far for one transfer (sending: we are the source)."""
+
+    offer_id: str
+    done: int
+    total: int
+    sending: bool
+    peer: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServeFinished:
+    """The runtime finished streaming a file to peer (ok) or could not (reason)."""
+
+    offer_id: str
+    conn: int
+    peer: str
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveFinished:
+    """The received file was checked: ok with its final path, or not with the reason."""
+
+    offer_id: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed; run due timers."""
 
@@ -141,6 +227,15 @@ Event = (
     | ShowStats
     | ShowWhois
     | Started
+    | OfferFile
+    | AcceptFile
+    | DeclineFile
+    | CancelTransfer
+    | ShowTransfers
+    | ReceiveReady
+    | TransferProgress
+    | ServeFinished
+    | ReceiveFinished
     | Tick
     | Shutdown
 )

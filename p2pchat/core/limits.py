@@ -13,6 +13,7 @@ PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 NONCE_BYTES = 16
 TAG_HEX_CHARS = 32
+FILE_CHUNK_HEADER_BYTES = 9  # 0x01 and the 8-byte transfer tag
 MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit of 2**63 - 1
 
 
@@ -27,6 +28,12 @@ class Limits:
     max_room_chars: int = 64
     max_reason_chars: int = 512
     max_gossip_peers: int = 256
+    max_file_name_chars: int = 255
+    max_file_bytes: int = 2**50
+    file_chunk_bytes: int = 192 * 1024
+    file_queue_watermark: int = 1024 * 1024
+    max_offers: int = 1000
+    offer_announce_seconds: float = 3600.0  # offers older than this are not shown to newcomers
     links_announce_delay: float = 0.1
 
     # Dedup window: out-of-order message IDs remembered above each author's high-water mark.
@@ -84,6 +91,13 @@ class Limits:
     tcp_keepalive_idle: int = 5
     tcp_keepalive_interval: int = 2
     tcp_keepalive_count: int = 3
+
+    def __post_init__(self) -> None:
+        """File chunks must fit in a frame, and a transfer must leave queue room for chat."""
+        if self.file_chunk_bytes + FILE_CHUNK_HEADER_BYTES > self.max_frame_bytes:
+            raise ValueError("file_chunk_bytes (plus its header) must fit in max_frame_bytes")
+        if self.file_queue_watermark + self.max_frame_bytes >= self.outbound_queue_bytes:
+            raise ValueError("file_queue_watermark leaves no room in outbound_queue_bytes")
 
 
 DEFAULT_LIMITS = Limits()

@@ -23,6 +23,7 @@ from p2pchat.core.crypto import (
 )
 from p2pchat.core.dedup import RecentIds
 from p2pchat.core.errors import ProtocolError
+from p2pchat.core.filedesk import FileDesk
 from p2pchat.core.guard import Guard
 from p2pchat.core.handshake import Accepted, Handshake, Proceed, Rejected, hidden_hello
 from p2pchat.core.history import History
@@ -35,6 +36,10 @@ from p2pchat.core.messages import (
     Chat,
     Direct,
     ErrorFrame,
+    FileEnd,
+    FileOffer,
+    FileRequest,
+    FileStop,
     Hello,
     Message,
     NickChange,
@@ -83,6 +88,7 @@ class Mesh:
         replay_on_start: int | None = None,
         room_tag: str = "",
         trusted: dict[str, str] | None = None,
+        transfers: list[dict[str, object]] | None = None,
     ) -> None:
         self.crypto = crypto
         self.node_id = crypto.node_id
@@ -99,6 +105,8 @@ class Mesh:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.guard = Guard(limits)
         self.trust = TrustTable(trusted or {})
+        self.files = FileDesk(self)
+        self.files.restore(transfers or [])
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers: dict[str, _Peer] = {}
@@ -144,20 +152,20 @@ class Mesh:
                 self._send_direct(event.target, event.text)
             case ev.ChangeNick():
                 self._change_nick(event.nick)
-            case ev.ShowPeers():
-                self._show(vw.PeerTable(rows=self._peer_rows(), requested=event.requested))
-            case ev.ShowHistory():
-                chats = self.history.last(event.count)
-                self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
-            case ev.ShowWhois():
-                self._whois(event.target)
-            case ev.ShowStats():
-                counters = {
-                    **self.counters,
-                    "throttled": self.guard.throttled,
-                    "peers": len(self.peer_ids()),
-                }
-                self._show(vw.Stats(tuple(counters.items()) + event.transport))
+            case ev.ShowPeers() | ev.ShowHistory() | ev.ShowWhois() | ev.ShowStats():
+                self._answer(event)
+            case (
+                ev.OfferFile()
+                | ev.AcceptFile()
+                | ev.DeclineFile()
+                | ev.CancelTransfer()
+                | ev.ShowTransfers()
+                | ev.ReceiveReady()
+                | ev.TransferProgress()
+                | ev.ServeFinished()
+                | ev.ReceiveFinished()
+            ):
+                self.files.handle(event)
             case ev.Started():
                 private = bool(self.room_tag)
                 ready = vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
@@ -173,6 +181,24 @@ class Mesh:
             self._deadline = self._compute_deadline()
         out, self._out = self._out, []
         return out
+
+    def _answer(self, event: ev.ShowPeers | ev.ShowHistory | ev.ShowWhois | ev.ShowStats) -> None:
+        """The user asked to see something."""
+        match event:
+            case ev.ShowPeers():
+                self._show(vw.PeerTable(rows=self._peer_rows(), requested=event.requested))
+            case ev.ShowHistory():
+                chats = self.history.last(event.count)
+                self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
+            case ev.ShowWhois():
+                self._whois(event.target)
+            case ev.ShowStats():
+                counters = {
+                    **self.counters,
+                    "throttled": self.guard.throttled,
+                    "peers": len(self.peer_ids()),
+                }
+                self._show(vw.Stats(tuple(counters.items()) + event.transport))
 
     def next_deadline(self) -> float | None:
         """When to send the next Tick (monotonic), or None; never later than a timer falls due."""
@@ -387,6 +413,7 @@ class Mesh:
         self._links_changed()
         peer.sync = sync.LinkSync()
         self._request_sync(peer)
+        self.files.on_link_up(peer)
 
     def _newer_link_wins(self, old: _Link, new: _Link, peer_id: str) -> bool:
         # Both ends keep the link dialled by the smaller node ID. If the peer dialled both, we
@@ -441,6 +468,8 @@ class Mesh:
         peer = self._peers.get(link.peer_id) if link.peer_id is not None else None
         if link.spare_since is not None:
             return
+        if link.peer_id is not None:
+            self.files.on_link_down(link.peer_id, link.conn)
         if peer is not None and peer.conn == link.conn and self._promote_spare(peer):
             return
         if peer is not None and peer.conn == link.conn:
@@ -512,6 +541,8 @@ class Mesh:
                     self._request_sync(peer)
             case SyncBatch():
                 self._on_batch(peer, message)
+            case FileOffer() | FileRequest() | FileEnd() | FileStop():
+                self.files.on_message(peer, message)
             case Pong():
                 if message.nonce == self._ping_nonce:
                     peer.rtt = self._now - self._last_heartbeat
@@ -1107,7 +1138,14 @@ def _leaves_timers_alone(event: ev.Event) -> bool:
     if isinstance(event, ev.FramesReceived):
         return all(isinstance(m, Chat | Direct | Ping | Pong) for m in event.messages)
     return isinstance(
-        event, ev.SendChat | ev.SendDirect | ev.ShowPeers | ev.ShowHistory | ev.ShowStats
+        event,
+        ev.SendChat
+        | ev.SendDirect
+        | ev.ShowPeers
+        | ev.ShowHistory
+        | ev.ShowStats
+        | ev.TransferProgress
+        | ev.ShowTransfers,
     )
 
 

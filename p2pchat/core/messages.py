@@ -172,6 +172,48 @@ class SyncBatch:
     more: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FileOffer:
+    """A file offered to the room (to="") or to one member, signed by the offerer.
+
+    Only name, size and SHA-256 travel here; the bytes follow on request, over the direct link.
+    """
+
+    offer_id: str
+    author: str
+    to: str
+    name: str
+    size: int
+    sha256: str
+    ts: float
+    key: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest:
+    """A request for an offered file's bytes from an offset (which makes transfers resumable)."""
+
+    offer_id: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileEnd:
+    """All chunks of a transfer were sent (size: the file's full size)."""
+
+    offer_id: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileStop:
+    """Either side stops a transfer (cancelled, file gone or changed, disk full)."""
+
+    offer_id: str
+    reason: str
+
+
 Message = (
     Hello
     | Auth
@@ -185,6 +227,10 @@ Message = (
     | Direct
     | SyncRequest
     | SyncBatch
+    | FileOffer
+    | FileRequest
+    | FileEnd
+    | FileStop
 )
 
 MAX_NONCE = 2**53
@@ -201,6 +247,7 @@ _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
 _DIGEST = re.compile(f"[0-9a-f]{{{DIGEST_HEX_CHARS}}}")
 _TAG = re.compile(f"[0-9a-f]{{{TAG_HEX_CHARS}}}")
 _HEX = re.compile("[0-9a-f]*")
+_SHA256 = re.compile("[0-9a-f]{64}")
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
 _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
@@ -317,6 +364,25 @@ def _to_wire(message: Message) -> dict[str, Any]:
             }
         case SyncRequest():
             return {"t": "sync", "vv": message.versions, "hz": message.horizon}
+        case FileOffer():
+            return {
+                "t": "offer",
+                "id": message.offer_id,
+                "from": message.author,
+                "to": message.to,
+                "name": message.name,
+                "size": message.size,
+                "sha256": message.sha256,
+                "ts": message.ts,
+                "key": message.key.hex(),
+                "sig": message.signature.hex(),
+            }
+        case FileRequest():
+            return {"t": "fetch", "id": message.offer_id, "offset": message.offset}
+        case FileEnd():
+            return {"t": "fileend", "id": message.offer_id, "size": message.size}
+        case FileStop():
+            return {"t": "filestop", "id": message.offer_id, "reason": message.reason}
         case SyncBatch():
             return {
                 "t": "batch",
@@ -558,6 +624,48 @@ def _parse_direct(obj: dict[str, Any], limits: Limits) -> Direct:
     )
 
 
+def _offer_id(obj: dict[str, Any]) -> str:
+    value = obj.get("id")
+    if not isinstance(value, str) or _NONCE.fullmatch(value) is None:
+        raise ProtocolError("field 'id' must be 16 hex characters")
+    return value
+
+
+def _parse_offer(obj: dict[str, Any], limits: Limits) -> FileOffer:
+    to = obj.get("to")
+    if to != "":
+        to = _node_id(obj, "to")
+    sha = obj.get("sha256")
+    if not isinstance(sha, str) or _SHA256.fullmatch(sha) is None:
+        raise ProtocolError("field 'sha256' must be 64 hex characters")
+    name = _str(obj, "name", limits.max_file_name_chars, _BAD_TEXT_CHARS)
+    if not name.strip():
+        raise ProtocolError("empty file name")
+    return FileOffer(
+        offer_id=_offer_id(obj),
+        author=_node_id(obj, "from"),
+        to=to,
+        name=name,
+        size=_int(obj, "size", 0, limits.max_file_bytes),
+        sha256=sha,
+        ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
+        key=_hex(obj, "key", PUBLIC_KEY_BYTES),
+        signature=_hex(obj, "sig", SIGNATURE_BYTES),
+    )
+
+
+def _parse_fetch(obj: dict[str, Any], limits: Limits) -> FileRequest:
+    return FileRequest(_offer_id(obj), _int(obj, "offset", 0, limits.max_file_bytes))
+
+
+def _parse_fileend(obj: dict[str, Any], limits: Limits) -> FileEnd:
+    return FileEnd(_offer_id(obj), _int(obj, "size", 0, limits.max_file_bytes))
+
+
+def _parse_filestop(obj: dict[str, Any], limits: Limits) -> FileStop:
+    return FileStop(_offer_id(obj), _str(obj, "reason", limits.max_reason_chars, _BAD_TEXT_CHARS))
+
+
 def parse_direct_content(plaintext: bytes, limits: Limits) -> tuple[str, str]:
     """The (nick, text) sealed inside a direct message; ProtocolError if malformed."""
     try:
@@ -587,4 +695,8 @@ _PARSERS: dict[str, Callable[[dict[str, Any], Limits], Message]] = {
     "dm": _parse_direct,
     "sync": _parse_sync,
     "batch": _parse_batch,
+    "offer": _parse_offer,
+    "fetch": _parse_fetch,
+    "fileend": _parse_fileend,
+    "filestop": _parse_filestop,
 }

@@ -126,6 +126,75 @@ class PeerTable:
     requested: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class FileOffered:
+    """A file offered: to us or the room (own=False), or by us (own=True)."""
+
+    offer_id: str
+    from_id: str
+    from_nick: str
+    name: str
+    size: int
+    direct: bool
+    own: bool
+    to_nick: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """Bytes of a transfer moved so far."""
+
+    offer_id: str
+    name: str
+    done: int
+    total: int
+    sending: bool
+    peer_nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileDone:
+    """A transfer finished and the file checked out (path: where it is now)."""
+
+    offer_id: str
+    name: str
+    path: str
+    size: int
+    sending: bool
+    peer_nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailed:
+    """A transfer stopped without a good file."""
+
+    offer_id: str
+    name: str
+    reason: str
+    sending: bool
+    peer_nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    """One line of /transfers."""
+
+    offer_id: str
+    name: str
+    size: int
+    done: int
+    state: str
+    sending: bool
+    peer_nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTable:
+    """The answer to /transfers."""
+
+    rows: tuple[TransferRow, ...]
+
+
 View = (
     Ready
     | PeerJoined
@@ -138,4 +207,9 @@ View = (
     | HistoryListing
     | Stats
     | Whois
+    | FileOffered
+    | FileProgress
+    | FileDone
+    | FileFailed
+    | TransferTable
 )

@@ -10,19 +10,21 @@ import threading
 from collections.abc import Callable
 
 from p2pchat.core import events as ev
-from p2pchat.core.codec import FrameDecoder
+from p2pchat.core.codec import FrameDecoder, encode_frame
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
 from p2pchat.core.messages import Hello, Message, decode_message
 from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.transport.budget import InboxBudget, Received
+from p2pchat.transport.files import CHUNK_MARK, TAG_BYTES, ChunkSender
 
 log = logging.getLogger(__name__)
 
 Post = Callable[[object], None]
+CHUNK_WAIT_SECONDS = 0.5
 
 
-class Connection:
+class Connection(ChunkSender):
     """Owns one connected socket; frames out through `send`, events in through `post`.
 
     The reader posts FramesReceived for valid input and exactly one ConnectionLost when the
@@ -56,6 +58,7 @@ class Connection:
         self._flush = False
         self._shut = False
         self._writer_waiting = False
+        self.chunk_sinks: dict[bytes, Callable[[memoryview], None]] = {}
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
         self.bytes_in = 0
         self.bytes_out = 0
@@ -68,18 +71,40 @@ class Connection:
         self._writer.start()
         self._reader.start()
 
-    def send(self, frame: bytes) -> bool:
-        """Queue a frame without blocking; False if the queue would overflow (drop this peer).
+    def send(self, payload: bytes, frame: bytes | None = None, *, sealable: bool = True) -> bool:
+        """Queue one payload without blocking; False if the queue would overflow (drop the peer).
 
-        The writer is woken by `flush`, so a batch of frames costs one wakeup and one sendall.
+        frame: the payload already framed in the clear (shared by all links of one message).
+        Sealing happens here, under the lock, so frames keep the cipher's order whichever
+        thread sends them. The writer is woken by `flush`: a batch costs one sendall.
         """
         with self._cond:
             if self._closing:
                 return True
+            cipher = self.cipher
+            if sealable and cipher is not None and cipher.started:
+                frame = encode_frame(
+                    cipher.seal(payload), self._limits.max_frame_bytes + AEAD_TAG_BYTES
+                )
+            elif frame is None:
+                frame = encode_frame(payload, self._limits.max_frame_bytes)
             if self._pending_bytes + len(frame) > self._limits.outbound_queue_bytes:
                 return False
             self._pending.append(frame)
             self._pending_bytes += len(frame)
+        return True
+
+    def send_chunk(self, payload: bytes, stop: threading.Event) -> bool:
+        """Queue a file chunk once the queue is below the watermark; False if stopped or closed."""
+        watermark = self._limits.file_queue_watermark
+        with self._cond:
+            while self._pending_bytes > watermark and not self._closing and not stop.is_set():
+                self._cond.wait(CHUNK_WAIT_SECONDS)
+            if self._closing or stop.is_set():
+                return False
+        if not self.send(payload):
+            return False
+        self.flush()
         return True
 
     def flush(self) -> None:
@@ -150,6 +175,9 @@ class Connection:
         try:
             for frame in payloads:
                 plain = cipher.open(frame) if cipher is not None and cipher.started else frame
+                if plain[:1] == CHUNK_MARK:
+                    self._chunk(plain)
+                    continue
                 message = decode_message(plain, self._limits)
                 if cipher is not None and not cipher.started:
                     self._maybe_start(cipher, message)
@@ -159,6 +187,15 @@ class Connection:
             nbytes = sum(len(p) + FRAME_HEADER_BYTES for p in payloads)
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
+
+    def _chunk(self, plain: bytes) -> None:
+        # File bytes go straight to their sink on this thread; chunks of a transfer we no
+        # longer take (cancelled) are dropped.
+        if len(plain) <= TAG_BYTES + 1:
+            raise ProtocolError("empty file chunk")
+        sink = self.chunk_sinks.get(plain[1 : TAG_BYTES + 1])
+        if sink is not None:
+            sink(memoryview(plain)[TAG_BYTES + 1 :])
 
     def _maybe_start(self, cipher: LinkCipher, message: Message) -> None:
         # A peer's HELLO that names our private room: everything after it is encrypted.
@@ -195,6 +232,7 @@ class Connection:
                         break
                     batch, self._pending = self._pending, []
                     self._pending_bytes = 0
+                    self._cond.notify_all()  # a file pump may wait for room
                 data = batch[0] if len(batch) == 1 else b"".join(batch)
                 sock.sendall(data)
                 self.bytes_out += len(data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import os
 import queue
@@ -10,8 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
+
+import platformdirs
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -19,21 +25,25 @@ from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
 from p2pchat.core.codec import encode_frame
 from p2pchat.core.crypto import Crypto
+from p2pchat.core.files import human_size, safe_file_name
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import Hello, encode_message
-from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
+from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
+from p2pchat.transport.files import FilePump, FileSink, chunk_tag, hash_file
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
 
 log = logging.getLogger(__name__)
 
 OVERFLOW_REASON = "send queue overflow (peer not reading)"
+ANNOUNCE_HASHING_BYTES = 64 * 1024 * 1024  # hashing takes a noticeable moment from here
+TRANSFERS_FILE = "transfers-{room}.json"  # room: a hash of the room name (offers are per room)
 
 Post = Callable[[object], None]
 
@@ -66,6 +76,8 @@ class NodeConfig:
     limits: Limits = field(default=DEFAULT_LIMITS)
     replay_on_start: int | None = None
     room_key: bytes | None = None  # set: a private room
+    downloads: Path | None = None  # where received files go (None: the user's downloads)
+    state_dir: Path | None = None  # where transfers are remembered (None: nowhere)
 
 
 class Node:
@@ -97,6 +109,10 @@ class Node:
         self._overflowed: list[int] = []
         self._deferred: list[act.Action] = []
         self._to_flush: set[Connection] = set()
+        self._sinks: dict[str, tuple[FileSink, Connection]] = {}
+        self._pumps: dict[tuple[int, str], FilePump] = {}
+        self._retired_pumps: list[FilePump] = []
+        self._jobs: list[threading.Thread] = []
         self._defer_links = False
         self._on_flush = on_flush
         self._closed_traffic = {"bytes_in": 0, "bytes_out": 0, "frames_in": 0}
@@ -122,6 +138,7 @@ class Node:
         config = self.config
         sock = open_listener(config.bind_host, config.port)
         self._listener = Listener(sock, self.post, self._limits)
+        transfers = self._load_transfers()
         stored = self._log.load(config.room)
         history = History(self._limits)
         history.restore(stored.messages, stored.floors, time.monotonic())
@@ -137,6 +154,7 @@ class Node:
             replay_on_start=config.replay_on_start,
             room_tag=self.room_tag,
             trusted=self._trust.known(),
+            transfers=transfers,
         )
         # Queued before any connection can be, so Ready and the replay come first.
         self.post(ev.Started(mdns=self._discovery is not None))
@@ -165,6 +183,10 @@ class Node:
         if self._thread.is_alive():
             self.post(ev.Shutdown())
             self._thread.join()
+        for pump in [*self._pumps.values(), *self._retired_pumps]:
+            pump.stop()
+        for sink, _ in self._sinks.values():
+            sink.abort(delete=False)
         if self._discovery is not None:
             self._discovery.close()
         if self._listener is not None:
@@ -176,6 +198,8 @@ class Node:
         for conn in self._all_connections():
             conn.abort()
             conn.join()
+        for thread in [*self._pumps.values(), *self._retired_pumps, *self._jobs]:
+            thread.join()
         self._connections.clear()
         self._retiring.clear()
 
@@ -253,6 +277,9 @@ class Node:
             self._retire(item.conn, flush=False)
         elif isinstance(item, ev.ShowStats):
             item = ev.ShowStats(tuple(self._traffic().items()))
+        elif isinstance(item, ev.ShareFile):
+            self._start_job(f"hash-{len(self._jobs)}", self._measure, item)
+            return
         elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
         if isinstance(item, ev.Event):
@@ -318,6 +345,15 @@ class Node:
                         self._discovery.rediscover()
                 case act.Trust():
                     self._trust.remember(action.nick, action.node_id)
+                case (
+                    act.PrepareReceive()
+                    | act.FinishReceive()
+                    | act.AbortReceive()
+                    | act.ServeFile()
+                    | act.StopServe()
+                    | act.SaveTransfers()
+                ):
+                    self._file_action(action)
                 case act.Announce():
                     if self._discovery is not None:
                         self._discovery.announce(action.nick)
@@ -337,14 +373,131 @@ class Node:
             if conn is None:
                 continue
             self._to_flush.add(conn)
-            cipher = conn.cipher
-            frame = plain
-            if sealable and cipher is not None and cipher.started:
-                frame = encode_frame(cipher.seal(payload), max_frame + AEAD_TAG_BYTES)
-            if not conn.send(frame):
+            if not conn.send(payload, plain, sealable=sealable):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)
+
+    def _file_action(
+        self,
+        action: act.PrepareReceive
+        | act.FinishReceive
+        | act.AbortReceive
+        | act.ServeFile
+        | act.StopServe
+        | act.SaveTransfers,
+    ) -> None:
+        match action:
+            case act.PrepareReceive():
+                conn = self._connections.get(action.conn)
+                if conn is None:
+                    return
+                sink = FileSink(action.offer, self._downloads(), self.post, action.offer.author)
+                self._sinks[action.offer.offer_id] = (sink, conn)
+                conn.chunk_sinks[chunk_tag(action.offer.offer_id)] = sink.write
+                self._start_job(
+                    f"open-{action.offer.offer_id[:8]}", self._open_sink, sink, action.conn
+                )
+            case act.FinishReceive():
+                entry = self._sinks.pop(action.offer_id, None)
+                if entry is not None:
+                    sink, conn = entry
+                    conn.chunk_sinks.pop(chunk_tag(action.offer_id), None)
+                    ok, detail = sink.finish()
+                    self.post(ev.ReceiveFinished(action.offer_id, ok, detail))
+            case act.AbortReceive():
+                entry = self._sinks.pop(action.offer_id, None)
+                if entry is not None:
+                    sink, conn = entry
+                    conn.chunk_sinks.pop(chunk_tag(action.offer_id), None)
+                    sink.abort(delete=action.delete)
+                elif action.delete:
+                    self._delete_parts(action.offer_id)
+            case act.ServeFile():
+                conn = self._connections.get(action.conn)
+                if conn is None:
+                    return
+                pump = FilePump(
+                    conn, action, post=self.post, chunk_bytes=self._limits.file_chunk_bytes
+                )
+                self._pumps = {k: p for k, p in self._pumps.items() if p.is_alive()}
+                self._pumps[(action.conn, action.offer_id)] = pump
+                pump.start()
+            case act.StopServe():
+                stopping = self._pumps.pop((action.conn, action.offer_id), None)
+                if stopping is not None:
+                    stopping.stop()
+                    self._retired_pumps = [p for p in self._retired_pumps if p.is_alive()]
+                    self._retired_pumps.append(stopping)
+            case act.SaveTransfers():
+                self._save_transfers(action.records)
+
+    def _downloads(self) -> Path:
+        return self.config.downloads or Path(platformdirs.user_downloads_dir())
+
+    def _open_sink(self, sink: FileSink, conn_id: int) -> None:
+        try:
+            offset = sink.open()
+        except OSError as exc:
+            self.post(
+                ev.ReceiveFinished(sink.offer.offer_id, False, f"cannot open: {exc.strerror}")
+            )
+            return
+        self.post(ev.ReceiveReady(sink.offer.offer_id, conn_id, offset))
+
+    def _measure(self, request: ev.ShareFile) -> None:
+        with contextlib.suppress(OSError):
+            size = Path(request.path).expanduser().stat().st_size
+            if size >= ANNOUNCE_HASHING_BYTES:
+                self._show(vw.Notice(f"checking {request.path} ({human_size(size)}) to offer it"))
+        try:
+            name, size, sha, mtime_ns = hash_file(request.path)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._show(vw.Problem(f"cannot share {request.path}: {reason}"))
+            return
+        path = str(Path(request.path).expanduser().resolve())
+        # The offered name is already a safe one: peers reject control characters in names.
+        offer = ev.OfferFile(path, safe_file_name(name), size, sha, request.target, mtime_ns)
+        self.post(offer)
+
+    def _start_job(self, name: str, target: Callable[..., None], *args: object) -> None:
+        job = threading.Thread(target=target, args=args, name=f"p2pchat-{name}")
+        self._jobs = [j for j in self._jobs if j.is_alive()]
+        self._jobs.append(job)
+        job.start()
+
+    def _delete_parts(self, offer_id: str) -> None:
+        for part in self._downloads().glob(f".*.{offer_id}.part"):
+            with contextlib.suppress(OSError):
+                part.unlink()
+
+    def _load_transfers(self) -> list[dict[str, object]]:
+        state_dir = self.config.state_dir
+        if state_dir is None:
+            return []
+        try:
+            data = json.loads(self._transfers_path(state_dir).read_text())
+        except (OSError, ValueError):
+            return []
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+    def _transfers_path(self, state_dir: Path) -> Path:
+        room = hashlib.sha256(self.config.room.encode()).hexdigest()[:16]
+        return state_dir / TRANSFERS_FILE.format(room=room)
+
+    def _save_transfers(self, records: tuple[dict[str, object], ...]) -> None:
+        state_dir = self.config.state_dir
+        if state_dir is None:
+            return
+        path = self._transfers_path(state_dir)
+        tmp = path.with_suffix(".tmp")
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(list(records), indent=1))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot save transfers: %s", exc)
 
     def _show(self, view: vw.View) -> None:
         try:

@@ -59,6 +59,27 @@ class StatsCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class SendFile:
+    """Offer a file: to one peer (target) or to the whole room (target None)."""
+
+    path: str
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCmd:
+    """Act on an offer or transfer by its ID (or ID prefix; empty: the latest offer)."""
+
+    verb: str
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfers:
+    """Show the transfer table."""
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the command list."""
 
@@ -75,7 +96,22 @@ class Invalid:
     problem: str
 
 
-Command = Say | Msg | Nick | Connect | Peers | HistoryCmd | Whois | StatsCmd | Help | Quit | Invalid
+Command = (
+    Say
+    | Msg
+    | Nick
+    | Connect
+    | Peers
+    | HistoryCmd
+    | Whois
+    | StatsCmd
+    | SendFile
+    | TransferCmd
+    | Transfers
+    | Help
+    | Quit
+    | Invalid
+)
 
 DEFAULT_HISTORY_COUNT = 20
 MAX_HISTORY_COUNT = 100_000
@@ -87,6 +123,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
     ("/whois NICK", "the full key fingerprint of NICK, to compare in person"),
+    ("/send NICK PATH", "offer a file to one peer; it arrives once they /accept it"),
+    ("/share PATH", "offer a file to everyone in the room"),
+    ("/accept [ID]", "accept a file offer (default: the latest) into the downloads folder"),
+    ("/decline [ID]", "decline a file offer (default: the latest); nothing is written"),
+    ("/cancel ID", "stop a transfer, or stop offering a file"),
+    ("/transfers", "list file offers and transfers with their progress"),
     ("/stats", "traffic counters: messages, copies received, bytes on the wire"),
     ("/help", "show this list"),
     ("/quit", "leave (also Ctrl-C, Ctrl-D)"),
@@ -126,9 +168,29 @@ def parse_line(line: str) -> Command | None:
         return Nick(rest) if rest else Invalid("usage: /nick NEW")
     if name == "connect":
         return Connect(rest) if rest else Invalid("usage: /connect HOST:PORT")
+    if name == "send":
+        target, _, path = rest.partition(" ")
+        if not target or not path.strip():
+            return Invalid("usage: /send NICK PATH")
+        return SendFile(_unquote(path.strip()), target)
+    if name == "share":
+        return SendFile(_unquote(rest), None) if rest else Invalid("usage: /share PATH")
+    if name in ("accept", "decline", "cancel"):
+        if name == "cancel" and not rest:
+            return Invalid("usage: /cancel ID (see /transfers)")
+        return TransferCmd(name, rest.lower())
+    if name == "transfers":
+        return Transfers()
     if name in ("msg", "dm"):
         target, _, text = rest.partition(" ")
         if not target or not text.strip():
             return Invalid("usage: /msg NICK TEXT")
         return Msg(target, text.strip())
     return Invalid(f"unknown command /{name}; /help lists the commands")
+
+
+def _unquote(path: str) -> str:
+    """A path typed in quotes (to keep its spaces visible) without them."""
+    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
+        return path[1:-1]
+    return path

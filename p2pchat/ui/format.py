@@ -80,3 +80,13 @@ def message_line(view: vw.MessageShown, *, mention: bool = False, now: float | N
         text_style = "dim"
     line.append_text(body(view.text, text_style))
     return line
+
+
+def duration(seconds: float) -> str:
+    """3725 -> '1h02m'; 75 -> '1m15s'; 4.2 -> '4s'."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

@@ -139,3 +139,60 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                     for r in view.rows
                 ],
             }
+        case vw.FileOffered():
+            return {
+                "event": "file_offer",
+                "id": view.offer_id,
+                "from_id": view.from_id,
+                "from_nick": view.from_nick,
+                "name": view.name,
+                "size": view.size,
+                "direct": view.direct,
+                "to_nick": view.to_nick,
+                "own": view.own,
+            }
+        case vw.FileProgress():
+            return {
+                "event": "file_progress",
+                "id": view.offer_id,
+                "name": view.name,
+                "done": view.done,
+                "size": view.total,
+                "sending": view.sending,
+                "peer_nick": view.peer_nick,
+            }
+        case vw.FileDone():
+            return {
+                "event": "file_done",
+                "id": view.offer_id,
+                "name": view.name,
+                "path": view.path,
+                "size": view.size,
+                "sending": view.sending,
+                "peer_nick": view.peer_nick,
+            }
+        case vw.FileFailed():
+            return {
+                "event": "file_failed",
+                "id": view.offer_id,
+                "name": view.name,
+                "reason": view.reason,
+                "sending": view.sending,
+                "peer_nick": view.peer_nick,
+            }
+        case vw.TransferTable():
+            return {
+                "event": "transfers",
+                "transfers": [
+                    {
+                        "id": r.offer_id,
+                        "name": r.name,
+                        "size": r.size,
+                        "done": r.done,
+                        "state": r.state,
+                        "sending": r.sending,
+                        "peer_nick": r.peer_nick,
+                    }
+                    for r in view.rows
+                ],
+            }

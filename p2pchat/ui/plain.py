@@ -9,9 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from p2pchat.core import views as vw
+from p2pchat.core.files import human_size
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
-from p2pchat.ui.format import message_line, nick_colour
+from p2pchat.ui.format import duration, message_line, nick_colour
+from p2pchat.ui.progress import TransferBoard
 
 
 class PlainUi:
@@ -20,10 +22,21 @@ class PlainUi:
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console(highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
+        self._board = TransferBoard()
 
     def show(self, view: vw.View) -> None:
-        """Render and print one view."""
-        self._print(render(view))
+        """Render and print one view (progress only every 10 %, with rate and time left)."""
+        match view:
+            case vw.FileProgress():
+                transfer, stepped = self._board.progress(view)
+                if stepped:
+                    self._print(
+                        Text(f"⇄ {transfer.name} {transfer.direction()}: {transfer.summary()}")
+                    )
+            case vw.FileDone() | vw.FileFailed():
+                self._print(render(view, self._board.finish(view)))
+            case _:
+                self._print(render(view))
 
     def show_help(self) -> None:
         """Print the command list."""
@@ -44,7 +57,7 @@ class PlainUi:
             self._console.print(renderable)
 
 
-def render(view: vw.View) -> RenderableType:
+def render(view: vw.View, rate: str = "") -> RenderableType:
     """The rich renderable for one view; user text is never interpreted as markup."""
     match view:
         case vw.MessageShown():
@@ -98,6 +111,29 @@ def render(view: vw.View) -> RenderableType:
             for name, value in view.counters:
                 table.add_row(name.replace("_", " "), f"{value:,}")
             return table
+        case vw.FileOffered():
+            return _render_offer(view)
+        case vw.FileProgress():
+            share = 100 if view.total == 0 else view.done * 100 // view.total
+            way = "to" if view.sending else "from"
+            return Text(f"⇄ {view.name} {way} {view.peer_nick}: {share}%", style="dim")
+        case vw.FileDone():
+            speed = f" at {rate}" if rate else ""
+            if view.sending:
+                return Text(
+                    f"✓ sent {view.name} ({human_size(view.size)}) to {view.peer_nick}{speed}",
+                    style="green",
+                )
+            return Text.assemble(
+                (f"✓ received {view.name} ({human_size(view.size)}) ", "bold green"),
+                (f"from {view.peer_nick}{speed}, SHA-256 checked: ", "green"),
+                (view.path, "bold"),
+            )
+        case vw.FileFailed():
+            way = "to" if view.sending else "from"
+            return Text(f"! {view.name} {way} {view.peer_nick}: {view.reason}", style="bold red")
+        case vw.TransferTable():
+            return _render_transfers(view)
         case vw.HistoryListing():
             if not view.messages:
                 return Text("· no messages in history yet", style="dim")
@@ -105,6 +141,48 @@ def render(view: vw.View) -> RenderableType:
                 Text(f"· last {len(view.messages)} messages:", style="dim"),
                 *(message_line(m) for m in view.messages),
             )
+
+
+def _render_offer(view: vw.FileOffered) -> RenderableType:
+    short = view.offer_id[:SHORT_ID_CHARS]
+    size = human_size(view.size)
+    if view.own:
+        audience = f"to {view.to_nick}" if view.direct else "to the room"
+        return Text(
+            f"⇪ offering {view.name} ({size}) {audience} [{short}]; /cancel {short} stops it",
+            style="dim",
+        )
+    to_you = " to you" if view.direct else ""
+    return Text.assemble(
+        ("⇩ ", "bold cyan"),
+        (view.from_nick, nick_colour(view.from_id)),
+        f" offers{to_you} ",
+        (view.name, "bold"),
+        f" ({size}) [{short}]: ",
+        (f"/accept {short}", "bold"),
+        " or ",
+        (f"/decline {short}", "bold"),
+    )
+
+
+def _render_transfers(view: vw.TransferTable) -> RenderableType:
+    if not view.rows:
+        return Text("· no file offers or transfers yet", style="dim")
+    table = Table(title=f"{len(view.rows)} transfer(s)", title_justify="left")
+    for column in ("id", "file", "size", "done", "state", "with"):
+        table.add_column(column)
+    for row in view.rows:
+        share = 100 if row.size == 0 else row.done * 100 // row.size
+        arrow = "⇪" if row.sending else "⇩"
+        table.add_row(
+            row.offer_id[:SHORT_ID_CHARS],
+            Text(row.name),
+            human_size(row.size),
+            f"{share}%",
+            f"{arrow} {row.state}",
+            Text(row.peer_nick),
+        )
+    return table
 
 
 def _render_peers(view: vw.PeerTable) -> RenderableType:
@@ -119,16 +197,7 @@ def _render_peers(view: vw.PeerTable) -> RenderableType:
             Text(row.display, style=nick_colour(row.node_id)),
             row.node_id[:SHORT_ID_CHARS],
             row.addr,
-            _duration(row.connected_for),
+            duration(row.connected_for),
             rtt,
         )
     return table
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

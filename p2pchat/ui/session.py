@@ -10,6 +10,12 @@ from p2pchat.discovery.static import resolve_peer
 from p2pchat.ui import commands as cmd
 from p2pchat.ui.base import Ui
 
+_TRANSFER_EVENTS: dict[str, Callable[[str], object]] = {
+    "accept": ev.AcceptFile,
+    "decline": ev.DeclineFile,
+    "cancel": ev.CancelTransfer,
+}
+
 
 def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
     """Act on one typed line; False when the user asked to quit."""
@@ -35,6 +41,12 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             post(ev.ShowWhois(command.target))
         case cmd.StatsCmd():
             post(ev.ShowStats())
+        case cmd.SendFile():
+            post(ev.ShareFile(command.path, command.target))
+        case cmd.TransferCmd():
+            post(_TRANSFER_EVENTS[command.verb](command.offer_id))
+        case cmd.Transfers():
+            post(ev.ShowTransfers())
         case cmd.HistoryCmd():
             post(ev.ShowHistory(command.count))
         case cmd.Connect():

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.console import RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -31,6 +33,7 @@ from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
 from p2pchat.ui.format import day_of, mentions, message_line, nick_colour
 from p2pchat.ui.plain import render
+from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
 
 Post = Callable[[object], None]
@@ -45,6 +48,7 @@ KEYS_HELP = (
     ("Tab", "complete a nick or a /command"),
     ("PageUp / PageDown, wheel", "scroll the messages"),
     ("End", "back to the newest messages"),
+    ("F2", "accept the latest file offer"),
     ("F12", "save a screenshot (SVG) in the current directory"),
     ("Ctrl+C or /quit", "leave"),
 )
@@ -131,6 +135,7 @@ class ChatApp(App[None]):
     #body { height: 1fr; }
     #log { width: 1fr; border: none; scrollbar-size-vertical: 1; }
     #peers { width: 30; height: 1fr; border-left: solid $primary-darken-2; padding: 0 1; }
+    #transfers { height: auto; max-height: 8; padding: 0 1; display: none; }
     #input { dock: bottom; }
     """
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
@@ -138,6 +143,7 @@ class ChatApp(App[None]):
         Binding("pageup", "page_up", "scroll up", show=False),
         Binding("pagedown", "page_down", "scroll down", show=False),
         Binding("end", "newest", "newest", show=False, priority=True),
+        Binding("f2", "accept_offer", "accept file", show=False),
         Binding("f12", "save_screen", "screenshot", show=False),
     ]
 
@@ -153,6 +159,7 @@ class ChatApp(App[None]):
         self._entries: list[tuple[tuple[int, int, str], RenderableType, float]] = []
         self._serial = 0
         self._last_day: str | None = None
+        self.transfers = TransferBoard()
         self.ready = threading.Event()
 
     # ------------------------------------------------------------- layout
@@ -162,6 +169,7 @@ class ChatApp(App[None]):
         with Horizontal(id="body"):
             yield RichLog(id="log", wrap=True, markup=False, highlight=False, auto_scroll=False)
             yield Static(id="peers")
+        yield Static(id="transfers")
         yield ChatInput(self.nicks, id="input", placeholder="Type a message, /help for commands")
 
     def on_mount(self) -> None:
@@ -205,6 +213,9 @@ class ChatApp(App[None]):
         field = self.query_one("#input", ChatInput)
         field.cursor_position = len(field.value)
         self._caught_up()
+
+    def action_accept_offer(self) -> None:
+        self.post_to_node(ev.AcceptFile(""))
 
     def action_save_screen(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))
@@ -263,6 +274,17 @@ class ChatApp(App[None]):
                 self._update_peers(view)
                 if view.requested:
                     self._log_line(render(view))
+            case vw.FileProgress():
+                self.transfers.progress(view)
+                self._draw_transfers()
+            case vw.FileDone() | vw.FileFailed():
+                self._log_line(render(view, self.transfers.finish(view)))
+                self._draw_transfers()
+            case vw.FileOffered():
+                if view.direct and not view.own:
+                    self.bells += 1
+                    self.bell()
+                self._log_line(render(view))
             case _:
                 self._log_line(render(view))
 
@@ -394,6 +416,25 @@ class ChatApp(App[None]):
                 text.append(f"  {peer.rtt * 1000:.1f} ms", style="dim")
             text.append("\n")
         self.query_one("#peers", Static).update(text)
+
+    def _draw_transfers(self) -> None:
+        panel = self.query_one("#transfers", Static)
+        if not self.transfers.active:
+            panel.display = False
+            return
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(ratio=2, no_wrap=True, overflow="ellipsis")
+        grid.add_column(ratio=3)
+        grid.add_column(no_wrap=True)
+        for transfer in self.transfers.active.values():
+            arrow = "⇪" if transfer.sending else "⇩"
+            grid.add_row(
+                Text(f"{arrow} {transfer.name} {transfer.direction()}"),
+                ProgressBar(total=max(transfer.total, 1), completed=transfer.done),
+                Text(transfer.summary(), style="dim"),
+            )
+        panel.update(grid)
+        panel.display = True
 
 
 class _AppUi:

@@ -79,11 +79,12 @@ def link(
     outbound: bool = False,
     nick: str = "peer",
     port: int = 5000,
+    wall: float = 0.0,
 ) -> list[act.Action]:
     """Connect, exchange HELLO and AUTH; return the actions of the last step."""
     open_link(m, conn, outbound=outbound)
-    m.handle(ev.FramesReceived(conn, (hello(keys, nick, port=port),)), 0.0, 0.0)
-    return m.handle(ev.FramesReceived(conn, (auth(keys, m, conn, nick),)), 0.0, 0.0)
+    m.handle(ev.FramesReceived(conn, (hello(keys, nick, port=port),)), 0.0, wall)
+    return m.handle(ev.FramesReceived(conn, (auth(keys, m, conn, nick),)), 0.0, wall)
 
 
 def signed_chat(

@@ -18,6 +18,10 @@ from p2pchat.core.messages import (
     Chat,
     Direct,
     ErrorFrame,
+    FileEnd,
+    FileOffer,
+    FileRequest,
+    FileStop,
     Hello,
     Message,
     NickChange,
@@ -57,6 +61,11 @@ SAMPLES: list[Message] = [
         {B: 1},
         True,
     ),
+    FileOffer("0123456789abcdef", A, "", "report 2026.pdf", 1 << 40, "f" * 64, 1.5, KEY, SIG),
+    FileOffer("fedcba9876543210", A, B, "a", 0, "0" * 64, 2.0, KEY, SIG),
+    FileRequest("0123456789abcdef", 196_608),
+    FileEnd("0123456789abcdef", 1 << 40),
+    FileStop("0123456789abcdef", "cancelled"),
 ]
 
 
@@ -127,6 +136,43 @@ CHAT = json.loads(encode_message(SAMPLES[8]))
 def test_invalid_fields_are_protocol_errors(key: str, value: Any) -> None:
     with pytest.raises(ProtocolError):
         decode_message(mutate(CHAT, key, value), LIMITS)
+
+
+OFFER = json.loads(encode_message(SAMPLES[12]))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("id", "0123456789ABCDEF"),
+        ("id", "0123"),
+        ("id", "../../x"),
+        ("to", "room"),
+        ("to", None),
+        ("name", ""),
+        ("name", "   "),
+        ("name", "evil\x1b[2J.txt"),
+        ("name", "nul\x00byte"),
+        ("name", "x" * (LIMITS.max_file_name_chars + 1)),
+        ("name", ["a"]),
+        ("size", -1),
+        ("size", LIMITS.max_file_bytes + 1),
+        ("size", 1.5),
+        ("sha256", "F" * 64),
+        ("sha256", "f" * 63),
+        ("sha256", None),
+        ("sig", "00" * 63),
+    ],
+)
+def test_invalid_offer_fields_are_protocol_errors(key: str, value: Any) -> None:
+    with pytest.raises(ProtocolError):
+        decode_message(mutate(OFFER, key, value), LIMITS)
+
+
+def test_a_fetch_offset_must_be_a_whole_non_negative_number() -> None:
+    for offset in (-1, 0.5, "0", None, LIMITS.max_file_bytes + 1):
+        with pytest.raises(ProtocolError):
+            decode_message(mutate({"t": "fetch", "id": "0" * 16}, "offset", offset), LIMITS)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ from p2pchat.core.messages import Hello, Pong
 from p2pchat.security.keys import NodeKeys
 from p2pchat.security.link import LinkCipher
 from p2pchat.store.log import open_log
+from p2pchat.transport.budget import InboxBudget
+from p2pchat.transport.connection import Connection
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from tests.rawpeer import RawPeer
@@ -104,7 +106,7 @@ def test_port_in_use_is_a_startup_error() -> None:
 def test_overflowing_peer_is_dropped_and_the_others_get_everything(
     make_node: Callable[..., tuple[Node, Views]],
 ) -> None:
-    limits = Limits(outbound_queue_bytes=1024 * 1024)
+    limits = Limits(outbound_queue_bytes=1024 * 1024, file_queue_watermark=256 * 1024)
     a, a_views = make_node("a", limits=limits)
     unthrottled = Limits(author_burst=1e9)
     _, b_views = make_node("b", limits=unthrottled, static_peers=(("127.0.0.1", a.port),))
@@ -222,18 +224,6 @@ def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]])
         time.sleep(0.05)
 
 
-class FakeConnection:
-    """Stands in for a Connection: records frames, has a started link cipher."""
-
-    def __init__(self, cipher: LinkCipher) -> None:
-        self.cipher = cipher
-        self.frames: list[bytes] = []
-
-    def send(self, frame: bytes) -> bool:
-        self.frames.append(frame)
-        return True
-
-
 def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
     # The reader starts the cipher as it decodes the peer's HELLO, which can happen before
     # the node thread sends ours: ours must still go out in the clear (a race seen by hand).
@@ -242,14 +232,20 @@ def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
     node = Node(config, keys, open_log(None, config.limits), lambda v: None)
     cipher = LinkCipher(bytes(32), keys.node_id, b"A" * 16)
     cipher.start("b" * 32, b"B" * 16)
-    fake = FakeConnection(cipher)
-    node._connections[1] = fake  # type: ignore[assignment]
+    ours, theirs = socket.socketpair()
+    conn = Connection(
+        1, ours, "test", lambda _: None, config.limits, budget=InboxBudget(1 << 20), cipher=cipher
+    )  # never started: the frames stay in its queue, to be looked at
+    node._connections[1] = conn
     hello = Hello(1, keys.node_id, "-", "-", 1, keys.public_key, keys.dh_public, b"A" * 16, "x")
     node._send(act.Send((1,), hello))
     node._send(act.Send((1,), Pong(1)))
-    assert json.loads(fake.frames[0][4:])["t"] == "hello"
+    frames = conn._pending
+    assert json.loads(frames[0][4:])["t"] == "hello"
     peer = LinkCipher(bytes(32), "b" * 32, b"B" * 16)
     peer.start(keys.node_id, b"A" * 16)
-    assert json.loads(peer.open(fake.frames[1][4:]))["t"] == "pong"
+    assert json.loads(peer.open(frames[1][4:]))["t"] == "pong"
+    ours.close()
+    theirs.close()
     node._connections.clear()
     node.close()

@@ -23,6 +23,18 @@ from p2pchat.ui import commands as cmd
         ("/msg bob", cmd.Invalid("usage: /msg NICK TEXT")),
         ("/nick", cmd.Invalid("usage: /nick NEW")),
         ("/connect", cmd.Invalid("usage: /connect HOST:PORT")),
+        ("/send bob ~/My Docs/report.pdf", cmd.SendFile("~/My Docs/report.pdf", "bob")),
+        ("/send bob '/tmp/a b.txt'", cmd.SendFile("/tmp/a b.txt", "bob")),
+        ('/share "notes.txt"', cmd.SendFile("notes.txt", None)),
+        ("/share /etc/hosts", cmd.SendFile("/etc/hosts", None)),
+        ("/accept 1A2B", cmd.TransferCmd("accept", "1a2b")),
+        ("/accept", cmd.TransferCmd("accept", "")),
+        ("/decline", cmd.TransferCmd("decline", "")),
+        ("/cancel 1a2b", cmd.TransferCmd("cancel", "1a2b")),
+        ("/transfers", cmd.Transfers()),
+        ("/send bob", cmd.Invalid("usage: /send NICK PATH")),
+        ("/share", cmd.Invalid("usage: /share PATH")),
+        ("/cancel", cmd.Invalid("usage: /cancel ID (see /transfers)")),
         ("/frobnicate", cmd.Invalid("unknown command /frobnicate; /help lists the commands")),
         ("   ", None),
         ("", None),
@@ -34,5 +46,5 @@ def test_parse_line(line: str, expected: cmd.Command | None) -> None:
 
 def test_every_command_has_help() -> None:
     usages = " ".join(u for u, _ in cmd.COMMANDS)
-    for name in ("/msg", "/nick", "/peers", "/connect", "/help", "/quit"):
+    for name in ("/msg", "/nick", "/peers", "/connect", "/help", "/quit", "/send", "/share"):
         assert name in usages

@@ -28,6 +28,15 @@ VIEWS: list[vw.View] = [
     vw.PeerTable(()),
     vw.HistoryListing((MESSAGE,)),
     vw.MessageShown(f"{A}:2", A, "ann", "ann", "from before", 0.0, 2, False, False, backfill=True),
+    vw.FileOffered("0123456789abcdef", A, "ann", "[red]x[/red].pdf", 1536, False, False),
+    vw.FileOffered("0123456789abcdef", A, "me", "big.iso", 3 << 30, True, True, "bob"),
+    vw.FileProgress("0123456789abcdef", "big.iso", 1 << 30, 3 << 30, True, "bob"),
+    vw.FileDone("0123456789abcdef", "x.pdf", "/home/ann/Downloads/x.pdf", 1536, False, "ann"),
+    vw.FileFailed("0123456789abcdef", "big.iso", "cancelled", True, "bob"),
+    vw.TransferTable(
+        (vw.TransferRow("0123456789abcdef", "x.pdf", 2048, 512, "receiving", False, "ann"),)
+    ),
+    vw.TransferTable(()),
 ]
 
 
@@ -51,6 +60,13 @@ def test_every_view_renders_in_plain() -> None:
         "no peers connected yet",
         "last 1 messages:",
         "↶ ann: from before",
+        "ann offers [red]x[/red].pdf (1.5 KiB) [01234567]: /accept 01234567 or /decline 01234567",
+        "offering big.iso (3.0 GiB) to bob [01234567]; /cancel 01234567 stops it",
+        "received x.pdf (1.5 KiB) from ann, SHA-256 checked: /home/ann/Downloads/x.pdf",
+        "! big.iso to bob: cancelled",
+        "25%",
+        "⇩ receiving",
+        "no file offers or transfers yet",
     ):
         assert expected in text
 
@@ -78,7 +94,26 @@ def test_json_contract_fields() -> None:
         "peers",
         "history",
         "message",
+        "file_offer",
+        "file_offer",
+        "file_progress",
+        "file_done",
+        "file_failed",
+        "transfers",
+        "transfers",
     ]
+    offer, progress, done, failed, table = (
+        events[12],
+        events[14],
+        events[15],
+        events[16],
+        events[17],
+    )
+    assert offer["id"] == "0123456789abcdef" and offer["size"] == 1536 and offer["own"] is False
+    assert progress["done"] == 1 << 30 and progress["size"] == 3 << 30 and progress["sending"]
+    assert done["path"] == "/home/ann/Downloads/x.pdf" and done["sending"] is False
+    assert failed["reason"] == "cancelled"
+    assert table["transfers"][0]["state"] == "receiving" and table["transfers"][0]["done"] == 512
     assert set(events[0]) >= {"id", "nick", "room", "port"}
     assert set(events[1]) >= {"id", "nick", "addr"}
     assert set(events[2]) >= {"id", "nick", "reason"}
@@ -100,3 +135,16 @@ def test_json_ui_writes_one_object_per_line() -> None:
     assert len(lines) == len(VIEWS) + 2
     assert json.loads(lines[-1]) == {"event": "error", "message": "bad"}
     assert json.loads(lines[-2])["event"] == "help"
+
+
+def test_plain_progress_is_printed_every_ten_percent_with_rate_and_time_left() -> None:
+    out = io.StringIO()
+    ui = PlainUi(Console(file=out, width=120, color_system=None))
+    total = 1000 * 1024 * 1024
+    for done in range(0, total + 1, total // 100):
+        ui.show(vw.FileProgress("0123456789abcdef", "big.iso", done, total, False, "ann"))
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("⇄")]
+    assert len(lines) == 11  # 0 %, 10 %, ..., 100 %
+    assert lines[5].startswith("⇄ big.iso from ann: 50% of 1000.0 MiB")
+    ui.show(vw.FileDone("0123456789abcdef", "big.iso", "/dl/big.iso", total, False, "ann"))
+    assert "received big.iso (1000.0 MiB) from ann" in out.getvalue()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from rich.console import Console
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
@@ -211,3 +214,39 @@ def test_views_from_the_node_thread_arrive_in_order() -> None:
             assert any("from another thread" in line for line in log_text(app))
 
     asyncio.run(main())
+
+
+def test_transfers_show_progress_bars_until_they_end_and_f2_accepts_the_latest_offer() -> None:
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        panel = app.query_one("#transfers")
+        assert not panel.display
+        app.show_view(
+            vw.FileOffered(
+                "0123456789abcdef", ALICE, "alice", "big.iso", 1 << 30, True, False, "me"
+            )
+        )
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert app.bells == 1  # a file offered to you
+        assert any("alice offers to you big.iso (1.0 GiB)" in line for line in log_text(app))
+        await pilot.press("f2")  # type: ignore[attr-defined]
+        assert posted[-1] == ev.AcceptFile("")
+        for done in (0, 1 << 28):
+            app.show_view(
+                vw.FileProgress("0123456789abcdef", "big.iso", done, 1 << 30, False, "alice")
+            )
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert panel.display and panel.region.height >= 1
+        shown = io.StringIO()
+        Console(file=shown, width=100, color_system=None).print(panel.content)  # type: ignore[attr-defined]
+        assert "⇩ big.iso from alice" in shown.getvalue()
+        assert "25% of 1.0 GiB" in shown.getvalue()
+        body = app.query_one("#body").region
+        assert body.bottom <= panel.region.y  # the panel takes its own rows
+        app.show_view(
+            vw.FileDone("0123456789abcdef", "big.iso", "/dl/big.iso", 1 << 30, False, "alice")
+        )
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert not panel.display
+        assert any("received big.iso" in line for line in log_text(app))
+
+    run(check)

@@ -1,0 +1,512 @@
+"""The mesh's file desk: what happens to offers, requests and transfers (pure, one thread).
+
+It works on the Mesh it belongs to (its peers, keys, output); the Mesh forwards the events and
+frames that concern files, and tells it when links come and go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from p2pchat.core import actions as act
+from p2pchat.core import events as ev
+from p2pchat.core import views as vw
+from p2pchat.core.crypto import node_id_of, offer_signing_bytes
+from p2pchat.core.errors import ProtocolError
+from p2pchat.core.files import (
+    ACCEPTED,
+    ACTIVE,
+    DECLINED,
+    DONE,
+    FAILED,
+    OFFERED,
+    RECEIVING,
+    SERVING,
+    SHARED,
+    Incoming,
+    Outgoing,
+    human_size,
+)
+from p2pchat.core.limits import Limits
+from p2pchat.core.messages import (
+    NONCE_HEX_CHARS,
+    FileEnd,
+    FileOffer,
+    FileRequest,
+    FileStop,
+    decode_message,
+    encode_message,
+)
+
+if TYPE_CHECKING:
+    from p2pchat.core.mesh import Mesh, _Peer
+
+FileEvent = (
+    ev.OfferFile
+    | ev.AcceptFile
+    | ev.DeclineFile
+    | ev.CancelTransfer
+    | ev.ShowTransfers
+    | ev.ReceiveReady
+    | ev.TransferProgress
+    | ev.ServeFinished
+    | ev.ReceiveFinished
+)
+FileMessage = FileOffer | FileRequest | FileEnd | FileStop
+
+
+class FileDesk:
+    """Offers made by us (outgoing) and to us (incoming), and their transfers."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.incoming: dict[str, Incoming] = {}
+        self.outgoing: dict[str, Outgoing] = {}
+
+    # --------------------------------------------------------------- restore
+
+    def restore(self, records: list[dict[str, object]]) -> None:
+        """Load saved offers (as made by _save); bad records are skipped."""
+        for record in records:
+            offer = _offer_of(record, self.mesh.limits)
+            if offer is None:
+                continue
+            try:
+                mtime_ns = int(record.get("mtime_ns", 0))  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                continue
+            if record.get("path"):
+                self.outgoing[offer.offer_id] = Outgoing(offer, str(record["path"]), mtime_ns)
+            elif record.get("state") in ACTIVE:
+                self.incoming[offer.offer_id] = Incoming(
+                    offer, str(record.get("nick", "?")), ACCEPTED
+                )
+
+    # --------------------------------------------------------------- dispatch
+
+    def handle(self, event: FileEvent) -> None:
+        """An event about files, from the user or the runtime."""
+        match event:
+            case ev.OfferFile():
+                self.offer(event)
+            case ev.AcceptFile():
+                self.accept(event.offer_id)
+            case ev.DeclineFile():
+                self.decline(event.offer_id)
+            case ev.CancelTransfer():
+                self.cancel(event.offer_id)
+            case ev.ShowTransfers():
+                self.show_table()
+            case ev.ReceiveReady():
+                self.on_ready(event)
+            case ev.TransferProgress():
+                self.on_progress(event)
+            case ev.ServeFinished():
+                self.on_served(event)
+            case ev.ReceiveFinished():
+                self.on_received(event)
+
+    def on_message(self, peer: _Peer, message: FileMessage) -> None:
+        """A file frame from a linked peer."""
+        match message:
+            case FileOffer():
+                self.on_offer(peer, message)
+            case FileRequest():
+                self.on_request(peer, message)
+            case FileEnd():
+                self.on_end(peer, message)
+            case FileStop():
+                self.on_stop(peer, message)
+
+    # ------------------------------------------------------------- user intent
+
+    def offer(self, event: ev.OfferFile) -> None:
+        mesh = self.mesh
+        to = ""
+        targets: list[_Peer]
+        if event.target is not None:
+            peer = mesh._resolve(event.target)
+            if peer is None:
+                return
+            to, targets = peer.node_id, [peer]
+        else:
+            targets = [p for p in mesh._peers.values() if p.conn is not None]
+        offer_id = f"{mesh._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
+        unsigned = FileOffer(
+            offer_id,
+            mesh.node_id,
+            to,
+            event.name,
+            event.size,
+            event.sha256,
+            mesh._wall,
+            mesh.crypto.public_key,
+            b"",
+        )
+        signed = mesh.crypto.sign(offer_signing_bytes(mesh.room, unsigned))
+        offer = replace(unsigned, signature=signed)
+        self.outgoing[offer_id] = Outgoing(offer, event.path, event.mtime_ns)
+        self._save()
+        to_nick = targets[0].nick if to else None
+        mesh._show(
+            vw.FileOffered(
+                offer_id, mesh.node_id, mesh.nick, offer.name, offer.size, bool(to), True, to_nick
+            )
+        )
+        conns = tuple(p.conn for p in targets if p.conn is not None)
+        if conns:
+            mesh._emit(act.Send(conns, offer))
+
+    def accept(self, offer_id: str) -> None:
+        incoming = self._incoming(offer_id)
+        if incoming is None:
+            return
+        if incoming.state in ACTIVE or incoming.state == DONE:
+            self.mesh._show(vw.Notice(f"{incoming.name} is already {incoming.state}"))
+            return
+        incoming.state = ACCEPTED
+        self._save()
+        self._start_receive(incoming)
+
+    def decline(self, offer_id: str) -> None:
+        incoming = self._incoming(offer_id)
+        if incoming is not None and incoming.state == OFFERED:
+            incoming.state = DECLINED
+            self.mesh._show(vw.Notice(f"declined {incoming.name} from {incoming.nick}"))
+
+    def cancel(self, prefix: str) -> None:
+        mesh = self.mesh
+        offer_id = self._lookup(prefix, [*self.incoming, *self.outgoing])
+        if offer_id is None:
+            return
+        incoming = self.incoming.get(offer_id)
+        if incoming is not None and incoming.state in ACTIVE:
+            if incoming.conn is not None:
+                mesh._emit(act.Send((incoming.conn,), FileStop(offer_id, "cancelled")))
+            self._fail(incoming, "cancelled", delete=True)
+            return
+        outgoing = self.outgoing.pop(offer_id, None)
+        if outgoing is not None:
+            for peer_id, conn in outgoing.serving.items():
+                mesh._emit(act.StopServe(conn, offer_id))
+                mesh._emit(act.Send((conn,), FileStop(offer_id, "cancelled by the sender")))
+                nick = mesh.peer_nick(peer_id) or peer_id[:8]
+                mesh._show(vw.FileFailed(offer_id, outgoing.offer.name, "cancelled", True, nick))
+            self._save()
+            mesh._show(vw.Notice(f"stopped offering {outgoing.offer.name}"))
+            return
+        mesh._show(vw.Problem(f"{offer_id} is not active; nothing to cancel"))
+
+    def show_table(self) -> None:
+        rows = [
+            vw.TransferRow(
+                i.offer.offer_id, i.name, i.offer.size, i.received, i.state, False, i.nick
+            )
+            for i in self.incoming.values()
+        ]
+        for o in self.outgoing.values():
+            state = SERVING if o.serving else SHARED
+            peers = ", ".join(self.mesh.peer_nick(p) or p[:8] for p in o.serving) or (
+                "room" if not o.offer.to else self.mesh.peer_nick(o.offer.to) or o.offer.to[:8]
+            )
+            done = max(o.sent.values(), default=0)
+            rows.append(
+                vw.TransferRow(
+                    o.offer.offer_id, o.offer.name, o.offer.size, done, state, True, peers
+                )
+            )
+        self.mesh._show(vw.TransferTable(tuple(rows)))
+
+    # ----------------------------------------------------------- from peers
+
+    def on_offer(self, peer: _Peer, offer: FileOffer) -> None:
+        mesh = self.mesh
+        if offer.offer_id in self.incoming or offer.author == mesh.node_id:
+            return
+        signed = offer_signing_bytes(mesh.room, offer)
+        if node_id_of(offer.key) != offer.author or not mesh.crypto.verify(
+            offer.key, offer.signature, signed
+        ):
+            mesh._strike(peer, "a file offer with a bad signature")
+            return
+        if offer.to not in ("", mesh.node_id) or not self._room_for_one_more():
+            return
+        nick = mesh.peer_nick(offer.author) or offer.author[:8]
+        incoming = Incoming(offer, nick)
+        self.incoming[offer.offer_id] = incoming
+        mesh._show(
+            vw.FileOffered(
+                offer.offer_id,
+                offer.author,
+                nick,
+                incoming.name,
+                offer.size,
+                bool(offer.to),
+                False,
+                mesh.nick if offer.to else None,
+            )
+        )
+
+    def on_request(self, peer: _Peer, request: FileRequest) -> None:
+        mesh = self.mesh
+        outgoing = self.outgoing.get(request.offer_id)
+        conn = peer.conn
+        if conn is None:
+            return
+        if outgoing is None or outgoing.offer.to not in ("", peer.node_id):
+            mesh._emit(act.Send((conn,), FileStop(request.offer_id, "no such offer")))
+            return
+        if request.offset > outgoing.offer.size:
+            mesh._emit(act.Send((conn,), FileStop(request.offer_id, "offset beyond the end")))
+            return
+        outgoing.finished.discard(peer.node_id)
+        previous = outgoing.serving.get(peer.node_id)
+        if previous is not None:
+            mesh._emit(act.StopServe(previous, request.offer_id))
+        outgoing.serving[peer.node_id] = conn
+        mesh._emit(
+            act.ServeFile(
+                conn,
+                peer.node_id,
+                request.offer_id,
+                outgoing.path,
+                request.offset,
+                outgoing.offer.size,
+                outgoing.mtime_ns,
+            )
+        )
+
+    def on_end(self, peer: _Peer, end: FileEnd) -> None:
+        incoming = self.incoming.get(end.offer_id)
+        if incoming is None or incoming.state != RECEIVING or incoming.offer.author != peer.node_id:
+            return
+        self.mesh._emit(act.FinishReceive(end.offer_id))
+
+    def on_stop(self, peer: _Peer, stop: FileStop) -> None:
+        incoming = self.incoming.get(stop.offer_id)
+        if (
+            incoming is not None
+            and incoming.offer.author == peer.node_id
+            and incoming.state in ACTIVE
+        ):
+            self._fail(incoming, f"the sender stopped: {stop.reason}", delete=True)
+            return
+        outgoing = self.outgoing.get(stop.offer_id)
+        if outgoing is None:
+            return
+        if peer.node_id in outgoing.serving:
+            conn = outgoing.serving.pop(peer.node_id)
+            self.mesh._emit(act.StopServe(conn, stop.offer_id))
+        elif peer.node_id in outgoing.finished:
+            outgoing.finished.discard(peer.node_id)  # its copy failed the check
+        else:
+            return
+        name, nick = outgoing.offer.name, peer.nick
+        self.mesh._show(vw.FileFailed(stop.offer_id, name, stop.reason, True, nick))
+
+    # ------------------------------------------------------- from the runtime
+
+    def on_ready(self, ready: ev.ReceiveReady) -> None:
+        incoming = self.incoming.get(ready.offer_id)
+        if incoming is None or incoming.state != RECEIVING or incoming.conn != ready.conn:
+            return
+        incoming.received = ready.offset
+        mesh = self.mesh
+        mesh._emit(act.Send((ready.conn,), FileRequest(ready.offer_id, ready.offset)))
+        if ready.offset:
+            size = incoming.offer.size
+            mesh._show(
+                vw.Notice(
+                    f"{incoming.name}: resuming at {human_size(ready.offset)} of {human_size(size)}"
+                )
+            )
+            mesh._show(
+                vw.FileProgress(
+                    ready.offer_id, incoming.name, ready.offset, size, False, incoming.nick
+                )
+            )
+
+    def on_progress(self, progress: ev.TransferProgress) -> None:
+        mesh = self.mesh
+        nick = mesh.peer_nick(progress.peer) or progress.peer[:8]
+        if progress.sending:
+            outgoing = self.outgoing.get(progress.offer_id)
+            if outgoing is None:
+                return
+            outgoing.sent[progress.peer] = progress.done
+            name = outgoing.offer.name
+        else:
+            incoming = self.incoming.get(progress.offer_id)
+            if incoming is None or incoming.state != RECEIVING:
+                return
+            incoming.received = progress.done
+            name = incoming.name
+        view = vw.FileProgress(
+            progress.offer_id, name, progress.done, progress.total, progress.sending, nick
+        )
+        mesh._show(view)
+
+    def on_served(self, served: ev.ServeFinished) -> None:
+        mesh = self.mesh
+        outgoing = self.outgoing.get(served.offer_id)
+        if outgoing is None or outgoing.serving.get(served.peer) != served.conn:
+            return
+        del outgoing.serving[served.peer]
+        nick = mesh.peer_nick(served.peer) or served.peer[:8]
+        if served.ok:
+            outgoing.finished.add(served.peer)
+            mesh._emit(act.Send((served.conn,), FileEnd(served.offer_id, outgoing.offer.size)))
+            mesh._show(
+                vw.FileDone(
+                    served.offer_id,
+                    outgoing.offer.name,
+                    outgoing.path,
+                    outgoing.offer.size,
+                    True,
+                    nick,
+                )
+            )
+        elif served.reason != "link closed":
+            mesh._emit(act.Send((served.conn,), FileStop(served.offer_id, served.reason)))
+            mesh._show(
+                vw.FileFailed(served.offer_id, outgoing.offer.name, served.reason, True, nick)
+            )
+
+    def on_received(self, finished: ev.ReceiveFinished) -> None:
+        incoming = self.incoming.get(finished.offer_id)
+        if incoming is None or incoming.state != RECEIVING:
+            return
+        if finished.ok:
+            incoming.state = DONE
+            incoming.detail = finished.detail
+            incoming.received = incoming.offer.size
+            self._save()
+            self.mesh._show(
+                vw.FileDone(
+                    incoming.offer.offer_id,
+                    incoming.name,
+                    finished.detail,
+                    incoming.offer.size,
+                    False,
+                    incoming.nick,
+                )
+            )
+        else:
+            if incoming.conn is not None:
+                stop = FileStop(finished.offer_id, f"the receiver stopped: {finished.detail}")
+                self.mesh._emit(act.Send((incoming.conn,), stop))
+            self._fail(incoming, finished.detail, delete=False)
+
+    # --------------------------------------------------------------- links
+
+    def on_link_up(self, peer: _Peer) -> None:
+        """Show the new peer our room offers; resume what we accepted from it."""
+        mesh = self.mesh
+        if peer.conn is None:
+            return
+        fresh_since = mesh._wall - mesh.limits.offer_announce_seconds
+        offers = [
+            o.offer
+            for o in self.outgoing.values()
+            if o.offer.to in ("", peer.node_id) and o.offer.ts >= fresh_since
+        ]
+        for offer in offers:
+            mesh._emit(act.Send((peer.conn,), offer))
+        for incoming in self.incoming.values():
+            if incoming.offer.author == peer.node_id and incoming.state == ACCEPTED:
+                self._start_receive(incoming)
+
+    def on_link_down(self, peer_id: str, conn: int) -> None:
+        """Transfers over that link pause (receiving) or end (serving); they resume later."""
+        mesh = self.mesh
+        for incoming in self.incoming.values():
+            if incoming.conn == conn and incoming.state == RECEIVING:
+                incoming.state = ACCEPTED
+                incoming.conn = None
+                mesh._emit(act.AbortReceive(incoming.offer.offer_id, delete=False))
+                mesh._show(vw.Notice(f"{incoming.name}: link lost, will resume"))
+        for outgoing in self.outgoing.values():
+            if outgoing.serving.get(peer_id) == conn:
+                del outgoing.serving[peer_id]
+                mesh._emit(act.StopServe(conn, outgoing.offer.offer_id))
+
+    # ------------------------------------------------------------- internals
+
+    def _incoming(self, prefix: str) -> Incoming | None:
+        if not prefix:
+            pending = [i for i in self.incoming.values() if i.state == OFFERED]
+            if not pending:
+                self.mesh._show(vw.Problem("no file offer is waiting for an answer"))
+                return None
+            return pending[-1]
+        offer_id = self._lookup(prefix, list(self.incoming))
+        return None if offer_id is None else self.incoming[offer_id]
+
+    def _room_for_one_more(self) -> bool:
+        """Whether another incoming offer fits, forgetting the oldest finished one if need be."""
+        if len(self.incoming) < self.mesh.limits.max_offers:
+            return True
+        finished = [k for k, i in self.incoming.items() if i.state not in ACTIVE]
+        if not finished:
+            return False
+        del self.incoming[finished[0]]
+        return True
+
+    def _lookup(self, prefix: str, offer_ids: list[str]) -> str | None:
+        """The one offer ID that starts with prefix, or None (and the user is told why)."""
+        matches = sorted({o for o in offer_ids if o.startswith(prefix.lower())})
+        if len(matches) == 1:
+            return matches[0]
+        problem = "is ambiguous" if matches else "matches no offer"
+        self.mesh._show(vw.Problem(f"{prefix!r} {problem}; see /transfers"))
+        return None
+
+    def _start_receive(self, incoming: Incoming) -> None:
+        mesh = self.mesh
+        peer = mesh._peers.get(incoming.offer.author)
+        if peer is None or peer.conn is None:
+            mesh._show(vw.Notice(f"{incoming.name}: waiting for {incoming.nick} to be linked"))
+            return
+        incoming.state = RECEIVING
+        incoming.conn = peer.conn
+        mesh._emit(act.PrepareReceive(incoming.offer, peer.conn))
+
+    def _fail(self, incoming: Incoming, reason: str, *, delete: bool) -> None:
+        incoming.state = FAILED
+        incoming.detail = reason
+        incoming.conn = None
+        self.mesh._emit(act.AbortReceive(incoming.offer.offer_id, delete=delete))
+        self._save()
+        self.mesh._show(
+            vw.FileFailed(incoming.offer.offer_id, incoming.name, reason, False, incoming.nick)
+        )
+
+    def _save(self) -> None:
+        records: list[dict[str, object]] = []
+        for outgoing in self.outgoing.values():
+            records.append(
+                {**_record(outgoing.offer), "path": outgoing.path, "mtime_ns": outgoing.mtime_ns}
+            )
+        for incoming in self.incoming.values():
+            if incoming.state in ACTIVE:
+                records.append(
+                    {**_record(incoming.offer), "state": incoming.state, "nick": incoming.nick}
+                )
+        self.mesh._emit(act.SaveTransfers(tuple(records)))
+
+
+def _record(offer: FileOffer) -> dict[str, object]:
+    return {"offer": encode_message(offer).decode()}
+
+
+def _offer_of(record: dict[str, object], limits: Limits) -> FileOffer | None:
+    """The offer in a saved record, validated like one from the network; None if bad."""
+    wire = record.get("offer")
+    if not isinstance(wire, str):
+        return None
+    try:
+        offer = decode_message(wire.encode(), limits)
+    except ProtocolError:
+        return None
+    return offer if isinstance(offer, FileOffer) else None

@@ -1,0 +1,92 @@
+"""File sharing, the protocol part: offers, acceptance, requests with offsets, completion.
+
+Bytes never pass through here. The runtime streams them as binary frames over the two nodes'
+direct link and reports progress back as events. This module decides who may fetch what, and
+from where; when to (re)start a transfer; and what the user is told.
+
+States of an incoming offer: offered -> accepted -> receiving -> done | failed, or declined.
+An accepted transfer that loses its link goes back to accepted and resumes (from the bytes
+already on disk) when the offerer is linked again, also after either side restarts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from p2pchat.core.messages import FileOffer
+
+OFFERED = "offered"
+ACCEPTED = "accepted"
+RECEIVING = "receiving"
+DONE = "done"
+FAILED = "failed"
+DECLINED = "declined"
+SERVING = "serving"
+SHARED = "shared"
+ACTIVE = frozenset({ACCEPTED, RECEIVING})
+
+FALLBACK_NAME = "file"
+MAX_NAME_BYTES = 200
+# Control characters, path and shell-special characters, and bidi overrides (which can make
+# "invoice<RLO>fdp.exe" look like "invoiceexe.pdf").
+_UNSAFE = re.compile('[\x00-\x1f\x7f-\x9f/\\\\:*?"<>|\u200e\u200f\u202a-\u202e\u2066-\u2069]')
+
+
+@dataclass
+class Incoming:
+    """An offer made to us."""
+
+    offer: FileOffer
+    nick: str
+    state: str = OFFERED
+    received: int = 0
+    conn: int | None = None
+    detail: str = ""
+
+    @property
+    def name(self) -> str:
+        """The offered name as it will be saved (and shown): one safe file name."""
+        return safe_file_name(self.offer.name)
+
+
+@dataclass
+class Outgoing:
+    """A file we offer; serving maps a requester's node ID to the link it is fetching over."""
+
+    offer: FileOffer
+    path: str
+    mtime_ns: int = 0
+    serving: dict[str, int] = field(default_factory=dict)
+    sent: dict[str, int] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)  # peers that were sent the whole file
+
+
+def safe_file_name(name: str) -> str:
+    """A name that is one plain file name: no directories, no control or special characters."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = unicodedata.normalize("NFC", _UNSAFE.sub("_", base)).strip().lstrip(".").strip()
+    while len(base.encode()) > MAX_NAME_BYTES:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[:-1] + dot + ext) if dot and stem else base[:-1]
+    return base or FALLBACK_NAME
+
+
+def numbered(name: str, attempt: int) -> str:
+    """name, or "name (n).ext" for the n-th alternative when a file of that name exists."""
+    if attempt == 0:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        return f"{name} ({attempt})"
+    return f"{stem} ({attempt}).{ext}"
+
+
+def human_size(size: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
