@@ -364,13 +364,17 @@ def print_tables(
 
 def print_file_table(files: benchfiles.FileFigures) -> None:
     """The file transfer phase as a table."""
-    print(f"\nfile transfer of {files.size_mib} MiB on 127.0.0.1 (until checked and in place)")
+    print(
+        f"\nfile transfer of {files.size_mib} MiB on 127.0.0.1 (until checked and in place; "
+        f"median of {files.rounds} rounds)"
+    )
     head = (
         "copy",
         "seconds",
         "MiB/s",
         "vs plain",
         "intact",
+        "CPU s send/recv",
         "RSS MB before/peak",
         "chat ms p50/max",
     )
@@ -380,7 +384,13 @@ def print_file_table(files: benchfiles.FileFigures) -> None:
         ("p2pchat open", files.p2pchat),
         ("p2pchat private", files.p2pchat_private),
     )
+    shares = {
+        "plain socket": "1.00",
+        "p2pchat open": "{:.2f} ({:.2f}-{:.2f})".format(*files.share_open),
+        "p2pchat private": "{:.2f} ({:.2f}-{:.2f})".format(*files.share_private),
+    }
     for name, copy in rows:
+        share = shares[name]
         rss = f"{copy.rss_mb_before:.0f}/{copy.rss_mb_peak:.0f}" if copy.rss_mb_peak else "-"
         chat = copy.chat_ms
         latency = f"{chat['p50']:.1f}/{chat['max']:.1f}" if chat else "-"
@@ -388,8 +398,9 @@ def print_file_table(files: benchfiles.FileFigures) -> None:
             name,
             f"{copy.seconds:.2f}",
             f"{copy.mib_per_s:.0f}",
-            f"{files.share(copy):.2f}",
+            share,
             "yes" if copy.intact else "NO",
+            f"{copy.cpu_send:.2f}/{copy.cpu_recv:.2f}",
             rss,
             latency,
         )
@@ -442,6 +453,9 @@ def main() -> int:
         help="file transfer phase: file size in MiB (0: skip it)",
     )
     parser.add_argument(
+        "--file-rounds", type=int, default=5, help="file transfer phase: copies of each kind"
+    )
+    parser.add_argument(
         "--files-only", action="store_true", help="run only the file transfer phase"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -457,7 +471,7 @@ def main() -> int:
     files = None
     if args.file_mib > 0:
         print(f"file transfer of {args.file_mib} MiB...", file=sys.stderr, flush=True)
-        files = benchfiles.run(args.file_mib)
+        files = benchfiles.run(args.file_mib, max(1, args.file_rounds))
     for nodes in sizes:
         results[nodes] = {}
         for system in systems:

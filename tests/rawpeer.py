@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import struct
 from dataclasses import replace
 from typing import Any
+
+from blake3 import blake3
 
 from p2pchat.core.crypto import auth_signing_bytes, chat_signing_bytes, offer_signing_bytes
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
@@ -106,9 +107,9 @@ class RawPeer:
 
     def offer(self, offer_id: str, name: str, data: bytes, to: str = "") -> FileOffer:
         """A file offer signed by this peer."""
-        sha = hashlib.sha256(data).hexdigest()
+        digest = blake3(data).hexdigest()
         key = self.keys.public_key
-        offer = FileOffer(offer_id, self.node_id, to, name, len(data), sha, 1.0, key, b"")
+        offer = FileOffer(offer_id, self.node_id, to, name, len(data), digest, 1.0, key, b"")
         return replace(offer, signature=self.keys.sign(offer_signing_bytes("lobby", offer)))
 
     def recv_until(self, kind: type[Message]) -> Message:

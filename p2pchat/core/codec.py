@@ -12,11 +12,16 @@ _HEADER = struct.Struct(">I")
 
 def encode_frame(payload: bytes, max_frame_bytes: int) -> bytes:
     """Return payload with its length prefix; refuse payloads over the limit or empty ones."""
-    if not payload:
+    return frame_prefix(len(payload), max_frame_bytes) + payload
+
+
+def frame_prefix(length: int, max_frame_bytes: int) -> bytes:
+    """The length prefix of a payload of length bytes that is sent in parts."""
+    if length <= 0:
         raise LocalProtocolError("empty frame")
-    if len(payload) > max_frame_bytes:
-        raise LocalProtocolError(f"frame of {len(payload)} bytes exceeds {max_frame_bytes}")
-    return _HEADER.pack(len(payload)) + payload
+    if length > max_frame_bytes:
+        raise LocalProtocolError(f"frame of {length} bytes exceeds {max_frame_bytes}")
+    return _HEADER.pack(length)
 
 
 class FrameDecoder:
@@ -47,12 +52,30 @@ class FrameDecoder:
                     self._need = length
                 if len(buffer) - pos < self._need:
                     return frames
-                frames.append(bytes(buffer[pos : pos + self._need]))
+                with memoryview(buffer) as view:  # one copy per payload, not two
+                    frames.append(bytes(view[pos : pos + self._need]))
                 pos += self._need
                 self._need = None
         finally:
             # One compaction per feed keeps many small frames linear, not quadratic.
             del buffer[:pos]
+
+    def take_partial(self, min_missing: int) -> tuple[bytearray, int] | None:
+        """Hand over the frame in progress if at least min_missing of its bytes are yet to come.
+
+        Returns a buffer of the payload's full size holding the bytes received so far at the
+        front, and their count; the caller fills the rest (straight from the socket, sparing
+        copies of large frames) and owns the payload. The decoder then expects a new frame.
+        """
+        need = self._need
+        have = len(self._buffer)
+        if need is None or need - have < min_missing:
+            return None
+        payload = bytearray(need)
+        payload[:have] = self._buffer
+        self._buffer.clear()
+        self._need = None
+        return payload, have
 
     @property
     def buffered(self) -> int:

@@ -65,7 +65,7 @@ def direct_signing_bytes(direct: Direct) -> bytes:
 
 def offer_signing_bytes(room: str, offer: FileOffer) -> bytes:
     """What the offerer of a file signs: everything about the offer, bound to the room."""
-    fields = [room, offer.offer_id, offer.author, offer.to, offer.name, offer.size, offer.sha256]
+    fields = [room, offer.offer_id, offer.author, offer.to, offer.name, offer.size, offer.blake3]
     return b"p2pchat offer v1\0" + offer.key + _canonical([*fields, offer.ts])
 
 

@@ -131,7 +131,7 @@ class OfferFile:
     path: str
     name: str
     size: int
-    sha256: str
+    blake3: str
     target: str | None
     mtime_ns: int = 0  # when it was hashed: a later change means another file
 

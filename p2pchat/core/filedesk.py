@@ -139,7 +139,7 @@ class FileDesk:
             to,
             event.name,
             event.size,
-            event.sha256,
+            event.blake3,
             mesh._wall,
             mesh.crypto.public_key,
             b"",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SERVICE_TYPE = "_p2pchat._tcp.local."
 FRAME_HEADER_BYTES = 4
 NODE_ID_HEX_CHARS = 32
@@ -30,8 +30,8 @@ class Limits:
     max_gossip_peers: int = 256
     max_file_name_chars: int = 255
     max_file_bytes: int = 2**50
-    file_chunk_bytes: int = 192 * 1024
-    file_queue_watermark: int = 1024 * 1024
+    file_chunk_bytes: int = 248 * 1024
+    file_queue_watermark: int = 256 * 1024
     max_offers: int = 1000
     offer_announce_seconds: float = 3600.0  # offers older than this are not shown to newcomers
     links_announce_delay: float = 0.1

@@ -176,7 +176,7 @@ class SyncBatch:
 class FileOffer:
     """A file offered to the room (to="") or to one member, signed by the offerer.
 
-    Only name, size and SHA-256 travel here; the bytes follow on request, over the direct link.
+    Only name, size and BLAKE3 hash travel here; the bytes follow on request, on the direct link.
     """
 
     offer_id: str
@@ -184,7 +184,7 @@ class FileOffer:
     to: str
     name: str
     size: int
-    sha256: str
+    blake3: str
     ts: float
     key: bytes
     signature: bytes
@@ -247,7 +247,7 @@ _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
 _DIGEST = re.compile(f"[0-9a-f]{{{DIGEST_HEX_CHARS}}}")
 _TAG = re.compile(f"[0-9a-f]{{{TAG_HEX_CHARS}}}")
 _HEX = re.compile("[0-9a-f]*")
-_SHA256 = re.compile("[0-9a-f]{64}")
+_FILE_HASH = re.compile("[0-9a-f]{64}")
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
 _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
@@ -264,7 +264,7 @@ def encode_message(message: Message) -> bytes:
     return json.dumps(_to_wire(message), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode_message(payload: bytes, limits: Limits) -> Message:
+def decode_message(payload: bytes | bytearray, limits: Limits) -> Message:
     """Parse and validate one frame payload from a peer; raise ProtocolError if it is not valid."""
     try:
         obj = json.loads(payload.decode("utf-8"))
@@ -372,7 +372,7 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "to": message.to,
                 "name": message.name,
                 "size": message.size,
-                "sha256": message.sha256,
+                "blake3": message.blake3,
                 "ts": message.ts,
                 "key": message.key.hex(),
                 "sig": message.signature.hex(),
@@ -635,9 +635,9 @@ def _parse_offer(obj: dict[str, Any], limits: Limits) -> FileOffer:
     to = obj.get("to")
     if to != "":
         to = _node_id(obj, "to")
-    sha = obj.get("sha256")
-    if not isinstance(sha, str) or _SHA256.fullmatch(sha) is None:
-        raise ProtocolError("field 'sha256' must be 64 hex characters")
+    digest = obj.get("blake3")
+    if not isinstance(digest, str) or _FILE_HASH.fullmatch(digest) is None:
+        raise ProtocolError("field 'blake3' must be 64 hex characters")
     name = _str(obj, "name", limits.max_file_name_chars, _BAD_TEXT_CHARS)
     if not name.strip():
         raise ProtocolError("empty file name")
@@ -647,7 +647,7 @@ def _parse_offer(obj: dict[str, Any], limits: Limits) -> FileOffer:
         to=to,
         name=name,
         size=_int(obj, "size", 0, limits.max_file_bytes),
-        sha256=sha,
+        blake3=digest,
         ts=_float(obj, "ts", 0.0, MAX_TIMESTAMP),
         key=_hex(obj, "key", PUBLIC_KEY_BYTES),
         signature=_hex(obj, "sig", SIGNATURE_BYTES),

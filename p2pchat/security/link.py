@@ -1,8 +1,10 @@
-"""Encryption of one link in a private room: ChaCha20-Poly1305 with counter nonces.
+"""Encryption of one link in a private room: AES-256-GCM with counter nonces.
 
 After the two HELLOs (in the clear), each direction has its own key, derived with HKDF from the
 room key, both HELLO nonces and both node IDs. Frames keep their length prefix; the payload is
-the ciphertext of the frame's JSON. The nonce is the frame's counter in that direction, so a
+the ciphertext of the frame (JSON, or a file chunk). AES-GCM rather than ChaCha20-Poly1305:
+with the AES instructions of nearly every current CPU it is three to four times faster, which
+file transfers feel. The nonce is the frame's counter in that direction, so a
 frame that is dropped, replayed or reordered fails to open and ends the link.
 """
 
@@ -12,7 +14,7 @@ import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from p2pchat.core.errors import ProtocolError
@@ -28,8 +30,8 @@ class LinkCipher:
         self._room_key = room_key
         self._my_id = my_id
         self._my_nonce = my_nonce
-        self._send: ChaCha20Poly1305 | None = None
-        self._recv: ChaCha20Poly1305 | None = None
+        self._send: AESGCM | None = None
+        self._recv: AESGCM | None = None
         self._sent = 0
         self._received = 0
 
@@ -47,21 +49,21 @@ class LinkCipher:
             algorithm=hashes.SHA256(),
             length=64,
             salt=low[1] + high[1],
-            info=b"p2pchat link v1\0" + low[0].encode() + high[0].encode(),
+            info=b"p2pchat link v2\0" + low[0].encode() + high[0].encode(),
         ).derive(self._room_key)
-        low_to_high, high_to_low = ChaCha20Poly1305(material[:32]), ChaCha20Poly1305(material[32:])
+        low_to_high, high_to_low = AESGCM(material[:32]), AESGCM(material[32:])
         we_are_low = ours == low
         self._send = low_to_high if we_are_low else high_to_low
         self._recv = high_to_low if we_are_low else low_to_high
 
-    def seal(self, payload: bytes) -> bytes:
+    def seal(self, payload: bytes | bytearray) -> bytes:
         """Encrypt one frame payload (call in sending order)."""
         assert self._send is not None, "link cipher not started"
         nonce = _COUNTER.pack(self._sent)
         self._sent += 1
         return self._send.encrypt(nonce, payload, None)
 
-    def open(self, payload: bytes) -> bytes:
+    def open(self, payload: bytes | bytearray) -> bytes:
         """Decrypt one frame payload (in receiving order); ProtocolError if it does not open."""
         assert self._recv is not None, "link cipher not started"
         nonce = _COUNTER.pack(self._received)

@@ -10,18 +10,22 @@ import threading
 from collections.abc import Callable
 
 from p2pchat.core import events as ev
-from p2pchat.core.codec import FrameDecoder, encode_frame
+from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
 from p2pchat.core.messages import Hello, Message, decode_message
 from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.transport.budget import InboxBudget, Received
-from p2pchat.transport.files import CHUNK_MARK, TAG_BYTES, ChunkSender
+from p2pchat.transport.files import CHUNK_MARK, TAG_BYTES, ChunkSender, FileSpan
 
 log = logging.getLogger(__name__)
 
 Post = Callable[[object], None]
 CHUNK_WAIT_SECONDS = 0.5
+DIRECT_READ_BYTES = 32 * 1024  # a frame with this much still to come is read in place
+PEEK_BYTES = 16 * 1024  # what is read after a frame read in place
+IOV_MAX = 1024  # buffers per sendmsg (the POSIX minimum of IOV_MAX is 16; Linux has 1024)
+MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: hold a short send back for what follows
 
 
 class Connection(ChunkSender):
@@ -52,7 +56,7 @@ class Connection(ChunkSender):
         self._limits = limits
         self._budget = budget
         self._cond = threading.Condition()
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | FileSpan] = []
         self._pending_bytes = 0
         self._closing = False
         self._flush = False
@@ -71,41 +75,58 @@ class Connection(ChunkSender):
         self._writer.start()
         self._reader.start()
 
-    def send(self, payload: bytes, frame: bytes | None = None, *, sealable: bool = True) -> bool:
+    def send(
+        self, payload: bytes | bytearray, frame: bytes | None = None, *, sealable: bool = True
+    ) -> bool:
         """Queue one payload without blocking; False if the queue would overflow (drop the peer).
 
         frame: the payload already framed in the clear (shared by all links of one message).
         Sealing happens here, under the lock, so frames keep the cipher's order whichever
-        thread sends them. The writer is woken by `flush`: a batch costs one sendall.
+        thread sends them. The writer is woken by `flush`: a batch costs one sendmsg.
         """
         with self._cond:
             if self._closing:
                 return True
             cipher = self.cipher
+            parts: tuple[bytes, ...]
             if sealable and cipher is not None and cipher.started:
-                frame = encode_frame(
-                    cipher.seal(payload), self._limits.max_frame_bytes + AEAD_TAG_BYTES
-                )
-            elif frame is None:
-                frame = encode_frame(payload, self._limits.max_frame_bytes)
-            if self._pending_bytes + len(frame) > self._limits.outbound_queue_bytes:
+                sealed = cipher.seal(payload)
+                limit = self._limits.max_frame_bytes + AEAD_TAG_BYTES
+                parts = (frame_prefix(len(sealed), limit), sealed)  # not joined: no copy
+            else:
+                parts = (frame or encode_frame(bytes(payload), self._limits.max_frame_bytes),)
+            size = sum(len(part) for part in parts)
+            if self._pending_bytes + size > self._limits.outbound_queue_bytes:
                 return False
-            self._pending.append(frame)
-            self._pending_bytes += len(frame)
+            self._pending += parts
+            self._pending_bytes += size
         return True
 
-    def send_chunk(self, payload: bytes, stop: threading.Event) -> bool:
-        """Queue a file chunk once the queue is below the watermark; False if stopped or closed."""
+    def send_chunk(self, header: bytes, span: FileSpan, stop: threading.Event) -> bool:
+        """Queue one file chunk once the queue is below the watermark; False if stopped or closed.
+
+        In the clear the chunk's bytes go from the file to the socket in the kernel
+        (os.sendfile); a sealed link reads them to encrypt them.
+        """
         watermark = self._limits.file_queue_watermark
         with self._cond:
             while self._pending_bytes > watermark and not self._closing and not stop.is_set():
                 self._cond.wait(CHUNK_WAIT_SECONDS)
-            if self._closing or stop.is_set():
-                return False
-        if not self.send(payload):
+            stopped = self._closing or stop.is_set()
+        if stopped:
+            span.close()
             return False
-        self.flush()
-        return True
+        if self.cipher is None:
+            queued = self._queue_span(header, span)
+        else:
+            try:
+                payload = header + span.read()
+            finally:
+                span.close()
+            queued = self.send(payload)
+        if queued:
+            self.flush()
+        return queued
 
     def flush(self) -> None:
         """Wake the writer if it is waiting and frames are queued."""
@@ -144,6 +165,18 @@ class Connection(ChunkSender):
         with self._cond:
             return self._pending_bytes
 
+    def _queue_span(self, header: bytes, span: FileSpan) -> bool:
+        """Queue a frame of header and span, which the queue now owns; False on overflow."""
+        prefix = frame_prefix(len(header) + span.count, self._limits.max_frame_bytes)
+        size = len(prefix) + len(header) + span.count
+        with self._cond:
+            if self._closing or self._pending_bytes + size > self._limits.outbound_queue_bytes:
+                span.close()
+                return False
+            self._pending += (prefix + header, span)
+            self._pending_bytes += size
+        return True
+
     def _read_loop(self) -> None:
         sealed = AEAD_TAG_BYTES if self.cipher is not None else 0
         decoder = FrameDecoder(self._limits.max_frame_bytes + sealed)
@@ -151,11 +184,20 @@ class Connection(ChunkSender):
         try:
             # While a flush is under way this keeps reading (and dropping) until the peer,
             # having read our last frames, closes: stopping early would cut those frames off.
-            while data := self._sock.recv(self._limits.recv_bytes):
+            size = self._limits.recv_bytes
+            while data := self._sock.recv(size):
                 self.bytes_in += len(data)
-                payloads = decoder.feed(data)
+                payloads: list[bytes | bytearray] = list(decoder.feed(data))
+                partial = decoder.take_partial(DIRECT_READ_BYTES)
+                if partial is not None:
+                    payload, have = partial
+                    if not self._fill(memoryview(payload)[have:]):
+                        break
+                    payloads.append(payload)
                 self.frames_in += len(payloads)
                 self._deliver(payloads)
+                # Another large frame is likely next: read little of it, and the rest in place.
+                size = PEEK_BYTES if partial is not None else self._limits.recv_bytes
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("closing %s: %s", self.label, reason)
@@ -168,7 +210,17 @@ class Connection(ChunkSender):
             self._post(ev.ConnectionLost(self.conn_id, reason))
             self._finish()
 
-    def _deliver(self, payloads: list[bytes]) -> None:
+    def _fill(self, view: memoryview) -> bool:
+        """Read exactly len(view) bytes into view; False if the peer closed first."""
+        while view:
+            count = self._sock.recv_into(view)
+            if not count:
+                return False
+            self.bytes_in += count
+            view = view[count:]
+        return True
+
+    def _deliver(self, payloads: list[bytes | bytearray]) -> None:
         """Post the decoded frames (those before a bad one too) unless the link is closing."""
         messages: list[Message] = []
         cipher = self.cipher
@@ -188,12 +240,12 @@ class Connection(ChunkSender):
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
 
-    def _chunk(self, plain: bytes) -> None:
+    def _chunk(self, plain: bytes | bytearray) -> None:
         # File bytes go straight to their sink on this thread; chunks of a transfer we no
         # longer take (cancelled) are dropped.
         if len(plain) <= TAG_BYTES + 1:
             raise ProtocolError("empty file chunk")
-        sink = self.chunk_sinks.get(plain[1 : TAG_BYTES + 1])
+        sink = self.chunk_sinks.get(bytes(plain[1 : TAG_BYTES + 1]))
         if sink is not None:
             sink(memoryview(plain)[TAG_BYTES + 1 :])
 
@@ -214,6 +266,9 @@ class Connection(ChunkSender):
             self._shutdown(socket.SHUT_RDWR)
         self._writer.join()
         self._sock.close()
+        with self._cond:  # closing: nothing can be queued any more
+            left, self._pending = self._pending, []
+        _close_spans(left)
 
     def _is_closing(self) -> bool:
         with self._cond:
@@ -233,9 +288,10 @@ class Connection(ChunkSender):
                     batch, self._pending = self._pending, []
                     self._pending_bytes = 0
                     self._cond.notify_all()  # a file pump may wait for room
-                data = batch[0] if len(batch) == 1 else b"".join(batch)
-                sock.sendall(data)
-                self.bytes_out += len(data)
+                try:
+                    self._write_batch(sock, batch)
+                finally:
+                    _close_spans(batch)
         except OSError as exc:
             self._post(ev.ConnectionLost(self.conn_id, f"send failed: {exc.strerror or exc}"))
             self._shutdown(socket.SHUT_RDWR)
@@ -245,6 +301,33 @@ class Connection(ChunkSender):
         # A clean FIN lets the peer read our last frames (bye, error) before the link ends.
         self._shutdown(socket.SHUT_WR if graceful else socket.SHUT_RDWR)
 
+    def _write_batch(self, sock: socket.socket, batch: list[bytes | FileSpan]) -> None:
+        """Send a batch: runs of frames in one sendmsg each, file spans through the kernel."""
+        frames: list[bytes] = []
+        for item in batch:
+            if isinstance(item, FileSpan):
+                if frames:
+                    self._send_frames(sock, frames, MSG_MORE)  # the span's header: no lone packet
+                    frames = []
+                item.send_to(sock)
+                self.bytes_out += item.count
+            else:
+                frames.append(item)
+        if frames:
+            self._send_frames(sock, frames, 0)
+
+    def _send_frames(self, sock: socket.socket, frames: list[bytes], flags: int) -> None:
+        """Send frames whole, gathered from where they lie (sendmsg), IOV_MAX at a time."""
+        for start in range(0, len(frames), IOV_MAX):
+            views = [memoryview(frame) for frame in frames[start : start + IOV_MAX]]
+            while views:
+                sent = sock.sendmsg(views, (), flags)
+                self.bytes_out += sent
+                while views and sent >= len(views[0]):
+                    sent -= len(views.pop(0))
+                if views:
+                    views[0] = views[0][sent:]
+
     def _shutdown(self, how: int) -> None:
         with self._cond:
             if self._shut and how != socket.SHUT_RDWR:
@@ -252,6 +335,12 @@ class Connection(ChunkSender):
             self._shut = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(how)
+
+
+def _close_spans(items: list[bytes | FileSpan]) -> None:
+    for item in items:
+        if isinstance(item, FileSpan):
+            item.close()
 
 
 def configure_socket(sock: socket.socket, limits: Limits) -> None:

@@ -4,7 +4,7 @@ Chunks are binary frames on the two nodes' direct link: 0x01, an 8-byte transfer
 offer ID), then the data. They bypass the node thread at both ends: the pump queues them on
 the link (pausing while its queue is full, so chat frames keep their turn), and the receiving
 link's reader thread hands them straight to the sink. The sink hashes as it writes. Only a
-file whose size and SHA-256 match the offer gets its final name in the downloads folder;
+file whose size and BLAKE3 hash match the offer gets its final name in the downloads folder;
 anything else is never presented as complete.
 """
 
@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
+import io
 import logging
 import os
+import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
+
+from blake3 import blake3
 
 from p2pchat.core import events as ev
 from p2pchat.core.actions import ServeFile
@@ -34,6 +39,7 @@ TAG_BYTES = FILE_CHUNK_HEADER_BYTES - len(CHUNK_MARK)
 PROGRESS_INTERVAL = 0.25
 HASH_BLOCK = 1024 * 1024
 MAX_NAME_ATTEMPTS = 1000
+WRITE_QUEUE_CHUNKS = 16  # chunks received but not yet written, at most
 
 Post = Callable[[object], None]
 
@@ -43,25 +49,76 @@ def chunk_tag(offer_id: str) -> bytes:
     return bytes.fromhex(offer_id)
 
 
-class ChunkSender:
-    """What a pump needs from a link: queue a payload, waiting while the link is busy."""
+class FileSpan:
+    """Bytes count of a file from offset, through a descriptor of its own (closed once sent).
 
-    def send_chunk(self, payload: bytes, stop: threading.Event) -> bool:
-        """Queue payload once there is room; False if the link or the transfer stopped."""
+    A file that shrank since it was offered reads as zeros past its end: the frame keeps its
+    promised length and the receiver's hash check rejects the result.
+    """
+
+    def __init__(self, fd: int, offset: int, count: int) -> None:
+        self.offset = offset
+        self.count = count
+        self._fd = os.dup(fd)
+
+    def read(self, prefix: bytes = b"") -> bytearray:
+        """prefix, then the span's bytes (zero-filled past the end of the file), in one buffer."""
+        buffer = bytearray(len(prefix) + self.count)
+        buffer[: len(prefix)] = prefix
+        view, offset = memoryview(buffer)[len(prefix) :], self.offset
+        while view and (count := os.preadv(self._fd, [view], offset)):
+            view = view[count:]
+            offset += count
+        return buffer
+
+    def send_to(self, sock: socket.socket) -> None:
+        """Write the span to a blocking socket, kernel to kernel (os.sendfile) where it can."""
+        offset, left = self.offset, self.count
+        while left and (sent := os.sendfile(sock.fileno(), self._fd, offset, left)):
+            offset += sent
+            left -= sent
+        if left:
+            sock.sendall(bytes(left))
+
+    def close(self) -> None:
+        """Let go of the descriptor (again is harmless)."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+
+class ChunkSender:
+    """What a pump needs from a link: queue a file chunk, waiting while the link is busy."""
+
+    def send_chunk(self, header: bytes, span: FileSpan, stop: threading.Event) -> bool:
+        """Queue header + span's bytes as one frame once there is room, owning span from now.
+
+        False if the link or the transfer stopped.
+        """
         raise NotImplementedError
 
 
 class FileSink:
     """Receives one offer into `.<name>.<offer>.part` in the downloads folder."""
 
-    def __init__(self, offer: FileOffer, downloads: Path, post: Post, peer: str) -> None:
+    def __init__(
+        self,
+        offer: FileOffer,
+        downloads: Path,
+        post: Post,
+        peer: str,
+        *,
+        append: Callable[[Path], BinaryIO] | None = None,
+    ) -> None:
         self.offer = offer
         self.downloads = downloads
         self.part = downloads / f".{safe_file_name(offer.name)}.{offer.offer_id}.part"
         self._post = post
         self._peer = peer
-        self._file: object | None = None
-        self._hash = hashlib.sha256()
+        self._append = append or _append_to  # the part file, opened to append (tests: a fake)
+        self._file: BinaryIO | None = None
+        self._writer: _DiskWriter | None = None
+        self._hash = blake3()
         self.done = 0
         self.failed: str | None = None
         self._last_progress = 0.0
@@ -79,26 +136,25 @@ class FileSink:
             while block := existing.read(HASH_BLOCK):
                 self._hash.update(block)
                 self.done += len(block)
-        self._file = self.part.open("ab")
+        with self._lock:
+            if self.failed is None:  # not aborted meanwhile
+                self._file = self._append(self.part)
+                self._writer = _DiskWriter(
+                    self._file, self._hash, self._fail_writing, self.offer.offer_id
+                )
+                self._writer.start()
         return self.done
 
     def write(self, data: memoryview) -> None:
-        """Append one chunk (called on the link's reader thread)."""
+        """Queue one chunk to be written and hashed (called on the link's reader thread)."""
         with self._lock:
-            handle = self._file
-            if handle is None or self.failed is not None:
+            writer = self._writer
+            if writer is None or self.failed is not None:
                 return
             if self.done + len(data) > self.offer.size:
                 raise ProtocolError("a peer sent more bytes than it offered")
-            try:
-                handle.write(data)  # type: ignore[attr-defined]
-            except OSError as exc:
-                self.failed = _write_problem(exc)
-                self._close()
-                self._post(ev.ReceiveFinished(self.offer.offer_id, False, self.failed))
-                return
-            self._hash.update(data)
             self.done += len(data)
+            writer.put(data)
         now = time.monotonic()
         if now - self._last_progress >= PROGRESS_INTERVAL:
             self._last_progress = now
@@ -111,15 +167,18 @@ class FileSink:
     def finish(self) -> tuple[bool, str]:
         """Check size and hash; on success rename to a free final name: (ok, path or reason)."""
         with self._lock:
+            self._close()
             if self.failed is not None:
                 return False, self.failed
-            self._close()
             if self.done != self.offer.size:
                 return False, f"got {self.done} of {self.offer.size} bytes"
-            if self._hash.hexdigest() != self.offer.sha256:
+            if self._hash.hexdigest() != self.offer.blake3:
                 with contextlib.suppress(OSError):
                     self.part.unlink()
-                return False, "the file does not match its SHA-256 (corrupt or changed): discarded"
+                return (
+                    False,
+                    "BLAKE3 hash mismatch (corrupt or changed): discarded",
+                )
             return self._place()
 
     def abort(self, *, delete: bool) -> None:
@@ -149,11 +208,66 @@ class FileSink:
             return True, str(target)
         return False, "no free file name"
 
+    def _fail_writing(self, exc: OSError) -> None:
+        # On the disk writer's thread, which must not wait for self._lock: the reader may hold
+        # it while it waits for room in the writer's queue.
+        problem = _write_problem(exc)
+        self.failed = problem
+        self._post(ev.ReceiveFinished(self.offer.offer_id, False, problem))
+
     def _close(self) -> None:
+        """Write out what is queued, then close the file (under self._lock)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.drain()
         handle, self._file = self._file, None
         if handle is not None:
             with contextlib.suppress(OSError):
-                handle.close()  # type: ignore[attr-defined]
+                handle.close()
+
+
+class _DiskWriter(threading.Thread):
+    """Hashes and appends a transfer's chunks beside the link's reader, which goes on reading.
+
+    Both the hash and the copy into the page cache let go of the GIL, so receiving and
+    writing overlap. After a failed write the rest is dropped: the partial file keeps what was
+    written before.
+    """
+
+    def __init__(
+        self,
+        handle: BinaryIO,
+        digest: blake3,
+        on_error: Callable[[OSError], None],
+        offer_id: str,
+    ) -> None:
+        super().__init__(name=f"p2pchat-write-{offer_id[:8]}")
+        self._handle = handle
+        self._digest = digest
+        self._on_error = on_error
+        self._queue: queue.Queue[memoryview | None] = queue.Queue(WRITE_QUEUE_CHUNKS)
+
+    def put(self, data: memoryview) -> None:
+        """Queue a chunk, waiting while WRITE_QUEUE_CHUNKS are queued already."""
+        self._queue.put(data)
+
+    def drain(self) -> None:
+        """Write everything queued, then end the thread."""
+        self._queue.put(None)
+        self.join()
+
+    def run(self) -> None:
+        failed = False
+        while (data := self._queue.get()) is not None:
+            if failed:
+                continue
+            try:
+                self._handle.write(data)
+            except OSError as exc:
+                failed = True
+                self._on_error(exc)
+                continue
+            self._digest.update(data)
 
 
 class FilePump(threading.Thread):
@@ -196,37 +310,39 @@ class FilePump(threading.Thread):
     def _stream(self) -> tuple[bool, str]:
         tag = CHUNK_MARK + chunk_tag(self._offer_id)
         with open(self._path, "rb") as source:
-            status = os.fstat(source.fileno())
-            if status.st_size != self._size or (
-                self._mtime_ns and status.st_mtime_ns != self._mtime_ns
-            ):
+            if self._changed(source):
                 return False, "the file changed since it was offered"
-            source.seek(self._offset)
             sent, last = self._offset, 0.0
             while sent < self._size:
-                data = source.read(min(self._chunk, self._size - sent))
-                if not data:
-                    return False, "the file shrank while it was sent"
-                if not self._link.send_chunk(tag + data, self.stopped):
+                span = FileSpan(source.fileno(), sent, min(self._chunk, self._size - sent))
+                if not self._link.send_chunk(tag, span, self.stopped):
                     return False, "link closed"
-                sent += len(data)
+                sent += span.count
                 now = time.monotonic()
                 if now - last >= PROGRESS_INTERVAL or sent == self._size:
                     last = now
                     self._post(
                         ev.TransferProgress(self._offer_id, sent, self._size, True, self._peer)
                     )
+            if self._changed(source):
+                return False, "the file changed while it was sent"
         return True, ""
+
+    def _changed(self, source: io.BufferedReader) -> bool:
+        status = os.fstat(source.fileno())
+        return status.st_size != self._size or bool(
+            self._mtime_ns and status.st_mtime_ns != self._mtime_ns
+        )
 
 
 def hash_file(path: str) -> tuple[str, int, str, int]:
-    """(name, size, SHA-256 hex, mtime in ns) of a regular file; OSError or ValueError if not."""
+    """(name, size, BLAKE3 hex, mtime in ns) of a regular file; OSError or ValueError if not."""
     target = Path(path).expanduser()
     if not target.exists():
         raise ValueError("no such file")
     if not target.is_file():
         raise ValueError("not a regular file")
-    digest = hashlib.sha256()
+    digest = blake3()
     size = 0
     with target.open("rb") as source:
         before = os.fstat(source.fileno())
@@ -237,6 +353,10 @@ def hash_file(path: str) -> tuple[str, int, str, int]:
     if size != after.st_size or before.st_mtime_ns != after.st_mtime_ns:
         raise ValueError("it changed while it was being read; try again")
     return target.name, size, digest.hexdigest(), after.st_mtime_ns
+
+
+def _append_to(path: Path) -> BinaryIO:
+    return path.open("ab")
 
 
 def _write_problem(exc: OSError) -> str:

@@ -392,6 +392,7 @@ class Node:
                 conn = self._connections.get(action.conn)
                 if conn is None:
                     return
+                self._drop_sink(action.offer.offer_id, delete=False)  # a stale one, if any
                 sink = FileSink(action.offer, self._downloads(), self.post, action.offer.author)
                 self._sinks[action.offer.offer_id] = (sink, conn)
                 conn.chunk_sinks[chunk_tag(action.offer.offer_id)] = sink.write
@@ -406,12 +407,7 @@ class Node:
                     ok, detail = sink.finish()
                     self.post(ev.ReceiveFinished(action.offer_id, ok, detail))
             case act.AbortReceive():
-                entry = self._sinks.pop(action.offer_id, None)
-                if entry is not None:
-                    sink, conn = entry
-                    conn.chunk_sinks.pop(chunk_tag(action.offer_id), None)
-                    sink.abort(delete=action.delete)
-                elif action.delete:
+                if not self._drop_sink(action.offer_id, delete=action.delete) and action.delete:
                     self._delete_parts(action.offer_id)
             case act.ServeFile():
                 conn = self._connections.get(action.conn)
@@ -432,6 +428,16 @@ class Node:
             case act.SaveTransfers():
                 self._save_transfers(action.records)
 
+    def _drop_sink(self, offer_id: str, *, delete: bool) -> bool:
+        """Stop receiving offer_id (if we were); True if there was a sink to stop."""
+        entry = self._sinks.pop(offer_id, None)
+        if entry is None:
+            return False
+        sink, conn = entry
+        conn.chunk_sinks.pop(chunk_tag(offer_id), None)
+        sink.abort(delete=delete)
+        return True
+
     def _downloads(self) -> Path:
         return self.config.downloads or Path(platformdirs.user_downloads_dir())
 
@@ -451,14 +457,14 @@ class Node:
             if size >= ANNOUNCE_HASHING_BYTES:
                 self._show(vw.Notice(f"checking {request.path} ({human_size(size)}) to offer it"))
         try:
-            name, size, sha, mtime_ns = hash_file(request.path)
+            name, size, digest, mtime_ns = hash_file(request.path)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self._show(vw.Problem(f"cannot share {request.path}: {reason}"))
             return
         path = str(Path(request.path).expanduser().resolve())
         # The offered name is already a safe one: peers reject control characters in names.
-        offer = ev.OfferFile(path, safe_file_name(name), size, sha, request.target, mtime_ns)
+        offer = ev.OfferFile(path, safe_file_name(name), size, digest, request.target, mtime_ns)
         self.post(offer)
 
     def _start_job(self, name: str, target: Callable[..., None], *args: object) -> None:

@@ -126,7 +126,7 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
                 )
             return Text.assemble(
                 (f"✓ received {view.name} ({human_size(view.size)}) ", "bold green"),
-                (f"from {view.peer_nick}{speed}, SHA-256 checked: ", "green"),
+                (f"from {view.peer_nick}{speed}, BLAKE3 checked: ", "green"),
                 (view.path, "bold"),
             )
         case vw.FileFailed():

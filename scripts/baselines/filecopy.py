@@ -14,7 +14,7 @@ import sys
 
 from common import emit
 
-CHUNK_BYTES = 192 * 1024
+CHUNK_BYTES = 248 * 1024  # p2pchat's Limits.file_chunk_bytes
 
 
 def receive(port: int, out_path: str) -> None:

@@ -108,17 +108,20 @@ def test_hello_whose_id_is_not_its_key_is_refused() -> None:
 def test_version_mismatch_sends_an_error_both_sides_can_show_then_closes() -> None:
     m = make_mesh()
     open_link(m, 1)
-    future = replace(hello(OTHER_KEYS, "bob"), version=2)
+    ours, theirs = PROTOCOL_VERSION, PROTOCOL_VERSION + 1
+    future = replace(hello(OTHER_KEYS, "bob"), version=theirs)
     out = without_logs(m.handle(ev.FramesReceived(1, (future,)), 0.0, 0.0))
     assert out == [
         act.Send(
             (1,),
             ErrorFrame(
-                "version", f"peer me#{ME[:8]} speaks protocol 1, we speak 2", PROTOCOL_VERSION
+                "version",
+                f"peer me#{ME[:8]} speaks protocol {ours}, we speak {theirs}",
+                PROTOCOL_VERSION,
             ),
         ),
-        act.Show(vw.Problem(f"peer bob#{OTHER[:8]} speaks protocol 2, we speak 1")),
-        act.Close(1, "protocol version 2", flush=True),
+        act.Show(vw.Problem(f"peer bob#{OTHER[:8]} speaks protocol {theirs}, we speak {ours}")),
+        act.Close(1, f"protocol version {theirs}", flush=True),
     ]
     assert m.peer_ids() == []
 

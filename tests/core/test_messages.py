@@ -158,9 +158,9 @@ OFFER = json.loads(encode_message(SAMPLES[12]))
         ("size", -1),
         ("size", LIMITS.max_file_bytes + 1),
         ("size", 1.5),
-        ("sha256", "F" * 64),
-        ("sha256", "f" * 63),
-        ("sha256", None),
+        ("blake3", "F" * 64),
+        ("blake3", "f" * 63),
+        ("blake3", None),
         ("sig", "00" * 63),
     ],
 )

@@ -215,9 +215,9 @@ def test_a_file_changed_after_its_offer_is_refused_or_caught_by_its_hash(
     os.utime(sneaky, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     bob.send(f"/accept {offer_id}")
     failed = bob.wait_for(is_event("file_failed", offer_id), timeout=TRANSFER_TIMEOUT)
-    assert "SHA-256" in failed["reason"]
+    assert "BLAKE3" in failed["reason"]
     told = alice.wait_for(is_event("file_failed", offer_id, sending=True))
-    assert "SHA-256" in told["reason"]
+    assert "BLAKE3" in told["reason"]
     assert list(downloads(bob, cluster).iterdir()) == []  # nothing presented, nothing kept
 
 

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from p2pchat.core.limits import PROTOCOL_VERSION
 from p2pchat.core.messages import ErrorFrame
 from tests.e2e.harness import Cluster, chain
 from tests.rawpeer import RawPeer, json_frame
@@ -132,18 +133,20 @@ def test_same_nick_is_told_apart_by_short_id(cluster: Cluster) -> None:
 
 def test_version_mismatch_is_shown_on_both_sides(cluster: Cluster) -> None:
     node = cluster.start("alice").ready()
-    peer = RawPeer(node.port, "future", version=2)
+    ours, future = PROTOCOL_VERSION, PROTOCOL_VERSION + 1
+    peer = RawPeer(node.port, "future", version=future)
     try:
         peer.send(peer.hello())
         assert peer.recv().__class__.__name__ == "Hello"
         refusal = peer.recv()
         assert isinstance(refusal, ErrorFrame) and refusal.code == "version"
-        assert refusal.text == f"peer alice#{node.id[:8]} speaks protocol 1, we speak 2"
+        assert refusal.text == f"peer alice#{node.id[:8]} speaks protocol {ours}, we speak {future}"
         assert peer.drain_until_closed() == b""
     finally:
         peer.close()
     shown = node.wait_for(lambda e: e["event"] == "error")
-    assert shown["message"] == f"peer future#{peer.node_id[:8]} speaks protocol 2, we speak 1"
+    expected = f"peer future#{peer.node_id[:8]} speaks protocol {future}, we speak {ours}"
+    assert shown["message"] == expected
 
 
 def test_garbage_and_oversize_frames_close_only_that_connection(cluster: Cluster) -> None:

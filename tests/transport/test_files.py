@@ -2,32 +2,71 @@
 
 from __future__ import annotations
 
-import hashlib
+import errno
+import io
 import os
+import socket
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
+from blake3 import blake3
 
 from p2pchat.core import events as ev
 from p2pchat.core.actions import ServeFile
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.messages import FileOffer
-from p2pchat.transport.files import CHUNK_MARK, FilePump, FileSink, chunk_tag, hash_file
+from p2pchat.transport.files import (
+    CHUNK_MARK,
+    FilePump,
+    FileSink,
+    FileSpan,
+    chunk_tag,
+    hash_file,
+)
 
 OFFER_ID = "0123456789abcdef"
 
 
 def offer_of(data: bytes, name: str = "notes.txt") -> FileOffer:
-    sha = hashlib.sha256(data).hexdigest()
-    return FileOffer(OFFER_ID, "a" * 32, "", name, len(data), sha, 1.0, b"k" * 32, b"s" * 64)
+    digest = blake3(data).hexdigest()
+    return FileOffer(OFFER_ID, "a" * 32, "", name, len(data), digest, 1.0, b"k" * 32, b"s" * 64)
 
 
 class Posted(list[object]):
-    """Collects what a sink or pump posts."""
+    """Collects what a sink or pump posts, from any thread; calls on_finished on a finish."""
+
+    on_finished: Callable[[], None] = staticmethod(lambda: None)
 
     def __call__(self, item: object) -> None:
         self.append(item)
+        if isinstance(item, ev.ReceiveFinished):
+            self.on_finished()
+
+
+@pytest.fixture
+def sinks() -> Iterator[list[FileSink]]:
+    """Sinks made by a test, stopped after it (each has a hashing thread once opened)."""
+    made: list[FileSink] = []
+    yield made
+    for sink in made:
+        sink.abort(delete=False)
+
+
+def sink_of(
+    sinks: list[FileSink],
+    offer: FileOffer,
+    downloads: Path,
+    posted: Posted | None = None,
+    append: Callable[[Path], BinaryIO] | None = None,
+) -> FileSink:
+    sink = FileSink(
+        offer, downloads, posted if posted is not None else Posted(), "peer", append=append
+    )
+    sinks.append(sink)
+    return sink
 
 
 def feed(sink: FileSink, data: bytes, chunk: int = 1000) -> None:
@@ -35,9 +74,11 @@ def feed(sink: FileSink, data: bytes, chunk: int = 1000) -> None:
         sink.write(memoryview(data[start : start + chunk]))
 
 
-def test_a_file_arrives_under_its_name_and_only_after_its_check(tmp_path: Path) -> None:
+def test_a_file_arrives_under_its_name_and_only_after_its_check(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
     data = os.urandom(5000)
-    sink = FileSink(offer_of(data), tmp_path / "dl", Posted(), "peer")
+    sink = sink_of(sinks, offer_of(data), tmp_path / "dl")
     assert sink.open() == 0
     feed(sink, data)
     assert not (tmp_path / "dl" / "notes.txt").exists()
@@ -47,42 +88,46 @@ def test_a_file_arrives_under_its_name_and_only_after_its_check(tmp_path: Path) 
     assert [p.name for p in (tmp_path / "dl").iterdir()] == ["notes.txt"]
 
 
-def test_an_empty_file_is_complete_at_once(tmp_path: Path) -> None:
-    sink = FileSink(offer_of(b""), tmp_path, Posted(), "peer")
+def test_an_empty_file_is_complete_at_once(sinks: list[FileSink], tmp_path: Path) -> None:
+    sink = sink_of(sinks, offer_of(b""), tmp_path)
     assert sink.open() == 0
     ok, path = sink.finish()
     assert ok and Path(path).read_bytes() == b""
 
 
-def test_a_partial_file_resumes_where_it_stopped(tmp_path: Path) -> None:
+def test_a_partial_file_resumes_where_it_stopped(sinks: list[FileSink], tmp_path: Path) -> None:
     data = os.urandom(10_000)
-    first = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    first = sink_of(sinks, offer_of(data), tmp_path)
     first.open()
     feed(first, data[:3000])
     first.abort(delete=False)
-    second = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    second = sink_of(sinks, offer_of(data), tmp_path)
     assert second.open() == 3000
     feed(second, data[3000:])
     ok, path = second.finish()
     assert ok and Path(path).read_bytes() == data
 
 
-def test_a_partial_file_longer_than_the_offer_starts_over(tmp_path: Path) -> None:
+def test_a_partial_file_longer_than_the_offer_starts_over(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
     data = b"x" * 100
-    sink = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    sink = sink_of(sinks, offer_of(data), tmp_path)
     sink.part.write_bytes(b"y" * 500)
     assert sink.open() == 0
 
 
-def test_corrupt_or_short_files_are_never_presented_as_complete(tmp_path: Path) -> None:
+def test_corrupt_or_short_files_are_never_presented_as_complete(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
     data = os.urandom(4000)
-    corrupt = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    corrupt = sink_of(sinks, offer_of(data), tmp_path)
     corrupt.open()
     feed(corrupt, data[:-1] + bytes([data[-1] ^ 1]))
     ok, reason = corrupt.finish()
-    assert not ok and "SHA-256" in reason
+    assert not ok and "BLAKE3" in reason
     assert list(tmp_path.iterdir()) == []  # the bad bytes are gone too
-    short = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    short = sink_of(sinks, offer_of(data), tmp_path)
     short.open()
     feed(short, data[:1000])
     ok, reason = short.finish()
@@ -90,18 +135,22 @@ def test_corrupt_or_short_files_are_never_presented_as_complete(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == [short.part.name]  # kept for a resume
 
 
-def test_bytes_beyond_the_offered_size_are_a_protocol_error(tmp_path: Path) -> None:
-    sink = FileSink(offer_of(b"abc"), tmp_path, Posted(), "peer")
+def test_bytes_beyond_the_offered_size_are_a_protocol_error(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
+    sink = sink_of(sinks, offer_of(b"abc"), tmp_path)
     sink.open()
     with pytest.raises(ProtocolError):
         sink.write(memoryview(b"abcd"))
 
 
-def test_nothing_is_overwritten_a_numbered_name_is_used(tmp_path: Path) -> None:
+def test_nothing_is_overwritten_a_numbered_name_is_used(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
     (tmp_path / "notes.txt").write_bytes(b"mine")
     (tmp_path / "notes (1).txt").write_bytes(b"mine too")
     data = b"theirs"
-    sink = FileSink(offer_of(data), tmp_path, Posted(), "peer")
+    sink = sink_of(sinks, offer_of(data), tmp_path)
     sink.open()
     feed(sink, data)
     ok, path = sink.finish()
@@ -123,10 +172,10 @@ def test_nothing_is_overwritten_a_numbered_name_is_used(tmp_path: Path) -> None:
     ],
 )
 def test_hostile_names_stay_inside_the_downloads_folder(
-    tmp_path: Path, hostile: str, saved: str
+    sinks: list[FileSink], tmp_path: Path, hostile: str, saved: str
 ) -> None:
     downloads = tmp_path / "dl"
-    sink = FileSink(offer_of(b"data", hostile), downloads, Posted(), "peer")
+    sink = sink_of(sinks, offer_of(b"data", hostile), downloads)
     sink.open()
     assert sink.part.parent == downloads
     feed(sink, b"data")
@@ -138,19 +187,47 @@ def test_hostile_names_stay_inside_the_downloads_folder(
     ]
 
 
-def test_a_full_disk_fails_the_transfer_and_keeps_what_was_written(tmp_path: Path) -> None:
+class FillingDisk(io.RawIOBase):
+    """A file on a disk with room for `room` more bytes: then every write fails with ENOSPC."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        self._file = path.open("ab", buffering=0)
+        self._room = room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        size = memoryview(data).nbytes
+        if size > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= size
+        return self._file.write(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def test_a_full_disk_fails_the_transfer_and_keeps_what_was_written(
+    sinks: list[FileSink], tmp_path: Path
+) -> None:
     data = os.urandom(3000)
     posted = Posted()
-    sink = FileSink(offer_of(data), tmp_path, posted, "peer")
+    full = threading.Event()
+    posted.on_finished = full.set
+
+    def append(path: Path) -> BinaryIO:
+        return io.BufferedWriter(FillingDisk(path, 1500), buffer_size=1)  # type: ignore[return-value]
+
+    sink = sink_of(sinks, offer_of(data), tmp_path, posted, append)
     sink.open()
-    feed(sink, data[:1000])
-    sink._file.close()  # type: ignore[union-attr]
-    sink._file = open("/dev/full", "wb", buffering=0)  # noqa: SIM115 - every write: ENOSPC
-    sink.write(memoryview(data[1000:2000]))
+    feed(sink, data)
+    assert full.wait(10)
     [finished] = [p for p in posted if isinstance(p, ev.ReceiveFinished)]
     assert not finished.ok and finished.detail.startswith("disk full")
     assert sink.finish() == (False, finished.detail)
-    assert sink.part.stat().st_size == 1000
+    assert sink.part.read_bytes() == data[:1000]
 
 
 class FakeLink:
@@ -160,11 +237,14 @@ class FakeLink:
         self.chunks: list[bytes] = []
         self.limit = limit
 
-    def send_chunk(self, payload: bytes, stop: threading.Event) -> bool:
-        if stop.is_set() or (self.limit is not None and len(self.chunks) >= self.limit):
-            return False
-        self.chunks.append(payload)
-        return True
+    def send_chunk(self, header: bytes, span: FileSpan, stop: threading.Event) -> bool:
+        try:
+            if stop.is_set() or (self.limit is not None and len(self.chunks) >= self.limit):
+                return False
+            self.chunks.append(header + span.read())
+            return True
+        finally:
+            span.close()
 
 
 def pump(
@@ -212,10 +292,63 @@ def test_a_pump_refuses_a_changed_file_reports_a_lost_link_and_is_quiet_when_sto
 def test_hash_file_measures_regular_files_only(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"hello")
-    name, size, sha, mtime_ns = hash_file(str(path))
-    assert (name, size, sha) == ("f.bin", 5, hashlib.sha256(b"hello").hexdigest())
+    name, size, digest, mtime_ns = hash_file(str(path))
+    assert (name, size, digest) == ("f.bin", 5, blake3(b"hello").hexdigest())
     assert mtime_ns == path.stat().st_mtime_ns
     with pytest.raises(ValueError):
         hash_file(str(tmp_path))
     with pytest.raises(ValueError):
         hash_file(str(tmp_path / "missing"))
+
+
+class ShrinkingLink(FakeLink):
+    """Truncates the file being sent after its first chunk."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def send_chunk(self, header: bytes, span: FileSpan, stop: threading.Event) -> bool:
+        if not self.chunks:
+            os.truncate(self.path, 1500)
+        return super().send_chunk(header, span, stop)
+
+
+def test_a_file_cut_short_while_sent_keeps_the_frames_whole_and_fails_the_transfer(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "src"
+    path.write_bytes(b"z" * 3000)
+    link = ShrinkingLink(path)
+    posted = pump(path, 3000, link)
+    header = CHUNK_MARK + chunk_tag(OFFER_ID)
+    assert b"".join(c[len(header) :] for c in link.chunks) == b"z" * 1500 + bytes(1500)
+    reason = "the file changed while it was sent"
+    assert posted[-1] == ev.ServeFinished(OFFER_ID, 7, "b" * 32, False, reason)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_span_reads_and_sends_its_bytes_and_zeros_past_the_end(tmp_path: Path) -> None:
+    data = os.urandom(70_000)
+    path = tmp_path / "src"
+    path.write_bytes(data)
+    before = open_fds()
+    with path.open("rb") as source:
+        inside = FileSpan(source.fileno(), 1000, 60_000)
+        past_end = FileSpan(source.fileno(), 69_000, 4000)
+        assert inside.read() == data[1000:61_000]
+        assert past_end.read() == data[69_000:] + bytes(3000)
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            theirs.settimeout(10)
+            inside.send_to(ours)
+            past_end.send_to(ours)
+            ours.shutdown(socket.SHUT_WR)
+            received = b"".join(iter(lambda: theirs.recv(65536), b""))
+        assert received == data[1000:61_000] + data[69_000:] + bytes(3000)
+        for span in (inside, past_end, inside):
+            span.close()  # twice is harmless
+    assert open_fds() == before

@@ -62,7 +62,7 @@ def test_every_view_renders_in_plain() -> None:
         "↶ ann: from before",
         "ann offers [red]x[/red].pdf (1.5 KiB) [01234567]: /accept 01234567 or /decline 01234567",
         "offering big.iso (3.0 GiB) to bob [01234567]; /cancel 01234567 stops it",
-        "received x.pdf (1.5 KiB) from ann, SHA-256 checked: /home/ann/Downloads/x.pdf",
+        "received x.pdf (1.5 KiB) from ann, BLAKE3 checked: /home/ann/Downloads/x.pdf",
         "! big.iso to bob: cancelled",
         "25%",
         "⇩ receiving",

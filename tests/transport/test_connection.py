@@ -1,0 +1,114 @@
+"""One link over a socket pair: chat frames and file chunks share it, in order, with no leaks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+from p2pchat.core.codec import FrameDecoder
+from p2pchat.core.limits import Limits
+from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
+from p2pchat.transport.budget import InboxBudget
+from p2pchat.transport.connection import Connection
+from p2pchat.transport.files import CHUNK_MARK, FileSpan, chunk_tag
+
+TIMEOUT = 10.0
+LIMITS = Limits()
+HEADER = CHUNK_MARK + chunk_tag("0123456789abcdef")
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def link(ours: socket.socket, cipher: LinkCipher | None = None) -> Connection:
+    conn = Connection(
+        1, ours, "test", lambda _: None, LIMITS, budget=InboxBudget(1 << 20), cipher=cipher
+    )
+    conn.start()
+    return conn
+
+
+def read_frames(theirs: socket.socket, count: int) -> list[bytes]:
+    decoder = FrameDecoder(LIMITS.max_frame_bytes + AEAD_TAG_BYTES)
+    frames: list[bytes] = []
+    theirs.settimeout(TIMEOUT)
+    while len(frames) < count:
+        data = theirs.recv(1 << 16)
+        assert data, "the link closed early"
+        frames += decoder.feed(data)
+    return frames
+
+
+def test_chunks_go_through_the_kernel_between_chat_frames_in_order(tmp_path: Path) -> None:
+    data = os.urandom(3 * LIMITS.file_chunk_bytes)
+    path = tmp_path / "src"
+    path.write_bytes(data)
+    before = open_fds()
+    ours, theirs = socket.socketpair()
+    conn = link(ours)
+    never = threading.Event()
+    with path.open("rb") as source:
+        step = LIMITS.file_chunk_bytes
+        for index in range(3):
+            assert conn.send(f"chat {index}".encode())
+            assert conn.send_chunk(HEADER, FileSpan(source.fileno(), index * step, step), never)
+        conn.flush()
+        frames = read_frames(theirs, 6)
+    assert frames[0::2] == [b"chat 0", b"chat 1", b"chat 2"]
+    assert all(f.startswith(HEADER) for f in frames[1::2])
+    assert b"".join(f[len(HEADER) :] for f in frames[1::2]) == data
+    conn.close(flush=True)
+    theirs.close()
+    conn.join(TIMEOUT)
+    assert conn.finished
+    assert open_fds() == before
+
+
+def test_a_private_link_seals_each_chunk(tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    path = tmp_path / "src"
+    path.write_bytes(data)
+    ours, theirs = socket.socketpair()
+    key = bytes(32)
+    cipher = LinkCipher(key, "a" * 32, b"A" * 16)
+    cipher.start("b" * 32, b"B" * 16)
+    peer = LinkCipher(key, "b" * 32, b"B" * 16)
+    peer.start("a" * 32, b"A" * 16)
+    conn = link(ours, cipher)
+    with path.open("rb") as source:
+        assert conn.send_chunk(HEADER, FileSpan(source.fileno(), 0, 5000), threading.Event())
+    [sealed] = read_frames(theirs, 1)
+    assert data not in sealed
+    assert peer.open(sealed) == HEADER + data
+    conn.close(flush=True)
+    theirs.close()
+    conn.join(TIMEOUT)
+
+
+def test_spans_still_queued_when_the_link_is_cut_are_let_go(tmp_path: Path) -> None:
+    path = tmp_path / "src"
+    path.write_bytes(os.urandom(LIMITS.file_chunk_bytes))
+    before = open_fds()
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    conn = link(ours)
+    stop = threading.Event()
+    queued = 0
+    with path.open("rb") as source:
+        # Nobody reads the other end: the writer blocks on the first span, the rest wait.
+        for _ in range(3):
+            span = FileSpan(source.fileno(), 0, LIMITS.file_chunk_bytes)
+            queued += conn.send_chunk(HEADER, span, stop)
+            if conn.queued_bytes > LIMITS.file_queue_watermark:
+                break
+    assert queued >= 2
+    conn.abort()
+    conn.join(TIMEOUT)
+    theirs.close()
+    assert conn.finished
+    with path.open("rb") as source:
+        assert not conn.send_chunk(HEADER, FileSpan(source.fileno(), 0, 1), stop)
+    assert open_fds() == before
