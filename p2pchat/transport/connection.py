@@ -90,14 +90,17 @@ class Connection(ChunkSender):
             cipher = self.cipher
             parts: tuple[bytes, ...]
             if sealable and cipher is not None and cipher.started:
+                size = FRAME_HEADER_BYTES + len(payload) + AEAD_TAG_BYTES
+                if self._pending_bytes + size > self._limits.outbound_queue_bytes:
+                    return False  # before sealing: a nonce used for nothing breaks the link
                 sealed = cipher.seal(payload)
                 limit = self._limits.max_frame_bytes + AEAD_TAG_BYTES
                 parts = (frame_prefix(len(sealed), limit), sealed)  # not joined: no copy
             else:
                 parts = (frame or encode_frame(bytes(payload), self._limits.max_frame_bytes),)
-            size = sum(len(part) for part in parts)
-            if self._pending_bytes + size > self._limits.outbound_queue_bytes:
-                return False
+                size = len(parts[0])
+                if self._pending_bytes + size > self._limits.outbound_queue_bytes:
+                    return False
             self._pending += parts
             self._pending_bytes += size
         return True
@@ -120,13 +123,17 @@ class Connection(ChunkSender):
             queued = self._queue_span(header, span)
         else:
             try:
-                payload = header + span.read()
+                payload = span.read(header)
             finally:
                 span.close()
             queued = self.send(payload)
-        if queued:
-            self.flush()
-        return queued
+        if not queued:
+            # Chat frames filled the queue meanwhile: the peer reads too slowly, as for chat.
+            log.warning("closing %s: send queue full", self.label)
+            self.abort()
+            return False
+        self.flush()
+        return True
 
     def flush(self) -> None:
         """Wake the writer if it is waiting and frames are queued."""
@@ -167,12 +174,12 @@ class Connection(ChunkSender):
 
     def _queue_span(self, header: bytes, span: FileSpan) -> bool:
         """Queue a frame of header and span, which the queue now owns; False on overflow."""
-        prefix = frame_prefix(len(header) + span.count, self._limits.max_frame_bytes)
-        size = len(prefix) + len(header) + span.count
         with self._cond:
+            size = FRAME_HEADER_BYTES + len(header) + span.count
             if self._closing or self._pending_bytes + size > self._limits.outbound_queue_bytes:
                 span.close()
-                return False
+                return self._closing  # as in send: a closing link is no overflow
+            prefix = frame_prefix(len(header) + span.count, self._limits.max_frame_bytes)
             self._pending += (prefix + header, span)
             self._pending_bytes += size
         return True
@@ -188,14 +195,15 @@ class Connection(ChunkSender):
             while data := self._sock.recv(size):
                 self.bytes_in += len(data)
                 payloads: list[bytes | bytearray] = list(decoder.feed(data))
+                self.frames_in += len(payloads)
+                self._deliver(payloads)  # before a large frame still on its way
                 partial = decoder.take_partial(DIRECT_READ_BYTES)
                 if partial is not None:
                     payload, have = partial
                     if not self._fill(memoryview(payload)[have:]):
                         break
-                    payloads.append(payload)
-                self.frames_in += len(payloads)
-                self._deliver(payloads)
+                    self.frames_in += 1
+                    self._deliver([payload])
                 # Another large frame is likely next: read little of it, and the rest in place.
                 size = PEEK_BYTES if partial is not None else self._limits.recv_bytes
         except ProtocolError as exc:

@@ -121,6 +121,7 @@ class FileSink:
         self._hash = blake3()
         self.done = 0
         self.failed: str | None = None
+        self._deleted = False
         self._last_progress = 0.0
         self._lock = threading.Lock()
 
@@ -137,6 +138,9 @@ class FileSink:
                 self._hash.update(block)
                 self.done += len(block)
         with self._lock:
+            if self._deleted:  # aborted meanwhile, with its partial file deleted
+                with contextlib.suppress(OSError):
+                    self.part.unlink()
             if self.failed is None:  # not aborted meanwhile
                 self._file = self._append(self.part)
                 self._writer = _DiskWriter(
@@ -165,7 +169,10 @@ class FileSink:
             )
 
     def finish(self) -> tuple[bool, str]:
-        """Check size and hash; on success rename to a free final name: (ok, path or reason)."""
+        """Write out, check size and hash; on success give the file its final name.
+
+        Returns (ok, path or reason). Waits for the disk: call it off the node thread.
+        """
         with self._lock:
             self._close()
             if self.failed is not None:
@@ -182,10 +189,14 @@ class FileSink:
             return self._place()
 
     def abort(self, *, delete: bool) -> None:
-        """Stop; keep the partial file for a resume, or delete it."""
+        """Stop, dropping chunks not yet written; keep the partial file for a resume, or delete it.
+
+        Waits for at most the one write under way.
+        """
         with self._lock:
-            self._close()
             self.failed = self.failed or "stopped"
+            self._deleted = delete
+            self._close(discard=True)
         if delete:
             with contextlib.suppress(OSError):
                 self.part.unlink()
@@ -208,22 +219,23 @@ class FileSink:
             return True, str(target)
         return False, "no free file name"
 
-    def _fail_writing(self, exc: OSError) -> None:
+    def _fail_writing(self, problem: str) -> None:
         # On the disk writer's thread, which must not wait for self._lock: the reader may hold
         # it while it waits for room in the writer's queue.
-        problem = _write_problem(exc)
-        self.failed = problem
+        self.failed = self.failed or problem
         self._post(ev.ReceiveFinished(self.offer.offer_id, False, problem))
 
-    def _close(self) -> None:
-        """Write out what is queued, then close the file (under self._lock)."""
+    def _close(self, *, discard: bool = False) -> None:
+        """Write out what is queued (or drop it), then close the file (under self._lock)."""
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.drain()
+            writer.drain(discard=discard)
         handle, self._file = self._file, None
         if handle is not None:
-            with contextlib.suppress(OSError):
+            try:
                 handle.close()
+            except OSError as exc:
+                self.failed = self.failed or _write_problem(exc)
 
 
 class _DiskWriter(threading.Thread):
@@ -238,7 +250,7 @@ class _DiskWriter(threading.Thread):
         self,
         handle: BinaryIO,
         digest: blake3,
-        on_error: Callable[[OSError], None],
+        on_error: Callable[[str], None],
         offer_id: str,
     ) -> None:
         super().__init__(name=f"p2pchat-write-{offer_id[:8]}")
@@ -246,28 +258,36 @@ class _DiskWriter(threading.Thread):
         self._digest = digest
         self._on_error = on_error
         self._queue: queue.Queue[memoryview | None] = queue.Queue(WRITE_QUEUE_CHUNKS)
+        self._discard = False
 
     def put(self, data: memoryview) -> None:
         """Queue a chunk, waiting while WRITE_QUEUE_CHUNKS are queued already."""
         self._queue.put(data)
 
-    def drain(self) -> None:
-        """Write everything queued, then end the thread."""
+    def drain(self, *, discard: bool = False) -> None:
+        """Write everything queued (or, with discard, nothing more), then end the thread."""
+        self._discard = discard
         self._queue.put(None)
         self.join()
 
     def run(self) -> None:
+        # Whatever happens, this takes chunks until told to stop: a reader waiting for room in
+        # the queue must never wait forever.
         failed = False
         while (data := self._queue.get()) is not None:
-            if failed:
+            if failed or self._discard:
                 continue
             try:
                 self._handle.write(data)
+                self._handle.flush()  # a short last chunk must fail here, not unnoticed
+                self._digest.update(data)
             except OSError as exc:
                 failed = True
-                self._on_error(exc)
-                continue
-            self._digest.update(data)
+                self._on_error(_write_problem(exc))
+            except Exception as exc:
+                failed = True
+                log.exception("writing a received file failed")
+                self._on_error(f"cannot write the file: {type(exc).__name__}")
 
 
 class FilePump(threading.Thread):

@@ -404,8 +404,7 @@ class Node:
                 if entry is not None:
                     sink, conn = entry
                     conn.chunk_sinks.pop(chunk_tag(action.offer_id), None)
-                    ok, detail = sink.finish()
-                    self.post(ev.ReceiveFinished(action.offer_id, ok, detail))
+                    self._start_job(f"finish-{action.offer_id[:8]}", self._finish_sink, sink)
             case act.AbortReceive():
                 if not self._drop_sink(action.offer_id, delete=action.delete) and action.delete:
                     self._delete_parts(action.offer_id)
@@ -450,6 +449,10 @@ class Node:
             )
             return
         self.post(ev.ReceiveReady(sink.offer.offer_id, conn_id, offset))
+
+    def _finish_sink(self, sink: FileSink) -> None:
+        ok, detail = sink.finish()
+        self.post(ev.ReceiveFinished(sink.offer.offer_id, ok, detail))
 
     def _measure(self, request: ev.ShareFile) -> None:
         with contextlib.suppress(OSError):

@@ -7,8 +7,10 @@ import socket
 import threading
 from pathlib import Path
 
-from p2pchat.core.codec import FrameDecoder
+from p2pchat.core import events as ev
+from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
 from p2pchat.core.limits import Limits
+from p2pchat.core.messages import Pong, encode_message
 from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.transport.budget import InboxBudget
 from p2pchat.transport.connection import Connection
@@ -23,10 +25,11 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def link(ours: socket.socket, cipher: LinkCipher | None = None) -> Connection:
-    conn = Connection(
-        1, ours, "test", lambda _: None, LIMITS, budget=InboxBudget(1 << 20), cipher=cipher
-    )
+def link(
+    ours: socket.socket, cipher: LinkCipher | None = None, posted: list[object] | None = None
+) -> Connection:
+    post = posted.append if posted is not None else (lambda _: None)
+    conn = Connection(1, ours, "test", post, LIMITS, budget=InboxBudget(1 << 20), cipher=cipher)
     conn.start()
     return conn
 
@@ -112,3 +115,17 @@ def test_spans_still_queued_when_the_link_is_cut_are_let_go(tmp_path: Path) -> N
     with path.open("rb") as source:
         assert not conn.send_chunk(HEADER, FileSpan(source.fileno(), 0, 1), stop)
     assert open_fds() == before
+
+
+def test_frames_ahead_of_a_large_one_are_delivered_even_if_it_never_completes() -> None:
+    ours, theirs = socket.socketpair()
+    posted: list[object] = []
+    conn = link(ours, posted=posted)
+    pong = encode_frame(encode_message(Pong(7)), LIMITS.max_frame_bytes)
+    theirs.sendall(pong + frame_prefix(200_000, LIMITS.max_frame_bytes) + bytes(1000))
+    theirs.close()  # the large frame stops short
+    conn.join(TIMEOUT)
+    assert conn.finished
+    received = [p for p in posted if hasattr(p, "messages")]
+    assert [m for r in received for m in r.messages] == [Pong(7)]  # type: ignore[attr-defined]
+    assert isinstance(posted[-1], ev.ConnectionLost)
