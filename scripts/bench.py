@@ -14,7 +14,7 @@ JSON-lines contract, and measures:
   with memory and chat latency during the transfer (see benchfiles.py).
 
 usage: scripts/bench.py [--nodes 10] [--scale 5,10,20,30] [--json] [--chart bench.png]
-                        [--file-mib 1024 | --file-mib 0] [--files-only]
+                        [--file-mib 1024 | --file-mib 0] [--file-rounds 5] [--files-only]
 """
 
 from __future__ import annotations
