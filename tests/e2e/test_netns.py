@@ -54,6 +54,12 @@ class Lan:
         cmd = ["ip", "-n", f"{self.name}-br", "link", "set", f"h{i}", state]
         subprocess.run(cmd, check=True, timeout=10)
 
+    def shape(self, i: int, rate: str) -> None:
+        """Limit what host i receives to rate (tc token bucket at its bridge port)."""
+        cmd = ["ip", "netns", "exec", f"{self.name}-br", "tc", "qdisc", "replace", "dev"]
+        cmd += [f"h{i}", "root", "tbf", "rate", rate, "burst", "64kb", "latency", "50ms"]
+        subprocess.run(cmd, check=True, timeout=10)
+
     def down(self) -> None:
         self._lan("down")
 
@@ -83,10 +89,10 @@ def lan() -> Iterator[Callable[[int], Lan]]:
         item.down()
 
 
-def start_on(cluster: Cluster, lan: Lan, i: int) -> ChatProcess:
+def start_on(cluster: Cluster, lan: Lan, i: int, *args: str) -> ChatProcess:
     """A node on host i with mDNS on all of that host's interfaces."""
     prefix = ("ip", "netns", "exec", lan.host_ns(i))
-    return cluster.start(f"h{i}", prefix=prefix, bind=None, mdns=True).ready()
+    return cluster.start(f"h{i}", *args, prefix=prefix, bind=None, mdns=True).ready()
 
 
 def test_hosts_find_each_other_by_mdns_alone(cluster: Cluster, lan: Callable[[int], Lan]) -> None:
@@ -121,6 +127,37 @@ def test_cut_cable_is_noticed_and_the_mesh_heals(
     c.send("back again")
     for node in (a, b):
         node.wait_for(lambda e: e.get("text") == "back again")
+
+
+@pytest.mark.timeout(150)
+def test_a_file_transfer_resumes_after_its_cable_is_cut_and_plugged_back(
+    cluster: Cluster, lan: Callable[[int], Lan], tmp_path: Path
+) -> None:
+    net = lan(2)
+    downloads = tmp_path / "downloads"
+    a = start_on(cluster, net, 1, "--downloads", str(tmp_path / "unused"))
+    b = start_on(cluster, net, 2, "--downloads", str(downloads))
+    a.wait_peers({b.id}, timeout=DISCOVERY_TIMEOUT)
+    net.shape(2, "80mbit")  # 48 MiB then take about 5 s: time to cut the cable part-way
+    source = tmp_path / "film.mkv"
+    data = os.urandom(48 * 1024 * 1024)
+    source.write_bytes(data)
+    a.send(f"/share {source}")
+    offer = b.wait_for(lambda e: e["event"] == "file_offer", timeout=SYNC_TIMEOUT)
+    b.send(f"/accept {offer['id']}")
+    b.wait_for(lambda e: e["event"] == "file_progress" and e["done"] > 0, timeout=SYNC_TIMEOUT)
+    net.set_link(2, up=False)
+    b.wait_for(lambda e: "link lost, will resume" in e.get("message", ""), timeout=SYNC_TIMEOUT)
+    [part] = downloads.glob(".film.mkv.*.part")
+    kept = part.stat().st_size
+    assert 0 < kept < len(data)
+    net.set_link(2, up=True)
+    since = len(b.events)
+    b.wait_for(lambda e: "resuming at" in e.get("message", ""), timeout=SYNC_TIMEOUT, since=since)
+    done = b.wait_for(lambda e: e["event"] == "file_done", timeout=SYNC_TIMEOUT, since=since)
+    assert Path(done["path"]).read_bytes() == data
+    assert not list(downloads.glob("*.part"))
+    a.wait_for(lambda e: e["event"] == "file_done" and e.get("sending"), timeout=SYNC_TIMEOUT)
 
 
 def same_histories(
