@@ -413,6 +413,10 @@ class FileDesk:
         ]
         for offer in offers:
             mesh._emit(act.Send((peer.conn,), offer))
+        self.resume_from(peer)
+
+    def resume_from(self, peer: _Peer) -> None:
+        """Start again what we accepted from peer and are not receiving (it has a new link)."""
         for incoming in self.incoming.values():
             if incoming.offer.author == peer.node_id and incoming.state == ACCEPTED:
                 self._start_receive(incoming)

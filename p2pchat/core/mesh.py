@@ -460,6 +460,9 @@ class Mesh:
 
     def _close(self, link: _Link, reason: str, *, flush: bool) -> None:
         self._links.pop(link.conn, None)
+        if link.peer_id is not None and link.spare_since is None and not self.closing:
+            # Also when the peer stays (a duplicate link): its transfers move to the next link.
+            self.files.on_link_down(link.peer_id, link.conn)
         self._emit(act.Close(link.conn, reason, flush=flush))
 
     def _lose_link(self, link: _Link, reason: str, *, expected: bool) -> None:
@@ -511,6 +514,7 @@ class Mesh:
                 link.spare_since = None
                 peer.conn = link.conn
                 peer.host = link.host
+                self.files.resume_from(peer)
                 return True
         return False
 

@@ -11,7 +11,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.crypto import offer_signing_bytes
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import FileEnd, FileOffer, FileRequest, FileStop, Message
+from p2pchat.core.messages import Bye, FileEnd, FileOffer, FileRequest, FileStop, Message
 from p2pchat.security.keys import NodeKeys
 from tests.core.peers import ME_KEYS, P1, P1_KEYS, P2, P2_KEYS, link, make_mesh
 
@@ -205,6 +205,54 @@ def test_a_lost_link_pauses_the_transfer_and_the_next_link_resumes_it() -> None:
     assert isinstance(prepare, act.PrepareReceive) and prepare.conn == 3
     out = step(m, ev.ReceiveReady(OFFER_ID, 3, 700))
     assert sent(out, FileRequest) == [((3,), FileRequest(OFFER_ID, 700))]
+
+
+def receiving_on(m: Mesh, conn: int) -> None:
+    offered_to_us(m, conn=conn)
+    step(m, ev.AcceptFile(OFFER_ID))
+    step(m, ev.ReceiveReady(OFFER_ID, conn, 0))
+    assert m.files.incoming[OFFER_ID].state == "receiving"
+
+
+def test_a_transfer_moves_to_the_new_link_when_the_old_one_is_dropped_as_a_duplicate() -> None:
+    # The peer dialled again (the old socket looked dead to it): the newer link wins.
+    m = two_peers()
+    receiving_on(m, 1)
+    out = link(m, 3, P1_KEYS, nick="ann")
+    assert act.Close(1, "duplicate link", flush=True) in out
+    assert of(out, act.AbortReceive) == [act.AbortReceive(OFFER_ID, delete=False)]
+    [prepare] = of(out, act.PrepareReceive)
+    assert isinstance(prepare, act.PrepareReceive) and prepare.conn == 3
+    out = step(m, ev.ReceiveReady(OFFER_ID, 3, 4096))
+    assert sent(out, FileRequest) == [((3,), FileRequest(OFFER_ID, 4096))]
+
+
+def test_a_transfer_moves_to_the_spare_link_when_the_peer_drops_the_other() -> None:
+    m = make_mesh()
+    link(m, 1, P1_KEYS, nick="ann", outbound=True)
+    link(m, 3, P1_KEYS, nick="ann", outbound=True)  # we dialled twice: conn 3 waits as a spare
+    receiving_on(m, 1)
+    out = receive(m, 1, Bye("duplicate"))
+    assert of(out, act.AbortReceive) == [act.AbortReceive(OFFER_ID, delete=False)]
+    [prepare] = of(out, act.PrepareReceive)
+    assert isinstance(prepare, act.PrepareReceive) and prepare.conn == 3
+
+
+def test_serving_stops_on_a_link_dropped_as_a_duplicate() -> None:
+    m = two_peers()
+    step(m, ev.OfferFile("/f", "f.bin", 1000, SHA, None, 1))
+    [offer] = [o.offer for o in m.files.outgoing.values()]
+    out = receive(m, 1, FileRequest(offer.offer_id, 0))
+    assert of(out, act.ServeFile)
+    out = link(m, 3, P1_KEYS, nick="ann")
+    assert act.StopServe(1, offer.offer_id) in out
+
+
+def test_quitting_does_not_announce_paused_transfers() -> None:
+    m = two_peers()
+    receiving_on(m, 1)
+    out = step(m, ev.Shutdown())
+    assert not shown(out, vw.Notice)
 
 
 def test_a_failed_check_tells_the_sender_and_keeps_nothing_as_done() -> None:
