@@ -13,7 +13,7 @@ from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 
 LOG_FILE = "history.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: each message keeps its author's key and signature
 PRUNE_EVERY_INSERTS = 500
 
 _SCHEMA = """
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS messages (
     text TEXT NOT NULL,
     sig BLOB,
     received REAL NOT NULL,
+    key BLOB,
     PRIMARY KEY (room, author, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_order ON messages (room, lamport, author);
@@ -59,7 +60,7 @@ class MessageLog:
         self.path = path
         self._limits = limits
         self._inserts = 0
-        self._rows: list[tuple[str, str, int, int, float, str, str, float]] = []
+        self._rows: list[tuple[str, str, int, int, float, str, str, bytes, float, bytes]] = []
         self._rooms_touched: list[str] = []
         try:
             # Opened by the caller, then used by the node thread alone.
@@ -70,10 +71,7 @@ class MessageLog:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-            self._db.commit()
+            self._upgrade()
         except sqlite3.Error as exc:
             raise LogError(f"cannot open message log {path}: {exc}") from None
 
@@ -81,7 +79,7 @@ class MessageLog:
         """The room's stored messages in transcript order and its floors, after pruning."""
         self.prune(room, time.time())
         rows = self._db.execute(
-            "SELECT author, seq, lamport, ts, nick, text FROM messages WHERE room = ? "
+            "SELECT author, seq, lamport, ts, nick, text, key, sig FROM messages WHERE room = ? "
             "ORDER BY lamport, author",
             (room,),
         ).fetchall()
@@ -102,7 +100,18 @@ class MessageLog:
     def add(self, room: str, chat: Chat) -> None:
         """Queue one message for the next commit (a duplicate is ignored)."""
         self._rows.append(
-            (room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text, time.time())
+            (
+                room,
+                chat.author,
+                chat.seq,
+                chat.lamport,
+                chat.ts,
+                chat.nick,
+                chat.text,
+                chat.signature,
+                time.time(),
+                chat.key,
+            )
         )
         if room not in self._rooms_touched:
             self._rooms_touched.append(room)
@@ -114,7 +123,7 @@ class MessageLog:
         rows, self._rows = self._rows, []
         with self._db:
             self._db.executemany(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)", rows
+                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
         before = self._inserts
         self._inserts += len(rows)
@@ -150,6 +159,28 @@ class MessageLog:
                     params,
                 ).rowcount
         return deleted
+
+    def _upgrade(self) -> None:
+        """Bring a log written by an older version up to SCHEMA_VERSION."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = SCHEMA_VERSION if row is None else int(row[0])
+        with self._db:
+            if version < 2:
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
+                if "key" not in columns:
+                    self._db.execute("ALTER TABLE messages ADD COLUMN key BLOB")
+                # Version 1 kept no signatures: nobody could check those messages any more,
+                # so they count as pruned (floors keep our own counter from going back).
+                unsigned = "SELECT room, author, seq FROM messages WHERE sig IS NULL OR key IS NULL"
+                self._db.execute(
+                    f"INSERT INTO floors SELECT room, author, MAX(seq) FROM ({unsigned}) "
+                    "GROUP BY room, author "
+                    "ON CONFLICT (room, author) DO UPDATE SET seq = MAX(seq, excluded.seq)"
+                )
+                self._db.execute("DELETE FROM messages WHERE sig IS NULL OR key IS NULL")
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
 
     def rooms(self) -> list[str]:
         """Rooms with stored messages."""

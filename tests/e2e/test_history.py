@@ -129,3 +129,21 @@ def test_ephemeral_node_keeps_nothing_on_disk(cluster: Cluster, tmp_path: Path) 
     node.wait_for(lambda e: e.get("text") == "gone tomorrow")
     assert node.terminate() == 0
     assert not (tmp_path / "ghost").exists()
+
+
+def test_a_restarted_node_serves_its_stored_history_to_a_newcomer(cluster: Cluster) -> None:
+    # What comes back from disk must still carry its authors' keys and signatures: the
+    # newcomer checks every message it is given, and nobody else holds them.
+    a, b = chain(cluster, 2)
+    a.wait_peers({b.id})
+    for i in range(5):
+        b.send(f"stored {i}")
+    a.wait_count(lambda e: e["event"] == "message", 5)
+    assert b.terminate() == 0
+    assert a.terminate() == 0
+    again = cluster.start("node0").ready()
+    late = cluster.start("late", "--peer", again.addr).ready()
+    got = late.wait_count(lambda e: e["event"] == "message", 5, SYNC_TIMEOUT)
+    assert [m["text"] for m in got] == [f"stored {i}" for i in range(5)]
+    late.send("after")
+    again.wait_for(lambda e: e.get("text") == "after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -116,3 +117,39 @@ def test_trust_store_keeps_the_first_key_per_nick(tmp_path: Path) -> None:
     store.remember("alice", "b" * 32)
     assert TrustStore(tmp_path).known() == {"alice": "a" * 32}
     assert TrustStore(None).known() == {}
+
+
+def test_messages_keep_their_key_and_signature(tmp_path: Path) -> None:
+    signed = replace(chat(A, 1, 1), key=b"k" * 32, signature=b"s" * 64)
+    with open_log(tmp_path, Limits()) as log:
+        log.add("lobby", signed)
+    with open_log(tmp_path, Limits()) as log:
+        assert log.load("lobby").messages == [signed]
+
+
+def test_a_version_1_log_drops_its_unsigned_messages_and_keeps_counters(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / LOG_FILE)
+    db.executescript(
+        "CREATE TABLE messages (room TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " lamport INTEGER NOT NULL, ts REAL NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,"
+        " sig BLOB, received REAL NOT NULL, PRIMARY KEY (room, author, seq)) WITHOUT ROWID;"
+        "CREATE TABLE floors (room TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (room, author)) WITHOUT ROWID;"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema', '1');"
+    )
+    for seq in (1, 2, 3):
+        db.execute(
+            "INSERT INTO messages VALUES ('lobby', ?, ?, ?, ?, 'n', 't', NULL, ?)",
+            (A, seq, seq, NOW, NOW),
+        )
+    db.commit()
+    db.close()
+    signed = replace(chat(B, 1, 9), key=b"k" * 32, signature=b"s" * 64)
+    with open_log(tmp_path, Limits()) as log:
+        room = log.load("lobby")
+        assert room.messages == [] and room.floors == {A: 3}
+        assert log.own_seq("lobby", A) == 3  # our counter never goes back
+        log.add("lobby", signed)
+    with open_log(tmp_path, Limits()) as log:
+        assert log.load("lobby").messages == [signed]
