@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.rawpeer import RawPeer, frame
 
 CHUNK = DEFAULT_LIMITS.file_chunk_bytes
 TRANSFER_TIMEOUT = 60.0
+POLL_INTERVAL = 0.01
 SPARSE_BYTES = 256 * 1024 * 1024
 RESUME_BYTES = 768 * 1024 * 1024
 DISK_LIMIT_BYTES = 1024 * 1024
@@ -154,8 +156,12 @@ def test_a_transfer_resumes_after_the_receiver_is_killed_and_restarted(
 ) -> None:
     source = big_sparse_file(tmp_path / "disk.img", RESUME_BYTES)
     alice, bob, offer_id = interrupted_transfer(cluster, source)
+    # Progress counts bytes received; the disk writer may not have written them yet.
+    part = downloads(bob, cluster) / f".disk.img.{offer_id}.part"
+    deadline = time.monotonic() + TRANSFER_TIMEOUT
+    while part.stat().st_size == 0 and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
     bob.kill()
-    [part] = downloads(bob, cluster).glob(f".disk.img.{offer_id}.part")
     kept = part.stat().st_size
     assert 0 < kept < RESUME_BYTES
 
