@@ -81,7 +81,7 @@ class RawPeer:
         their = self.recv()
         assert isinstance(their, Hello), their
         self.their_hello = their
-        signed = auth_signing_bytes(their.nonce, self.nonce, self.node_id, their.node_id)
+        signed = auth_signing_bytes(their.nonce, self.hello(), self.nick)
         self.send(Auth(self.keys.sign(signed), self.nick))
         reply = self.recv()
         assert isinstance(reply, Auth), reply

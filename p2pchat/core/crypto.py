@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Protocol
 
-from p2pchat.core.messages import Chat, Direct, FileOffer
+from p2pchat.core.messages import Chat, Direct, FileOffer, Hello, encode_message
 
 
 class Crypto(Protocol):
@@ -69,9 +69,13 @@ def offer_signing_bytes(room: str, offer: FileOffer) -> bytes:
     return b"p2pchat offer v1\0" + offer.key + _canonical([*fields, offer.ts])
 
 
-def auth_signing_bytes(their_nonce: bytes, my_nonce: bytes, my_id: str, their_id: str) -> bytes:
-    """What each side signs in the handshake: the other's fresh nonce proves it is live."""
-    return b"p2pchat auth v1\0" + their_nonce + my_nonce + _canonical([my_id, their_id])
+def auth_signing_bytes(their_nonce: bytes, my_hello: Hello, nick: str) -> bytes:
+    """What each side signs in the handshake: the other's fresh nonce proves it is live.
+
+    The whole HELLO it sent is covered too (its DM key above all), and its real nick, so
+    nobody between the two can swap a field.
+    """
+    return b"p2pchat auth v2\0" + their_nonce + encode_message(my_hello) + b"\0" + nick.encode()
 
 
 def _canonical(fields: list[object]) -> bytes:

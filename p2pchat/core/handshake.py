@@ -78,9 +78,7 @@ class Handshake:
                 return outcome
             self.peer = outcome
             self.state = HandshakeState.AWAITING_AUTH
-            signed = auth_signing_bytes(
-                outcome.nonce, self.own.nonce, self.own.node_id, outcome.node_id
-            )
+            signed = auth_signing_bytes(outcome.nonce, self.own, self._nick)
             return Proceed(Auth(self._crypto.sign(signed), self._nick))
         if self.state is HandshakeState.AWAITING_AUTH:
             assert self.peer is not None
@@ -109,7 +107,7 @@ class Handshake:
                 problem=None,
                 code="protocol",
             )
-        signed = auth_signing_bytes(self.own.nonce, peer.nonce, peer.node_id, self.own.node_id)
+        signed = auth_signing_bytes(self.own.nonce, peer, message.nick)
         if not self._crypto.verify(peer.key, message.signature, signed):
             return Rejected(
                 reason="authentication failed (bad signature)",

@@ -61,8 +61,10 @@ def hello(
 
 
 def auth(keys: NodeKeys, m: Mesh, conn: int, nick: str = "peer") -> Auth:
-    signed = auth_signing_bytes(our_nonce(conn), PEER_NONCE, keys.node_id, m.node_id)
-    return Auth(keys.sign(signed), nick)
+    """The AUTH for the HELLO the mesh received on conn, signed by keys."""
+    sent = m._links[conn].handshake.peer
+    assert sent is not None
+    return Auth(keys.sign(auth_signing_bytes(our_nonce(conn), sent, nick)), nick)
 
 
 def open_link(m: Mesh, conn: int, *, outbound: bool = False) -> list[act.Action]:

@@ -8,10 +8,12 @@ from dataclasses import replace
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
+from p2pchat.core.crypto import auth_signing_bytes
 from p2pchat.core.history import History
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import (
+    Auth,
     Bye,
     Chat,
     Direct,
@@ -84,6 +86,18 @@ def test_hello_is_answered_with_auth_and_auth_establishes_the_link() -> None:
         act.Send((1,), SyncRequest({}, 0)),
     ]
     assert m.peer_ids() == [OTHER]
+
+
+def test_auth_covers_the_hello_and_nick_so_nothing_can_be_swapped_between() -> None:
+    genuine = hello(OTHER_KEYS, "bob")
+    signed = auth_signing_bytes(our_nonce(1), genuine, "bob")
+    for received, nick in ((replace(genuine, dh=HIGH_KEYS.dh_public), "bob"), (genuine, "eve")):
+        m = make_mesh()
+        open_link(m, 1)
+        m.handle(ev.FramesReceived(1, (received,)), 0.0, 0.0)
+        out = m.handle(ev.FramesReceived(1, (Auth(OTHER_KEYS.sign(signed), nick),)), 0.0, 0.0)
+        assert any(isinstance(a, act.Close) for a in out)
+        assert m.peer_ids() == []
 
 
 def test_auth_signed_by_another_key_is_refused() -> None:
