@@ -157,6 +157,7 @@ class ChatApp(App[None]):
         self.bells = 0
         self.following = True  # False while the user reads back: no jumping, count unread
         self._entries: list[tuple[tuple[int, int, str], RenderableType, float]] = []
+        self._redraw_due = False
         self._serial = 0
         self._last_day: str | None = None
         self.transfers = TransferBoard()
@@ -304,9 +305,12 @@ class ChatApp(App[None]):
         line = message_line(view, mention=mention)
         log = self.query_one("#log", RichLog)
         if self._entries and key < self._entries[-1][0] and view.backfill:
-            # A message from the past goes where it belongs; the log is redrawn around it.
+            # A message from the past goes where it belongs. The log is redrawn around it
+            # once the burst it came with is in: a sync brings hundreds at a time.
             self._insert(key, line, view.ts)
-            self._redraw()
+            if not self._redraw_due:
+                self._redraw_due = True
+                self.call_after_refresh(self._redraw)
         else:
             self._append(key, line, view.ts, log)
         if not self.following:
@@ -327,11 +331,12 @@ class ChatApp(App[None]):
         self._trim()
 
     def _insert(self, key: tuple[int, int, str], line: RenderableType, ts: float) -> None:
-        keys = [k for k, _, _ in self._entries]
-        self._entries.insert(bisect.bisect_right(keys, key), (key, line, ts))
+        at = bisect.bisect_right(self._entries, key, key=lambda entry: entry[0])
+        self._entries.insert(at, (key, line, ts))
         self._trim()
 
     def _redraw(self) -> None:
+        self._redraw_due = False
         log = self.query_one("#log", RichLog)
         log.clear()
         self._last_day = None

@@ -127,6 +127,28 @@ def test_a_mention_is_highlighted_and_rings_the_bell() -> None:
     run(check)
 
 
+def test_a_burst_of_late_messages_is_placed_with_one_redraw() -> None:
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        redraws = 0
+        redraw = app._redraw
+
+        def counted() -> None:
+            nonlocal redraws
+            redraws += 1
+            redraw()
+
+        app._redraw = counted  # type: ignore[method-assign]
+        app.show_view(message(ALICE, "alice", "newest", 500))
+        for lamport in range(300, 100, -1):
+            app.show_view(message(ALICE, "alice", f"old {lamport}", lamport, backfill=True))
+        await pilot.pause()  # type: ignore[attr-defined]
+        texts = [line for line in log_text(app) if "alice:" in line]
+        assert redraws == 1
+        assert len(texts) == 201 and "old 101" in texts[0] and "newest" in texts[-1]
+
+    run(check)
+
+
 def test_a_late_message_is_shown_where_it_belongs() -> None:
     async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
         app.show_view(message(ALICE, "alice", "third", 30))
