@@ -193,6 +193,9 @@ class FileSink:
 
         Waits for at most the one write under way.
         """
+        writer = self._writer
+        if writer is not None:
+            writer.discard()  # first, so that a reader waiting for room in its queue goes on
         with self._lock:
             self.failed = self.failed or "stopped"
             self._deleted = delete
@@ -222,8 +225,9 @@ class FileSink:
     def _fail_writing(self, problem: str) -> None:
         # On the disk writer's thread, which must not wait for self._lock: the reader may hold
         # it while it waits for room in the writer's queue.
-        self.failed = self.failed or problem
-        self._post(ev.ReceiveFinished(self.offer.offer_id, False, problem))
+        if self.failed is None:  # an aborted sink tells nobody: a newer one may run the offer
+            self.failed = problem
+            self._post(ev.ReceiveFinished(self.offer.offer_id, False, problem))
 
     def _close(self, *, discard: bool = False) -> None:
         """Write out what is queued (or drop it), then close the file (under self._lock)."""
@@ -264,9 +268,13 @@ class _DiskWriter(threading.Thread):
         """Queue a chunk, waiting while WRITE_QUEUE_CHUNKS are queued already."""
         self._queue.put(data)
 
+    def discard(self) -> None:
+        """Write nothing more: drop what is queued and what comes."""
+        self._discard = True
+
     def drain(self, *, discard: bool = False) -> None:
         """Write everything queued (or, with discard, nothing more), then end the thread."""
-        self._discard = discard
+        self._discard = self._discard or discard
         self._queue.put(None)
         self.join()
 

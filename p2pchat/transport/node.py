@@ -448,7 +448,8 @@ class Node:
                 ev.ReceiveFinished(sink.offer.offer_id, False, f"cannot open: {exc.strerror}")
             )
             return
-        self.post(ev.ReceiveReady(sink.offer.offer_id, conn_id, offset))
+        if sink.failed is None:  # not aborted while it opened
+            self.post(ev.ReceiveReady(sink.offer.offer_id, conn_id, offset))
 
     def _finish_sink(self, sink: FileSink) -> None:
         ok, detail = sink.finish()
