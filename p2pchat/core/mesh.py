@@ -459,20 +459,22 @@ class Mesh:
             self._timers_dirty = True
 
     def _close(self, link: _Link, reason: str, *, flush: bool) -> None:
-        self._links.pop(link.conn, None)
-        if link.peer_id is not None and link.spare_since is None and not self.closing:
-            # Also when the peer stays (a duplicate link): its transfers move to the next link.
-            self.files.on_link_down(link.peer_id, link.conn)
+        self._release(link)
         self._emit(act.Close(link.conn, reason, flush=flush))
+
+    def _release(self, link: _Link) -> None:
+        """Forget the link, once: what it carried (transfers) moves to the peer's next link."""
+        if self._links.pop(link.conn, None) is None:
+            return
+        if link.peer_id is not None and link.spare_since is None and not self.closing:
+            self.files.on_link_down(link.peer_id, link.conn)
 
     def _lose_link(self, link: _Link, reason: str, *, expected: bool) -> None:
         """Forget a link that is gone; tell the user if it carried a peer; plan a redial."""
-        self._links.pop(link.conn, None)
+        self._release(link)
         peer = self._peers.get(link.peer_id) if link.peer_id is not None else None
         if link.spare_since is not None:
             return
-        if link.peer_id is not None:
-            self.files.on_link_down(link.peer_id, link.conn)
         if peer is not None and peer.conn == link.conn and self._promote_spare(peer):
             return
         if peer is not None and peer.conn == link.conn:
