@@ -481,7 +481,7 @@ class Mesh:
             if peer.switching_until > self._now:
                 peer.conn = None
             else:
-                del self._peers[peer.node_id]
+                self._forget_peer(peer)
                 self._show_left(peer, reason)
                 self._log(act.INFO, f"link down: {self._display(peer)}: {reason}")
         if expected and link.peer_id is not None:
@@ -508,6 +508,11 @@ class Mesh:
             for link in self._links.values()
             if (since := link.spare_since) is not None
         ]
+
+    def _forget_peer(self, peer: _Peer) -> None:
+        """The peer has left: drop it, and its rate bucket and strikes with it."""
+        del self._peers[peer.node_id]
+        self.guard.forget_peer(peer.node_id)
 
     def _promote_spare(self, peer: _Peer) -> bool:
         """Move the peer onto its spare link, if it has one; True if it did."""
@@ -990,7 +995,7 @@ class Mesh:
                 self._lose_link(link, "handshake timed out", expected=False)
         for peer in list(self._peers.values()):
             if peer.conn is None and peer.switching_until <= now:
-                del self._peers[peer.node_id]
+                self._forget_peer(peer)
                 self._show_left(peer, "lost")
             elif peer.sync.expire(now, limits):
                 self._log(act.INFO, f"sync with {self._display(peer)} timed out")

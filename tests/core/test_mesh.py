@@ -332,6 +332,20 @@ def test_repeated_invalid_messages_disconnect_and_ban_the_peer() -> None:
     assert act.Close(2, "address banned for invalid messages", flush=False) in again
 
 
+def test_strikes_are_forgotten_when_the_peer_leaves() -> None:
+    m = make_mesh()
+    bad = replace(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
+    seq = 0
+    for conn in (1, 2):  # twice one strike short of a ban, with a leave in between
+        link(m, conn, P1_KEYS)
+        for _ in range(LIMITS.max_strikes - 1):
+            seq += 1
+            out = m.handle(ev.FramesReceived(conn, (replace(bad, seq=seq),)), 0.0, 0.0)
+            assert not any(isinstance(a, act.Close) for a in out)
+        m.handle(ev.ConnectionLost(conn, "reset"), 0.0, 0.0)
+    assert m.peer_ids() == []
+
+
 def test_own_message_is_signed_stored_shown_and_sent_to_every_peer() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS)
