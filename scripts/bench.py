@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINES = ROOT / "scripts" / "baselines"
 sys.path.insert(0, str(ROOT))
 
 import benchfiles  # noqa: E402 - scripts beside this one
-from benchproc import Proc, free_ports  # noqa: E402
+from benchproc import BASELINES, Proc, free_ports  # noqa: E402
 
 SYSTEMS = ("p2pchat", "fanout", "relay")
 READY_TIMEOUT = 60.0
@@ -467,7 +466,7 @@ def main() -> int:
     cut: dict[int, dict[str, float]] = {}
     if args.files_only:
         sizes, systems = [], []
-    ceiling = signature_ceiling()
+    ceiling = signature_ceiling() if sizes else {}
     files = None
     if args.file_mib > 0:
         print(f"file transfer of {args.file_mib} MiB...", file=sys.stderr, flush=True)
@@ -499,7 +498,7 @@ def main() -> int:
             print_tables(results, cut, ceiling)
         if files is not None:
             print_file_table(files)
-    if args.chart is not None:
+    if args.chart is not None and results:
         if save_chart(results, args.chart):
             print(f"chart saved to {args.chart}", file=sys.stderr)
         else:

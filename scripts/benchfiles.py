@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -95,12 +96,7 @@ def run(size_mib: int, rounds: int) -> FileFigures:
             _shares(copies["private"], copies["raw"]),
         )
     finally:
-        for path in sorted(workdir.rglob("*"), reverse=True):
-            if path.is_dir():
-                path.rmdir()
-            else:
-                path.unlink()
-        workdir.rmdir()
+        shutil.rmtree(workdir)
 
 
 def _shares(copies: list[Transfer], raw: list[Transfer]) -> tuple[float, float, float]:
@@ -151,7 +147,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _RawCopy:
+class _Copy:
+    """One copy of the file between two processes: prepare, then go (timed), then stop."""
+
+    source: Path
+    target: Path  # where the copy lands (known once it has)
+    _procs: list[Proc]
+
+    def stop(self) -> None:
+        """Stop both processes (again is harmless)."""
+        for proc in self._procs:
+            proc.stop()
+
+
+class _RawCopy(_Copy):
     """The baseline: a plain socket copy between two processes."""
 
     def __init__(self, source: Path, target: Path) -> None:
@@ -187,12 +196,8 @@ class _RawCopy:
         finally:
             self.stop()
 
-    def stop(self) -> None:
-        for proc in self._procs:
-            proc.stop()
 
-
-class _ChatCopy:
+class _ChatCopy(_Copy):
     """Two p2pchat nodes: one shares the file, the other accepts it.
 
     Every copy, of either kind, starts just after the previous copy's file is deleted: on a
@@ -259,10 +264,6 @@ class _ChatCopy:
             return result
         finally:
             self.stop()
-
-    def stop(self) -> None:
-        for proc in self._procs:
-            proc.stop()
 
 
 def _transfer(
