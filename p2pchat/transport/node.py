@@ -280,6 +280,9 @@ class Node:
         elif isinstance(item, ev.ShareFile):
             self._start_job(f"hash-{len(self._jobs)}", self._measure, item)
             return
+        elif isinstance(item, _FromJob):
+            self._show(item.view)
+            return
         elif isinstance(item, Accepted | Connected):
             item = self._adopt(item)
         if isinstance(item, ev.Event):
@@ -459,12 +462,13 @@ class Node:
         with contextlib.suppress(OSError):
             size = Path(request.path).expanduser().stat().st_size
             if size >= ANNOUNCE_HASHING_BYTES:
-                self._show(vw.Notice(f"checking {request.path} ({human_size(size)}) to offer it"))
+                notice = vw.Notice(f"checking {request.path} ({human_size(size)}) to offer it")
+                self.post(_FromJob(notice))
         try:
             name, size, digest, mtime_ns = hash_file(request.path)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._show(vw.Problem(f"cannot share {request.path}: {reason}"))
+            self.post(_FromJob(vw.Problem(f"cannot share {request.path}: {reason}")))
             return
         path = str(Path(request.path).expanduser().resolve())
         # The offered name is already a safe one: peers reject control characters in names.
@@ -563,3 +567,10 @@ class Node:
 def _earliest(*times: float | None) -> float | None:
     present = [t for t in times if t is not None]
     return min(present) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class _FromJob:
+    """A view from a job thread, shown by the node thread (which flushes the UI after)."""
+
+    view: vw.View

@@ -334,3 +334,14 @@ def test_requests_for_files_that_were_not_offered_to_the_asker_are_refused(
             assert isinstance(stop, FileStop) and stop.offer_id == asked
     finally:
         raw.close()
+
+
+def test_sharing_what_cannot_be_shared_says_why_at_once(cluster: Cluster, tmp_path: Path) -> None:
+    alice = start(cluster, "alice")  # alone: nothing else makes the node write to its screen
+    alice.send(f"/share {tmp_path / 'missing.txt'}")
+    missing = alice.wait_for(lambda e: e["event"] == "error")
+    assert missing["message"] == f"cannot share {tmp_path / 'missing.txt'}: no such file"
+    alice.send(f"/share {tmp_path}")
+    since = alice.events.index(missing) + 1
+    folder = alice.wait_for(lambda e: e["event"] == "error", since=since)
+    assert folder["message"] == f"cannot share {tmp_path}: not a regular file"
