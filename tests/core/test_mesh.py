@@ -592,6 +592,18 @@ def test_backfill_is_verified_shown_marked_stored_and_summed_up() -> None:
     assert not [a for a in out if isinstance(a, act.Send)]
 
 
+def test_history_we_asked_for_is_not_throttled_but_an_unasked_batch_is() -> None:
+    burst = int(LIMITS.author_burst)
+    m = make_mesh()
+    link(m, 1, OTHER_KEYS)  # the link asks for a sync at once
+    backlog = tuple(signed_chat(OTHER_KEYS, s, s, f"m{s}") for s in range(1, burst + 11))
+    out = m.handle(ev.FramesReceived(1, (SyncBatch(backlog, {}, False),)), 0.0, 0.0)
+    assert len([a for a in out if isinstance(a, act.Store)]) == burst + 10
+    more = tuple(signed_chat(OTHER_KEYS, s, s, f"m{s}") for s in range(burst + 11, 2 * burst + 21))
+    out = m.handle(ev.FramesReceived(1, (SyncBatch(more, {}, False),)), 0.0, 0.0)
+    assert len([a for a in out if isinstance(a, act.Store)]) < burst + 10
+
+
 def test_batch_with_more_asks_again() -> None:
     m = make_mesh()
     link(m, 1, OTHER_KEYS)
