@@ -46,6 +46,11 @@ def node_id_of(public_key: bytes) -> str:
     return hashlib.sha256(public_key).hexdigest()[:32]
 
 
+def signed_by(crypto: Crypto, author: str, key: bytes, signature: bytes, data: bytes) -> bool:
+    """True if key is author's (its ID is the key's hash) and signature is key's over data."""
+    return node_id_of(key) == author and crypto.verify(key, signature, data)
+
+
 def fingerprint(node_id: str) -> str:
     """The full fingerprint to read out loud: the node ID in groups of four."""
     return " ".join(node_id[i : i + 4] for i in range(0, len(node_id), 4))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.crypto import node_id_of, offer_signing_bytes
+from p2pchat.core.crypto import offer_signing_bytes, signed_by
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import (
     ACCEPTED,
@@ -225,9 +225,7 @@ class FileDesk:
         if offer.offer_id in self.incoming or offer.author == mesh.node_id:
             return
         signed = offer_signing_bytes(mesh.room, offer)
-        if node_id_of(offer.key) != offer.author or not mesh.crypto.verify(
-            offer.key, offer.signature, signed
-        ):
+        if not signed_by(mesh.crypto, offer.author, offer.key, offer.signature, signed):
             mesh._strike(peer, "a file offer with a bad signature")
             return
         if offer.to not in ("", mesh.node_id) or not self._room_for_one_more():

@@ -19,7 +19,7 @@ from p2pchat.core.crypto import (
     chat_signing_bytes,
     direct_signing_bytes,
     fingerprint,
-    node_id_of,
+    signed_by,
 )
 from p2pchat.core.dedup import RecentIds
 from p2pchat.core.errors import ProtocolError
@@ -620,9 +620,7 @@ class Mesh:
         if direct.author == self.node_id or direct.msg_id in self._seen_direct:
             return
         signed = direct_signing_bytes(direct)
-        if node_id_of(direct.key) != direct.author or not self.crypto.verify(
-            direct.key, direct.signature, signed
-        ):
+        if not signed_by(self.crypto, direct.author, direct.key, direct.signature, signed):
             self._strike(peer, "a direct message with a bad signature")
             return
         self._seen_direct.add(direct.msg_id, self._now)
@@ -675,9 +673,7 @@ class Mesh:
         if chat.author == self.node_id or not self.history.is_new(chat.author, chat.seq):
             return "duplicate"
         signed = chat_signing_bytes(self.room, chat)
-        if node_id_of(chat.key) != chat.author or not self.crypto.verify(
-            chat.key, chat.signature, signed
-        ):
+        if not signed_by(self.crypto, chat.author, chat.key, chat.signature, signed):
             self._strike(peer, "a message with a bad signature")
             return "invalid"
         if throttle and not self.guard.allow_message(
