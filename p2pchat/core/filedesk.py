@@ -191,7 +191,7 @@ class FileDesk:
             for peer_id, conn in outgoing.serving.items():
                 mesh._emit(act.StopServe(conn, offer_id))
                 mesh._emit(act.Send((conn,), FileStop(offer_id, "cancelled by the sender")))
-                nick = mesh.peer_nick(peer_id) or peer_id[:8]
+                nick = mesh.short_name(peer_id)
                 mesh._show(vw.FileFailed(offer_id, outgoing.offer.name, "cancelled", True, nick))
             self._save()
             mesh._show(vw.Notice(f"stopped offering {outgoing.offer.name}"))
@@ -207,8 +207,8 @@ class FileDesk:
         ]
         for o in self.outgoing.values():
             state = SERVING if o.serving else SHARED
-            peers = ", ".join(self.mesh.peer_nick(p) or p[:8] for p in o.serving) or (
-                "room" if not o.offer.to else self.mesh.peer_nick(o.offer.to) or o.offer.to[:8]
+            peers = ", ".join(self.mesh.short_name(p) for p in o.serving) or (
+                "room" if not o.offer.to else self.mesh.short_name(o.offer.to)
             )
             done = max(o.sent.values(), default=0)
             rows.append(
@@ -230,7 +230,7 @@ class FileDesk:
             return
         if offer.to not in ("", mesh.node_id) or not self._room_for_one_more():
             return
-        nick = mesh.peer_nick(offer.author) or offer.author[:8]
+        nick = mesh.short_name(offer.author)
         incoming = Incoming(offer, nick)
         self.incoming[offer.offer_id] = incoming
         mesh._show(
@@ -327,7 +327,7 @@ class FileDesk:
 
     def on_progress(self, progress: ev.TransferProgress) -> None:
         mesh = self.mesh
-        nick = mesh.peer_nick(progress.peer) or progress.peer[:8]
+        nick = mesh.short_name(progress.peer)
         if progress.sending:
             outgoing = self.outgoing.get(progress.offer_id)
             if outgoing is None:
@@ -351,7 +351,7 @@ class FileDesk:
         if outgoing is None or outgoing.serving.get(served.peer) != served.conn:
             return
         del outgoing.serving[served.peer]
-        nick = mesh.peer_nick(served.peer) or served.peer[:8]
+        nick = mesh.short_name(served.peer)
         if served.ok:
             outgoing.finished.add(served.peer)
             mesh._emit(act.Send((served.conn,), FileEnd(served.offer_id, outgoing.offer.size)))

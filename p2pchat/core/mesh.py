@@ -243,6 +243,10 @@ class Mesh:
         peer = self._peers.get(node_id)
         return peer.nick if peer is not None else None
 
+    def short_name(self, node_id: str) -> str:
+        """A linked peer's nick, else the start of its ID."""
+        return self.peer_nick(node_id) or node_id[:SHORT_ID_CHARS]
+
     def display_name(self, node_id: str, nick: str) -> str:
         """nick, or nick#shortid when another known member has the same nick."""
         clash = (node_id != self.node_id and nick == self.nick) or any(
@@ -634,7 +638,9 @@ class Mesh:
     def _open_direct(self, direct: Direct, peer: _Peer) -> None:
         plaintext = self.crypto.unseal(direct.ephemeral, direct.box)
         if plaintext is None:
-            self._log(act.WARNING, f"a direct message from {direct.author[:8]} did not open")
+            self._log(
+                act.WARNING, f"a direct message from {direct.author[:SHORT_ID_CHARS]} did not open"
+            )
             return
         try:
             nick, text = parse_direct_content(plaintext, self.limits)
