@@ -30,7 +30,6 @@ from p2pchat.core.files import (
 )
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import (
-    NONCE_HEX_CHARS,
     FileEnd,
     FileOffer,
     FileRequest,
@@ -132,7 +131,7 @@ class FileDesk:
             to, targets = peer.node_id, [peer]
         else:
             targets = [p for p in mesh._peers.values() if p.conn is not None]
-        offer_id = f"{mesh._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
+        offer_id = mesh.random_id()
         unsigned = FileOffer(
             offer_id,
             mesh.node_id,

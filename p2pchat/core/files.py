@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from p2pchat.core.messages import FileOffer
+from p2pchat.core.messages import CONTROL_AND_BIDI, FileOffer
 
 OFFERED = "offered"
 ACCEPTED = "accepted"
@@ -29,9 +29,8 @@ ACTIVE = frozenset({ACCEPTED, RECEIVING})
 
 FALLBACK_NAME = "file"
 MAX_NAME_BYTES = 200
-# Control characters, path and shell-special characters, and bidi overrides (which can make
-# "invoice<RLO>fdp.exe" look like "invoiceexe.pdf").
-_UNSAFE = re.compile('[\x00-\x1f\x7f-\x9f/\\\\:*?"<>|\u200e\u200f\u202a-\u202e\u2066-\u2069]')
+# Control characters and bidi overrides, and path and shell-special characters.
+_UNSAFE = re.compile(f'[{CONTROL_AND_BIDI}/\\\\:*?"<>|]')
 
 
 @dataclass

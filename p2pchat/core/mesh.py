@@ -243,6 +243,10 @@ class Mesh:
         peer = self._peers.get(node_id)
         return peer.nick if peer is not None else None
 
+    def random_id(self) -> str:
+        """A fresh random ID of NONCE_HEX_CHARS hex characters (DM nonces, offer IDs)."""
+        return f"{self._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
+
     def short_name(self, node_id: str) -> str:
         """A linked peer's nick, else the start of its ID."""
         return self.peer_nick(node_id) or node_id[:SHORT_ID_CHARS]
@@ -854,7 +858,7 @@ class Mesh:
         if not peer.dh:
             self._show(vw.Problem(f"{self._display(peer)} has no key for direct messages"))
             return
-        nonce = f"{self._rng.getrandbits(NONCE_HEX_CHARS * 4):0{NONCE_HEX_CHARS}x}"
+        nonce = self.random_id()
         ephemeral, box = self.crypto.seal(peer.dh, direct_content(self.nick, text))
         unsigned = Direct(
             self.node_id,

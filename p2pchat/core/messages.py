@@ -241,6 +241,9 @@ MAX_CODE_CHARS = 32
 DIGEST_HEX_CHARS = 16
 HIDDEN = "-"  # nick and room in the HELLO of a private room
 MAX_BOX_BYTES = 96 * 1024
+# A regex class body: C0 and C1 controls, DEL, and the bidi marks and overrides that can make
+# "invoice<RLO>fdp.exe" look like "invoiceexe.pdf". No name may hold them.
+CONTROL_AND_BIDI = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
 _NODE_ID = re.compile(f"[0-9a-f]{{{NODE_ID_HEX_CHARS}}}")
 _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
@@ -251,12 +254,8 @@ _FILE_HASH = re.compile("[0-9a-f]{64}")
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates.
 _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
-_BAD_NICK_CHARS = re.compile(
-    "[\\s#\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_BAD_ROOM_CHARS = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_BAD_NICK_CHARS = re.compile(f"[\\s#{CONTROL_AND_BIDI}\ud800-\udfff]")
+_BAD_ROOM_CHARS = re.compile(f"[{CONTROL_AND_BIDI}\ud800-\udfff]")
 
 
 def encode_message(message: Message) -> bytes:
