@@ -231,6 +231,7 @@ class Connection(ChunkSender):
     def _deliver(self, payloads: list[bytes | bytearray]) -> None:
         """Post the decoded frames (those before a bad one too) unless the link is closing."""
         messages: list[Message] = []
+        nbytes = 0  # the inbox is charged by message frame size (file chunks never go there)
         cipher = self.cipher
         try:
             for frame in payloads:
@@ -242,9 +243,8 @@ class Connection(ChunkSender):
                 if cipher is not None and not cipher.started:
                     self._maybe_start(cipher, message)
                 messages.append(message)
+                nbytes += len(frame) + FRAME_HEADER_BYTES
         finally:
-            # Charged by frame size, whatever the segments they arrived in.
-            nbytes = sum(len(p) + FRAME_HEADER_BYTES for p in payloads)
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
 

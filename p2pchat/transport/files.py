@@ -44,6 +44,11 @@ WRITE_QUEUE_CHUNKS = 16  # chunks received but not yet written, at most
 Post = Callable[[object], None]
 
 
+def part_name(name: str, offer_id: str) -> str:
+    """The hidden partial file of an offer in the downloads folder ("*" as name: a pattern)."""
+    return f".{name}.{offer_id}.part"
+
+
 def chunk_tag(offer_id: str) -> bytes:
     """The 8-byte tag of an offer's chunks (its 16 hex character ID)."""
     return bytes.fromhex(offer_id)
@@ -112,7 +117,7 @@ class FileSink:
     ) -> None:
         self.offer = offer
         self.downloads = downloads
-        self.part = downloads / f".{safe_file_name(offer.name)}.{offer.offer_id}.part"
+        self.part = downloads / part_name(safe_file_name(offer.name), offer.offer_id)
         self._post = post
         self._peer = peer
         self._append = append or _append_to  # the part file, opened to append (tests: a fake)

@@ -36,7 +36,7 @@ from p2pchat.store.log import MessageLog
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
-from p2pchat.transport.files import FilePump, FileSink, chunk_tag, hash_file
+from p2pchat.transport.files import FilePump, FileSink, chunk_tag, hash_file, part_name
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
 
 log = logging.getLogger(__name__)
@@ -365,8 +365,7 @@ class Node:
 
     def _send(self, action: act.Send) -> None:
         payload = encode_message(action.message)
-        max_frame = self._limits.max_frame_bytes
-        plain = encode_frame(payload, max_frame)
+        plain: bytes | None = None  # framed once for all links in the clear, when there are any
         # Our HELLO always goes in the clear, even when the peer's arrived first and already
         # started the link cipher (the reader thread starts it as it decodes that HELLO).
         sealable = not isinstance(action.message, Hello)
@@ -376,7 +375,9 @@ class Node:
             if conn is None:
                 continue
             self._to_flush.add(conn)
-            if not conn.send(payload, plain, sealable=sealable):
+            if conn.cipher is None:
+                plain = plain or encode_frame(payload, self._limits.max_frame_bytes)
+            if not conn.send(payload, plain if conn.cipher is None else None, sealable=sealable):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)
@@ -482,7 +483,7 @@ class Node:
         job.start()
 
     def _delete_parts(self, offer_id: str) -> None:
-        for part in self._downloads().glob(f".*.{offer_id}.part"):
+        for part in self._downloads().glob(part_name("*", offer_id)):
             with contextlib.suppress(OSError):
                 part.unlink()
 
