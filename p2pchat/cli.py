@@ -113,7 +113,7 @@ def _chat(args: argparse.Namespace) -> int:
     if downloads.exists() and not downloads.is_dir():
         raise UsageError(f"--downloads {downloads} is not a directory")
     if app is not None:
-        _log_to_file(data_dir, args.verbose)
+        _log_to_file(data_dir)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
     with identity, open_log(data_dir, limits) as message_log:
         discovery = None
@@ -165,7 +165,7 @@ def _chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _log_to_file(data_dir: Path | None, verbosity: int) -> None:
+def _log_to_file(data_dir: Path | None) -> None:
     """The full-screen UI owns the terminal: logs go to p2pchat.log in the data dir."""
     root = logging.getLogger()
     for handler in list(root.handlers):
