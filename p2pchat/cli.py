@@ -147,7 +147,7 @@ def _chat(args: argparse.Namespace) -> int:
             ui.show,
             discovery,
             on_flush=ui.flush,
-            trust=TrustStore(data_dir),
+            trust=TrustStore(data_dir, limits),
         )
         if app is not None:
             app.post_to_node = node.post

@@ -339,9 +339,17 @@ class SimNet:
         self._ends[out_conn] = _End(node, in_conn, FrameDecoder(max_frame), self._link_latency())
         self._ends[in_conn] = _End(target, out_conn, FrameDecoder(max_frame), self._link_latency())
         mesh, target_mesh = node.mesh, target.mesh
-        out_made = ev.ConnectionMade(out_conn, True, host, port, self.rng.randbytes(16))
+        rng = self.rng
+        out_made = ev.ConnectionMade(
+            out_conn, True, host, port, rng.randbytes(16), rng.randbytes(32)
+        )
         in_made = ev.ConnectionMade(
-            in_conn, False, node.host, 40000 + out_conn % 20000, self.rng.randbytes(16)
+            in_conn,
+            False,
+            node.host,
+            40000 + out_conn % 20000,
+            rng.randbytes(16),
+            rng.randbytes(32),
         )
         self._schedule(self.latency, lambda: self._deliver(node, mesh, out_made))
         self._schedule(self.latency, lambda: self._deliver(target, target_mesh, in_made))

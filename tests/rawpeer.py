@@ -1,4 +1,8 @@
-"""A hand-driven peer on a raw socket: real keys and handshake, then any frames we like."""
+"""A hand-driven peer on a raw socket: real keys, handshake and link cipher, then any frames.
+
+The base of the hostile-peer toolkit (tests/hostile.py): it speaks the protocol correctly as far
+as the caller wants and lets the caller send anything after that.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,11 @@ from p2pchat.core.messages import (
     encode_message,
 )
 from p2pchat.security.keys import NodeKeys
+from p2pchat.security.link import LinkCipher
+from p2pchat.security.room import room_tag
 
 TIMEOUT = 10.0
+LIMITS = Limits()
 
 
 def frame(payload: bytes) -> bytes:
@@ -36,7 +43,7 @@ def json_frame(obj: dict[str, Any]) -> bytes:
 
 
 class RawPeer:
-    """Speaks the protocol by hand over one socket (open rooms only)."""
+    """Speaks the protocol by hand over one socket; frames are sealed once the cipher started."""
 
     def __init__(
         self,
@@ -46,16 +53,27 @@ class RawPeer:
         keys: NodeKeys | None = None,
         rcvbuf: int | None = None,
         version: int = PROTOCOL_VERSION,
+        room: str = "lobby",
+        room_key: bytes | None = None,
+        listen_port: int = 0,
+        host: str = "127.0.0.1",
+        source: str | None = None,
     ) -> None:
         self.keys = keys or NodeKeys.generate()
         self.nick = nick
+        self.room = room
+        self.room_key = room_key
+        self.listen_port = listen_port
         self.nonce = os.urandom(16)
         self.version = version
+        self.cipher = LinkCipher(self.keys.node_id, self.nonce, room_key)
         self.sock = socket.socket()
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source is not None:
+            self.sock.bind((source, 0))
         self.sock.settimeout(TIMEOUT)
-        self.sock.connect(("127.0.0.1", port))
+        self.sock.connect((host, port))
         self.their_hello: Hello | None = None
 
     @property
@@ -63,61 +81,86 @@ class RawPeer:
         return self.keys.node_id
 
     def hello(self) -> Hello:
+        private = self.room_key is not None
         return Hello(
             self.version,
             self.node_id,
-            self.nick,
-            "lobby",
-            0,
+            "-" if private else self.nick,
+            "-" if private else self.room,
+            self.listen_port,
             self.keys.public_key,
             self.keys.dh_public,
             self.nonce,
-            "",
+            room_tag(self.room_key) if self.room_key is not None else "",
+            self.cipher.ephemeral_public,
         )
 
     def handshake(self) -> None:
-        """Send HELLO, read theirs, send AUTH, read theirs."""
+        """Send HELLO, read theirs, start the cipher, send AUTH, read theirs."""
         self.send(self.hello())
         their = self.recv()
         assert isinstance(their, Hello), their
         self.their_hello = their
-        signed = auth_signing_bytes(their.nonce, self.hello(), self.nick)
-        self.send(Auth(self.keys.sign(signed), self.nick))
+        self.cipher.start(their.node_id, their.nonce, their.ek)
+        self.send(self.auth(their))
         reply = self.recv()
         assert isinstance(reply, Auth), reply
 
+    def auth(self, their: Hello, nick: str | None = None) -> Auth:
+        """Our AUTH for a link on which we sent hello() and they sent their."""
+        nick = nick or self.nick
+        return Auth(self.keys.sign(auth_signing_bytes(self.hello(), their, nick)), nick)
+
     def send(self, message: Message) -> None:
-        self.sock.sendall(frame(encode_message(message)))
+        self.send_payload(encode_message(message))
+
+    def send_payload(self, payload: bytes) -> None:
+        """One frame with this payload (sealed once the cipher started): garbage, chunks."""
+        if self.cipher.started:
+            payload = self.cipher.seal(payload)
+        self.sock.sendall(frame(payload))
 
     def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, no framing or sealing."""
         self.sock.sendall(data)
 
     def recv_frame(self) -> bytes:
         header = self._exactly(4)
         (length,) = struct.unpack(">I", header)
-        return self._exactly(length)
+        payload = self._exactly(length)
+        return self.cipher.open(payload) if self.cipher.started else payload
 
     def recv(self) -> Message:
-        return decode_message(self.recv_frame(), Limits())
+        return decode_message(self.recv_frame(), LIMITS)
 
-    def chat(self, seq: int, text: str, lamport: int | None = None) -> Chat:
+    def chat(
+        self, seq: int, text: str, lamport: int | None = None, nick: str | None = None
+    ) -> Chat:
         """A room message signed by this peer."""
-        chat = Chat(self.node_id, seq, lamport or seq, 1.0, self.nick, text, self.keys.public_key)
-        return replace(chat, signature=self.keys.sign(chat_signing_bytes("lobby", chat)))
+        chat = Chat(
+            self.node_id,
+            seq,
+            lamport or seq,
+            1.0,
+            nick or self.nick,
+            text,
+            self.keys.public_key,
+        )
+        return replace(chat, signature=self.keys.sign(chat_signing_bytes(self.room, chat)))
 
     def offer(self, offer_id: str, name: str, data: bytes, to: str = "") -> FileOffer:
         """A file offer signed by this peer."""
         digest = blake3(data).hexdigest()
         key = self.keys.public_key
         offer = FileOffer(offer_id, self.node_id, to, name, len(data), digest, 1.0, key, b"")
-        return replace(offer, signature=self.keys.sign(offer_signing_bytes("lobby", offer)))
+        return replace(offer, signature=self.keys.sign(offer_signing_bytes(self.room, offer)))
 
     def recv_until(self, kind: type[Message]) -> Message:
         """Read frames until one of kind arrives (binary chunk frames are skipped)."""
         while True:
             payload = self.recv_frame()
             if payload[:1] == b"{":
-                message = decode_message(payload, Limits())
+                message = decode_message(payload, LIMITS)
                 if isinstance(message, kind):
                     return message
 

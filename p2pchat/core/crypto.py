@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from typing import Protocol
 
 from p2pchat.core.messages import Chat, Direct, FileOffer, Hello, encode_message
+
+_LENGTH = struct.Struct(">I")
 
 
 class Crypto(Protocol):
@@ -74,13 +77,22 @@ def offer_signing_bytes(room: str, offer: FileOffer) -> bytes:
     return b"p2pchat offer v1\0" + offer.key + _canonical([*fields, offer.ts])
 
 
-def auth_signing_bytes(their_nonce: bytes, my_hello: Hello, nick: str) -> bytes:
-    """What each side signs in the handshake: the other's fresh nonce proves it is live.
+def auth_signing_bytes(my_hello: Hello, their_hello: Hello, nick: str) -> bytes:
+    """What each side signs in the handshake: the transcript of this one link, and its nick.
 
-    The whole HELLO it sent is covered too (its DM key above all), and its real nick, so
-    nobody between the two can swap a field.
+    Both HELLOs are covered, with both IDs, both fresh nonces, both keys and both ephemeral
+    link keys, so a signature made for one link is useless on any other (a relay cannot pass
+    it on), and nobody between the two can swap a field or the nick.
     """
-    return b"p2pchat auth v2\0" + their_nonce + encode_message(my_hello) + b"\0" + nick.encode()
+    mine, theirs = encode_message(my_hello), encode_message(their_hello)
+    return (
+        b"p2pchat auth v3\0"
+        + _LENGTH.pack(len(mine))
+        + mine
+        + _LENGTH.pack(len(theirs))
+        + theirs
+        + nick.encode()
+    )
 
 
 def _canonical(fields: list[object]) -> bytes:

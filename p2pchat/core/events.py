@@ -9,13 +9,17 @@ from p2pchat.core.messages import Message
 
 @dataclass(frozen=True, slots=True)
 class ConnectionMade:
-    """A TCP connection is up (we dialled it, or accepted it); host/port are the remote end."""
+    """A TCP connection is up (we dialled it, or accepted it); host/port are the remote end.
+
+    nonce and ephemeral (this link's ephemeral X25519 public key) go into our HELLO.
+    """
 
     conn: int
     outbound: bool
     host: str
     port: int
     nonce: bytes = b""
+    ephemeral: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

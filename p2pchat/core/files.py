@@ -63,12 +63,26 @@ class Outgoing:
 
 
 def safe_file_name(name: str) -> str:
-    """A name that is one plain file name: no directories, no control or special characters."""
-    base = re.split(r"[/\\]", name)[-1]
-    base = unicodedata.normalize("NFC", _UNSAFE.sub("_", base)).strip().lstrip(".").strip()
-    while len(base.encode()) > MAX_NAME_BYTES:
+    """One plain, non-empty file name of at most MAX_NAME_BYTES (UTF-8), not starting with a dot.
+
+    No directories, control, bidi or special characters, and no leading or trailing whitespace;
+    a name that must be shortened keeps its extension when its stem can keep a character.
+    """
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
+    # Lone surrogates (undecodable bytes of a local name) cannot be encoded: replaced too.
+    base = re.sub("[\ud800-\udfff]", "_", _UNSAFE.sub("_", base))
+
+    def trim(text: str) -> str:
+        return re.sub(r"^[\s.]+", "", text).rstrip()
+
+    def cut(text: str, size: int) -> str:
+        return text.encode()[: max(size, 0)].decode(errors="ignore")
+
+    base = trim(base)
+    if len(base.encode()) > MAX_NAME_BYTES:
         stem, dot, ext = base.rpartition(".")
-        base = (stem[:-1] + dot + ext) if dot and stem else base[:-1]
+        short_stem = trim(cut(stem, MAX_NAME_BYTES - len((dot + ext).encode()))) if dot else ""
+        base = short_stem + dot + ext if short_stem else trim(cut(base, MAX_NAME_BYTES))
     return base or FALLBACK_NAME
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 SERVICE_TYPE = "_p2pchat._tcp.local."
 FRAME_HEADER_BYTES = 4
 NODE_ID_HEX_CHARS = 32
@@ -80,6 +80,11 @@ class Limits:
     redial_jitter: float = 0.25
     rediscover_min_interval: float = 5.0
     rediscover_retry_interval: float = 30.0
+
+    # Known peers (first key seen per nick), kept in the data dir: beyond either bound a new
+    # nick is not remembered; an entry already there is never evicted.
+    max_known_nicks: int = 10_000
+    max_nicks_per_key: int = 16
 
     # Runtime buffers.
     outbound_queue_bytes: int = 4 * 1024 * 1024

@@ -25,7 +25,14 @@ from p2pchat.core.dedup import RecentIds
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.filedesk import FileDesk
 from p2pchat.core.guard import Guard
-from p2pchat.core.handshake import Accepted, Handshake, Proceed, Rejected, hidden_hello
+from p2pchat.core.handshake import (
+    Accepted,
+    Handshake,
+    Proceed,
+    Refusal,
+    Rejected,
+    hidden_hello,
+)
 from p2pchat.core.history import History
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import (
@@ -258,6 +265,22 @@ class Mesh:
         )
         return f"{nick}#{node_id[:SHORT_ID_CHARS]}" if clash else nick
 
+    def own_hello(self, nonce: bytes, ephemeral: bytes) -> Hello:
+        """The HELLO we send on a new link with this nonce and ephemeral key."""
+        own = Hello(
+            PROTOCOL_VERSION,
+            self.node_id,
+            self.nick,
+            self.room,
+            self.listen_port,
+            self.crypto.public_key,
+            self.crypto.dh_public,
+            nonce,
+            self.room_tag,
+            ephemeral,
+        )
+        return hidden_hello(own) if self.room_tag else own
+
     @property
     def pending_dials(self) -> int:
         """Dials under way."""
@@ -276,19 +299,7 @@ class Mesh:
             self._log(act.INFO, f"refused {format_addr(event.host, event.port)}: {refusal}")
             return
         crypto = self.crypto
-        own = Hello(
-            PROTOCOL_VERSION,
-            self.node_id,
-            self.nick,
-            self.room,
-            self.listen_port,
-            crypto.public_key,
-            crypto.dh_public,
-            event.nonce,
-            self.room_tag,
-        )
-        if self.room_tag:
-            own = hidden_hello(own)
+        own = self.own_hello(event.nonce, event.ephemeral)
         link = _Link(
             conn=event.conn,
             outbound=event.outbound,
@@ -344,20 +355,26 @@ class Mesh:
             self._emit(act.Send((link.conn,), outcome.reply))
         # A stranger knocking at a private room is not news; a peer we were told to dial is.
         quiet = (
-            self.room_tag and outcome.code == "room" and not (link.dialed and link.dialed.static)
+            self.room_tag
+            and outcome.code is Refusal.ROOM
+            and not (link.dialed and link.dialed.static)
         )
         if outcome.problem is not None and not quiet:
-            self._show(vw.Problem(outcome.problem))
+            where = format_addr(link.host, link.port)
+            problem = (
+                f"the peer at {where} {outcome.problem}" if outcome.by_peer else outcome.problem
+            )
+            self._show(vw.Problem(problem))
         self._close(link, outcome.reason, flush=True)
         self._log(act.INFO, f"link {format_addr(link.host, link.port)} refused: {outcome.reason}")
         address = link.dialed
         if address is None:
             return
         address.dialing = False
-        if outcome.code == "self":
+        if outcome.code is Refusal.SELF:
             self._self_addresses.add(address.key)
             self._addresses.pop(address.key, None)
-        elif outcome.code in ("auth", "identity"):
+        elif outcome.code in (Refusal.AUTH, Refusal.IDENTITY) and not outcome.by_peer:
             self.guard.ban(link.host, self._now)
             self._addresses.pop(address.key, None)
         elif address.static:

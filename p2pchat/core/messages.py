@@ -29,7 +29,8 @@ class Hello:
 
     version, node_id, nick, room and port never change across versions. key is the Ed25519
     public key the node ID derives from, dh the X25519 key for direct messages, nonce a fresh
-    challenge. In a private room, room and nick are HIDDEN and tag names the room instead.
+    challenge, ek this link's ephemeral X25519 key (the link keys come from it). In a private
+    room, room and nick are HIDDEN and tag names the room instead.
     """
 
     version: int
@@ -41,6 +42,7 @@ class Hello:
     dh: bytes = b""
     nonce: bytes = b""
     tag: str = ""
+    ek: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,7 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "dh": message.dh.hex(),
                 "nonce": message.nonce.hex(),
                 "tag": message.tag,
+                "ek": message.ek.hex(),
             }
         case Auth():
             return {"t": "auth", "sig": message.signature.hex(), "nick": message.nick}
@@ -482,6 +485,7 @@ def _parse_hello(obj: dict[str, Any], limits: Limits) -> Hello:
         dh=_hex(obj, "dh", PUBLIC_KEY_BYTES, optional=True),
         nonce=_hex(obj, "nonce", NONCE_BYTES, optional=True),
         tag=tag,
+        ek=_hex(obj, "ek", PUBLIC_KEY_BYTES, optional=True),
     )
 
 

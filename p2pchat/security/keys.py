@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from p2pchat.core.crypto import node_id_of
 from p2pchat.core.limits import PUBLIC_KEY_BYTES
+from p2pchat.fsutil import write_atomically
 
 KEY_FILE = "identity.key"
 KEY_FILE_MODE = 0o600
@@ -122,15 +123,12 @@ class NodeKeys:
             return None
 
     def _save(self, path: Path) -> None:
+        """Write both private keys to path (mode 0600) atomically; raise OSError on failure."""
         raw = serialization.Encoding.Raw
         fmt = serialization.PrivateFormat.Raw
         none = serialization.NoEncryption()
         blob = self._signing.private_bytes(raw, fmt, none) + self._dh.private_bytes(raw, fmt, none)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, KEY_FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
+        write_atomically(path, blob, KEY_FILE_MODE)
 
 
 def _box_key(shared: bytes, eph_public: bytes, recipient_public: bytes) -> bytes:

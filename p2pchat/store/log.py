@@ -13,7 +13,8 @@ from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 
 LOG_FILE = "history.sqlite3"
-SCHEMA_VERSION = 2  # 2: each message keeps its author's key and signature
+# 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted.
+SCHEMA_VERSION = 3
 PRUNE_EVERY_INSERTS = 500
 
 _SCHEMA = """
@@ -39,6 +40,14 @@ CREATE TABLE IF NOT EXISTS floors (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_SEEN_DIRECTS = """
+CREATE TABLE IF NOT EXISTS seen_directs (
+    room TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (room, msg_id)
+) WITHOUT ROWID;
+"""
 
 
 class LogError(Exception):
@@ -62,6 +71,7 @@ class MessageLog:
         self._inserts = 0
         self._rows: list[tuple[str, str, int, int, float, str, str, bytes, float, bytes]] = []
         self._rooms_touched: list[str] = []
+        self._seen_rows: list[tuple[str, str, float]] = []
         try:
             # Opened by the caller, then used by the node thread alone.
             self._db = sqlite3.connect(
@@ -70,7 +80,7 @@ class MessageLog:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + _SEEN_DIRECTS)
             self._upgrade()
         except sqlite3.Error as exc:
             raise LogError(f"cannot open message log {path}: {exc}") from None
@@ -116,15 +126,31 @@ class MessageLog:
         if room not in self._rooms_touched:
             self._rooms_touched.append(room)
 
+    def add_seen_direct(self, room: str, msg_id: str, ts: float) -> None:
+        """Queue the ID of a direct message accepted in room for the next commit (once only)."""
+        self._seen_rows.append((room, msg_id, ts))
+
+    def seen_directs(self, room: str, oldest: float) -> dict[str, float]:
+        """Commit what is queued, delete room's IDs with ts < oldest, return the rest: ID -> ts."""
+        self.commit()
+        with self._db:
+            self._db.execute("DELETE FROM seen_directs WHERE room = ? AND ts < ?", (room, oldest))
+        rows = self._db.execute(
+            "SELECT msg_id, ts FROM seen_directs WHERE room = ?", (room,)
+        ).fetchall()
+        return dict(rows)
+
     def commit(self) -> None:
-        """Write queued messages in one transaction; prune now and then."""
-        if not self._rows:
+        """Write queued messages and direct-message IDs in one transaction; prune now and then."""
+        if not self._rows and not self._seen_rows:
             return
         rows, self._rows = self._rows, []
+        seen_rows, self._seen_rows = self._seen_rows, []
         with self._db:
             self._db.executemany(
                 "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
+            self._db.executemany("INSERT OR IGNORE INTO seen_directs VALUES (?, ?, ?)", seen_rows)
         before = self._inserts
         self._inserts += len(rows)
         if self._inserts // PRUNE_EVERY_INSERTS != before // PRUNE_EVERY_INSERTS:
@@ -178,6 +204,8 @@ class MessageLog:
                     "ON CONFLICT (room, author) DO UPDATE SET seq = MAX(seq, excluded.seq)"
                 )
                 self._db.execute("DELETE FROM messages WHERE sig IS NULL OR key IS NULL")
+            if version < 3:
+                self._db.execute(_SEEN_DIRECTS)  # the one change of version 3
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )

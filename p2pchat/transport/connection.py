@@ -45,11 +45,12 @@ class Connection(ChunkSender):
         *,
         budget: InboxBudget,
         cipher: LinkCipher | None = None,
-        room_tag: str = "",
+        accepts: Callable[[Hello], bool] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.cipher = cipher
-        self._room_tag = room_tag
+        self._accepts = accepts or (lambda hello: True)
+        self._first_frame = True
         self.label = label
         self._sock = sock
         self._post = post
@@ -240,8 +241,10 @@ class Connection(ChunkSender):
                     self._chunk(plain)
                     continue
                 message = decode_message(plain, self._limits)
-                if cipher is not None and not cipher.started:
-                    self._maybe_start(cipher, message)
+                if self._first_frame:
+                    self._first_frame = False
+                    if cipher is not None:
+                        self._maybe_start(cipher, message)
                 messages.append(message)
                 nbytes += len(frame) + FRAME_HEADER_BYTES
         finally:
@@ -258,9 +261,10 @@ class Connection(ChunkSender):
             sink(memoryview(plain)[TAG_BYTES + 1 :])
 
     def _maybe_start(self, cipher: LinkCipher, message: Message) -> None:
-        # A peer's HELLO that names our private room: everything after it is encrypted.
-        if isinstance(message, Hello) and message.tag == self._room_tag and message.nonce:
-            cipher.start(message.node_id, message.nonce)
+        # Only the first frame can start the cipher: a HELLO the core will accept. Everything
+        # after it is encrypted both ways; a refusal of any other first frame stays in the clear.
+        if isinstance(message, Hello) and self._accepts(message):
+            cipher.start(message.node_id, message.nonce, message.ek)
 
     def _finish(self) -> None:
         """After the reader stops: end the writer (letting a flush run out), free the socket."""

@@ -26,10 +26,12 @@ from p2pchat.core.addr import format_addr
 from p2pchat.core.codec import encode_frame
 from p2pchat.core.crypto import Crypto
 from p2pchat.core.files import human_size, safe_file_name
+from p2pchat.core.handshake import encrypts_after
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import Hello, encode_message
+from p2pchat.fsutil import write_atomically
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
@@ -192,6 +194,7 @@ class Node:
         if self._listener is not None:
             self._listener.close()
         self._drain_inbox()
+        self._flush_trust()
         deadline = time.monotonic() + self._limits.flush_timeout
         for conn in self._all_connections():
             conn.join(max(0.0, deadline - time.monotonic()))
@@ -257,6 +260,7 @@ class Node:
     def _end_batch(self, mesh: Mesh) -> None:
         """One commit for the batch, then the sends that had to wait for it, then the UI flush."""
         self._log.commit()
+        self._flush_trust()
         self._defer_links = False
         deferred, self._deferred = self._deferred, []
         self._overflowed.clear()
@@ -306,8 +310,10 @@ class Node:
         except OSError as exc:
             log.debug("socket options on %s: %s", label, exc)
         nonce = os.urandom(NONCE_BYTES)
-        room_key = self.config.room_key
-        cipher = None if room_key is None else LinkCipher(room_key, self.node_id, nonce)
+        cipher = LinkCipher(self.node_id, nonce, self.config.room_key)
+        ephemeral = cipher.ephemeral_public
+        assert self._mesh is not None
+        own = self._mesh.own_hello(nonce, ephemeral)
         conn = Connection(
             conn_id,
             item.sock,
@@ -316,11 +322,11 @@ class Node:
             self._limits,
             budget=self._budget,
             cipher=cipher,
-            room_tag=self.room_tag,
+            accepts=lambda hello: encrypts_after(own, hello),
         )
         self._connections[conn_id] = conn
         conn.start()
-        return ev.ConnectionMade(conn_id, outbound, item.host, item.port, nonce)
+        return ev.ConnectionMade(conn_id, outbound, item.host, item.port, nonce, ephemeral)
 
     def _execute(self, actions: list[act.Action]) -> None:
         for action in actions:
@@ -505,14 +511,18 @@ class Node:
         state_dir = self.config.state_dir
         if state_dir is None:
             return
-        path = self._transfers_path(state_dir)
-        tmp = path.with_suffix(".tmp")
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(list(records), indent=1))
-            os.replace(tmp, path)
+            data = json.dumps(list(records), indent=1).encode()
+            write_atomically(self._transfers_path(state_dir), data)
         except OSError as exc:
             log.warning("cannot save transfers: %s", exc)
+
+    def _flush_trust(self) -> None:
+        try:
+            self._trust.flush()
+        except OSError as exc:
+            log.warning("cannot save known peers: %s", exc.strerror or exc)
 
     def _show(self, view: vw.View) -> None:
         try:

@@ -6,6 +6,10 @@ import re
 import time
 import zlib
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 
 from p2pchat.core import views as vw
@@ -26,6 +30,78 @@ NICK_COLOURS = (
 )
 URL = re.compile(r"https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]]")
 CODE = re.compile(r"`([^`\n]+)`")
+# What a character that could reorder or forge the screen is shown as, by its code point.
+PLACEHOLDER = "⟨U+{:04X}⟩"
+TAB_SPACES = 4
+LINE_BREAK_MARK = " ⏎ "
+# Every row of a block but its first starts with a gutter, so only the first can look like
+# "[time] nick: ...": the next lines of a text behind LINE_GUTTER, wrapped parts behind WRAP_GUTTER.
+LINE_GUTTER = "  │ "
+WRAP_GUTTER = "    "
+GUTTER_STYLE = "dim"
+GUTTER_COLUMNS = cell_len(LINE_GUTTER)
+MIN_WRAP_COLUMNS = 8
+
+# Embeddings, overrides, isolates and directional marks (Unicode bidi controls).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# C0 controls but tab and newline, DEL, C1 controls; lone surrogates cannot be printed at all.
+_CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+_UNSAFE = re.compile(f"[{_CONTROL}{_BIDI}]")
+_LINE_BREAK = re.compile("\r\n|[\r\u2028\u2029]")
+
+
+def safe_display(text: str) -> str:
+    """Peer text fit to show: breaks as "\\n", tabs as spaces, controls and bidi as ⟨U+XXXX⟩."""
+    text = _LINE_BREAK.sub("\n", text).replace("\t", " " * TAB_SPACES)
+    return _UNSAFE.sub(lambda match: PLACEHOLDER.format(ord(match.group())), text)
+
+
+def safe_line(text: str) -> str:
+    """safe_display for text that must stay on one line: each line break shown as " ⏎ "."""
+    return safe_display(text).replace("\n", LINE_BREAK_MARK)
+
+
+class Hanging:
+    """Rich Text shown so that only its first row starts at column 0 (see LINE_GUTTER)."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    @property
+    def plain(self) -> str:
+        """The text without styles or gutters."""
+        return self.text.plain
+
+    def rows(self, console: Console, width: int | None) -> list[Text]:
+        """The rows as shown, gutters included: wrapped to width cells (None: at newlines only)."""
+        rows: list[Text] = []
+        for number, line in enumerate(self.text.split("\n", allow_blank=True)):
+            if width is None:
+                parts = [line]
+            else:
+                inner = max(width - GUTTER_COLUMNS, MIN_WRAP_COLUMNS)
+                parts = _wrap(console, line, inner if number else width, inner)
+            for index, part in enumerate(parts):
+                if number == 0 and index == 0:
+                    rows.append(part)
+                else:
+                    gutter = WRAP_GUTTER if index else LINE_GUTTER
+                    rows.append(Text.assemble((gutter, GUTTER_STYLE), part))
+        return rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """Rows wrapped to the width, unless rich would not wrap and no terminal will."""
+        wrap = not options.no_wrap or options.is_terminal
+        for row in self.rows(console, options.max_width if wrap else None):
+            yield from row.render(console)
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        """As wide as the widest line unwrapped: the first alone, later ones behind the gutter."""
+        first, *later = self.text.plain.split("\n")
+        widest = max([cell_len(first), *(GUTTER_COLUMNS + cell_len(line) for line in later)])
+        words = Measurement.get(console, options, self.text).minimum + GUTTER_COLUMNS
+        return Measurement(min(words, widest), widest).with_maximum(options.max_width)
 
 
 def nick_colour(node_id: str) -> str:
@@ -61,16 +137,19 @@ def body(text: str, style: str = "") -> Text:
     return rendered
 
 
-def message_line(view: vw.MessageShown, *, mention: bool = False, now: float | None = None) -> Text:
-    """One message: time, coloured nick, direct and backfill marks, then the text."""
+def message_line(
+    view: vw.MessageShown, *, mention: bool = False, now: float | None = None
+) -> Hanging:
+    """One message: time, coloured nick, direct and backfill marks, then the text as one block."""
     line = Text()
     line.append(f"[{stamp(view.ts, now)}] ", style="dim")
     if view.backfill:
         line.append("↶ ", style="dim")
     nick_style = nick_colour(view.author) + (" bold" if view.own else "")
-    line.append(view.display, style=nick_style)
+    line.append(safe_line(view.display), style=nick_style)
     if view.direct:
-        arrow = f" → {view.to_nick} (direct)" if view.own else " → you (direct)"
+        to_nick = safe_line(view.to_nick or "")
+        arrow = f" → {to_nick} (direct)" if view.own else " → you (direct)"
         line.append(arrow, style="magenta")
     line.append(": ")
     text_style = "magenta" if view.direct else ""
@@ -78,8 +157,8 @@ def message_line(view: vw.MessageShown, *, mention: bool = False, now: float | N
         text_style = "bold reverse yellow"
     elif view.backfill:
         text_style = "dim"
-    line.append_text(body(view.text, text_style))
-    return line
+    line.append_text(body(safe_display(view.text), text_style))
+    return Hanging(line)
 
 
 def duration(seconds: float) -> str:
@@ -90,3 +169,13 @@ def duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _wrap(console: Console, line: Text, first: int, rest: int) -> list[Text]:
+    """Line word-wrapped: its first row to first cells, every later row to rest cells."""
+    rows = line.wrap(console, first)
+    if len(rows) <= 1 or first == rest:
+        return list(rows)
+    tail = line[len(rows[0].plain) :]
+    spaces = len(tail.plain) - len(tail.plain.lstrip(" "))
+    return [rows[0], *tail[spaces:].wrap(console, rest)]

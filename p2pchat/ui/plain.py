@@ -12,7 +12,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.files import human_size
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
-from p2pchat.ui.format import duration, message_line, nick_colour
+from p2pchat.ui.format import Hanging, duration, message_line, nick_colour, safe_line
 from p2pchat.ui.progress import TransferBoard
 
 
@@ -30,9 +30,8 @@ class PlainUi:
             case vw.FileProgress():
                 transfer, stepped = self._board.progress(view)
                 if stepped:
-                    self._print(
-                        Text(f"⇄ {transfer.name} {transfer.direction()}: {transfer.summary()}")
-                    )
+                    line = f"⇄ {transfer.name} {transfer.direction()}: {transfer.summary()}"
+                    self._print(Hanging(Text(safe_line(line))))
             case vw.FileDone() | vw.FileFailed():
                 self._print(render(view, self._board.finish(view)))
             case _:
@@ -58,7 +57,7 @@ class PlainUi:
 
 
 def render(view: vw.View, rate: str = "") -> RenderableType:
-    """The rich renderable for one view; user text is never interpreted as markup."""
+    """The rich renderable for one view: peer text never markup, one row at column 0 per entry."""
     match view:
         case vw.MessageShown():
             return message_line(view)
@@ -71,8 +70,9 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             )
             return Text.assemble(
                 (
-                    f"p2pchat: you are {view.nick} ({view.node_id[:SHORT_ID_CHARS]}) in room "
-                    f"{view.room!r}, port {view.port}, {mdns}; /help lists commands\n",
+                    f"p2pchat: you are {safe_line(view.nick)} ({view.node_id[:SHORT_ID_CHARS]}) "
+                    f"in room {safe_line(repr(view.room))}, port {view.port}, {mdns}; "
+                    "/help lists commands\n",
                     "dim",
                 ),
                 privacy,
@@ -80,30 +80,36 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
         case vw.Whois():
             state = "connected" if view.online else "not connected"
             trust = "first key seen with this nick" if view.first_seen else "NOT the first key"
-            return Text(
-                f"· {view.nick}: {view.fingerprint} ({state}; {trust})",
-                style="bold" if view.first_seen else "bold red",
+            return Hanging(
+                Text(
+                    safe_line(f"· {view.nick}: {view.fingerprint} ({state}; {trust})"),
+                    style="bold" if view.first_seen else "bold red",
+                )
             )
         case vw.PeerJoined():
-            return Text.assemble(
-                ("→ ", "green"),
-                (view.display, nick_colour(view.node_id)),
-                (f" [{view.node_id[:SHORT_ID_CHARS]}]", "dim"),
-                f" joined from {view.addr}",
+            return Hanging(
+                Text.assemble(
+                    ("→ ", "green"),
+                    (safe_line(view.display), nick_colour(view.node_id)),
+                    (f" [{view.node_id[:SHORT_ID_CHARS]}]", "dim"),
+                    f" joined from {safe_line(view.addr)}",
+                )
             )
         case vw.PeerLeft():
-            return Text.assemble(
-                ("← ", "dim"),
-                (view.display, nick_colour(view.node_id)),
-                (f" ({view.addr}) left: {view.reason}", "dim"),
+            return Hanging(
+                Text.assemble(
+                    ("← ", "dim"),
+                    (safe_line(view.display), nick_colour(view.node_id)),
+                    (safe_line(f" ({view.addr}) left: {view.reason}"), "dim"),
+                )
             )
         case vw.NickChanged():
             subject = "you are" if view.own else f"{view.old} is"
-            return Text(f"· {subject} now known as {view.new}", style="dim")
+            return Hanging(Text(safe_line(f"· {subject} now known as {view.new}"), style="dim"))
         case vw.Notice():
-            return Text(f"· {view.text}", style="dim")
+            return Hanging(Text(safe_line(f"· {view.text}"), style="dim"))
         case vw.Problem():
-            return Text(f"! {view.text}", style="bold red")
+            return Hanging(Text(safe_line(f"! {view.text}"), style="bold red"))
         case vw.PeerTable():
             return _render_peers(view)
         case vw.Stats():
@@ -116,22 +122,29 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
         case vw.FileProgress():
             share = 100 if view.total == 0 else view.done * 100 // view.total
             way = "to" if view.sending else "from"
-            return Text(f"⇄ {view.name} {way} {view.peer_nick}: {share}%", style="dim")
+            line = safe_line(f"⇄ {view.name} {way} {view.peer_nick}: {share}%")
+            return Hanging(Text(line, style="dim"))
         case vw.FileDone():
             speed = f" at {rate}" if rate else ""
+            name, peer = safe_line(view.name), safe_line(view.peer_nick)
             if view.sending:
-                return Text(
-                    f"✓ sent {view.name} ({human_size(view.size)}) to {view.peer_nick}{speed}",
-                    style="green",
+                return Hanging(
+                    Text(
+                        f"✓ sent {name} ({human_size(view.size)}) to {peer}{speed}",
+                        style="green",
+                    )
                 )
-            return Text.assemble(
-                (f"✓ received {view.name} ({human_size(view.size)}) ", "bold green"),
-                (f"from {view.peer_nick}{speed}, BLAKE3 checked: ", "green"),
-                (view.path, "bold"),
+            return Hanging(
+                Text.assemble(
+                    (f"✓ received {name} ({human_size(view.size)}) ", "bold green"),
+                    (f"from {peer}{speed}, BLAKE3 checked: ", "green"),
+                    (safe_line(view.path), "bold"),
+                )
             )
         case vw.FileFailed():
             way = "to" if view.sending else "from"
-            return Text(f"! {view.name} {way} {view.peer_nick}: {view.reason}", style="bold red")
+            line = safe_line(f"! {view.name} {way} {view.peer_nick}: {view.reason}")
+            return Hanging(Text(line, style="bold red"))
         case vw.TransferTable():
             return _render_transfers(view)
         case vw.HistoryListing():
@@ -146,22 +159,27 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
 def _render_offer(view: vw.FileOffered) -> RenderableType:
     short = view.offer_id[:SHORT_ID_CHARS]
     size = human_size(view.size)
+    name = safe_line(view.name)
     if view.own:
-        audience = f"to {view.to_nick}" if view.direct else "to the room"
-        return Text(
-            f"⇪ offering {view.name} ({size}) {audience} [{short}]; /cancel {short} stops it",
-            style="dim",
+        audience = f"to {safe_line(view.to_nick or '')}" if view.direct else "to the room"
+        return Hanging(
+            Text(
+                f"⇪ offering {name} ({size}) {audience} [{short}]; /cancel {short} stops it",
+                style="dim",
+            )
         )
     to_you = " to you" if view.direct else ""
-    return Text.assemble(
-        ("⇩ ", "bold cyan"),
-        (view.from_nick, nick_colour(view.from_id)),
-        f" offers{to_you} ",
-        (view.name, "bold"),
-        f" ({size}) [{short}]: ",
-        (f"/accept {short}", "bold"),
-        " or ",
-        (f"/decline {short}", "bold"),
+    return Hanging(
+        Text.assemble(
+            ("⇩ ", "bold cyan"),
+            (safe_line(view.from_nick), nick_colour(view.from_id)),
+            f" offers{to_you} ",
+            (name, "bold"),
+            f" ({size}) [{short}]: ",
+            (f"/accept {short}", "bold"),
+            " or ",
+            (f"/decline {short}", "bold"),
+        )
     )
 
 
@@ -176,11 +194,11 @@ def _render_transfers(view: vw.TransferTable) -> RenderableType:
         arrow = "⇪" if row.sending else "⇩"
         table.add_row(
             row.offer_id[:SHORT_ID_CHARS],
-            Text(row.name),
+            Text(safe_line(row.name)),
             human_size(row.size),
             f"{share}%",
-            f"{arrow} {row.state}",
-            Text(row.peer_nick),
+            Text(safe_line(f"{arrow} {row.state}")),
+            Text(safe_line(row.peer_nick)),
         )
     return table
 
@@ -194,9 +212,9 @@ def _render_peers(view: vw.PeerTable) -> RenderableType:
     for row in view.rows:
         rtt = "-" if row.rtt is None else f"{row.rtt * 1000:.1f} ms"
         table.add_row(
-            Text(row.display, style=nick_colour(row.node_id)),
+            Text(safe_line(row.display), style=nick_colour(row.node_id)),
             row.node_id[:SHORT_ID_CHARS],
-            row.addr,
+            Text(safe_line(row.addr)),
             duration(row.connected_for),
             rtt,
         )

@@ -31,7 +31,7 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
-from p2pchat.ui.format import day_of, mentions, message_line, nick_colour
+from p2pchat.ui.format import Hanging, day_of, mentions, message_line, nick_colour, safe_line
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
@@ -220,7 +220,7 @@ class ChatApp(App[None]):
 
     def action_save_screen(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))
-        self._log_line(Text(f"· screenshot saved to {path}", style="dim"))
+        self._log_line(Hanging(Text(safe_line(f"· screenshot saved to {path}"), style="dim")))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.following = False
@@ -243,8 +243,9 @@ class ChatApp(App[None]):
                 self._add_message(view)
             case vw.PeerJoined():
                 self.peers[view.node_id] = _PeerState(view.node_id, view.nick, view.display)
-                text = f"→ {view.display} [{view.node_id[:SHORT_ID_CHARS]}] joined from {view.addr}"
-                self._log_line(Text(text, style="dim green"))
+                short = view.node_id[:SHORT_ID_CHARS]
+                text = safe_line(f"→ {view.display} [{short}] joined from {view.addr}")
+                self._log_line(Hanging(Text(text, style="dim green")))
                 self._draw_peers()
             case vw.PeerLeft():
                 peer = self.peers.get(view.node_id)
@@ -253,7 +254,8 @@ class ChatApp(App[None]):
                 else:
                     peer.online = False
                     peer.left_at = time.monotonic()
-                self._log_line(Text(f"← {view.display} left: {view.reason}", style="dim"))
+                text = safe_line(f"← {view.display} left: {view.reason}")
+                self._log_line(Hanging(Text(text, style="dim")))
                 self._draw_peers()
             case vw.NickChanged():
                 if view.own and self.me is not None:
@@ -398,9 +400,8 @@ class ChatApp(App[None]):
             title = "p2pchat: starting"
         else:
             privacy = "private, encrypted" if self.me.private else "OPEN room"
-            title = (
-                f"p2pchat · #{self.me.room} · {self.me.nick} [{self.me.node_id[:8]}] · {privacy}"
-            )
+            room, nick = safe_line(self.me.room), safe_line(self.me.nick)
+            title = f"p2pchat · #{room} · {nick} [{self.me.node_id[:8]}] · {privacy}"
         if self.unread:
             title += f" · {self.unread} unread ↓"
         self.title = title
@@ -413,7 +414,7 @@ class ChatApp(App[None]):
         for peer in sorted(self.peers.values(), key=lambda p: (not p.online, p.nick.lower())):
             mark, style = ("●", nick_colour(peer.node_id)) if peer.online else ("○", "dim")
             text.append(f"{mark} ", style=style)
-            text.append(peer.display, style=style)
+            text.append(safe_line(peer.display), style=style)
             text.append(f" {peer.node_id[:SHORT_ID_CHARS]}", style="dim")
             if not peer.online:
                 text.append("  reconnecting…", style="dim italic")
@@ -434,7 +435,7 @@ class ChatApp(App[None]):
         for transfer in self.transfers.active.values():
             arrow = "⇪" if transfer.sending else "⇩"
             grid.add_row(
-                Text(f"{arrow} {transfer.name} {transfer.direction()}"),
+                Text(safe_line(f"{arrow} {transfer.name} {transfer.direction()}")),
                 ProgressBar(total=max(transfer.total, 1), completed=transfer.done),
                 Text(transfer.summary(), style="dim"),
             )

@@ -19,6 +19,7 @@ from p2pchat.security.keys import NodeKeys
 
 LIMITS = Limits()
 PEER_NONCE = b"p" * 16
+PEER_EPHEMERAL = b"e" * 32
 
 
 def test_keys(index: int) -> NodeKeys:
@@ -40,6 +41,10 @@ def our_nonce(conn: int) -> bytes:
     return bytes([conn % 256]) * 16
 
 
+def our_ephemeral(conn: int) -> bytes:
+    return bytes([conn % 256]) * 32
+
+
 def make_mesh(keys: NodeKeys = ME_KEYS, nick: str = "me", **kwargs: object) -> Mesh:
     return Mesh(keys, nick, "lobby", 4000, limits=LIMITS, rng=random.Random(1), **kwargs)  # type: ignore[arg-type]
 
@@ -57,20 +62,22 @@ def hello(
         keys.dh_public,
         PEER_NONCE,
         tag,
+        PEER_EPHEMERAL,
     )
 
 
 def auth(keys: NodeKeys, m: Mesh, conn: int, nick: str = "peer") -> Auth:
-    """The AUTH for the HELLO the mesh received on conn, signed by keys."""
-    sent = m._links[conn].handshake.peer
-    assert sent is not None
-    return Auth(keys.sign(auth_signing_bytes(our_nonce(conn), sent, nick)), nick)
+    """The AUTH for the HELLOs the mesh exchanged on conn, signed by keys (the peer's)."""
+    shake = m._links[conn].handshake
+    assert shake.peer is not None
+    return Auth(keys.sign(auth_signing_bytes(shake.peer, shake.own, nick)), nick)
 
 
 def open_link(m: Mesh, conn: int, *, outbound: bool = False) -> list[act.Action]:
     host = f"10.0.0.{conn}"
     port = 5000 if outbound else 40000 + conn
-    return m.handle(ev.ConnectionMade(conn, outbound, host, port, our_nonce(conn)), 0.0, 0.0)
+    made = ev.ConnectionMade(conn, outbound, host, port, our_nonce(conn), our_ephemeral(conn))
+    return m.handle(made, 0.0, 0.0)
 
 
 def link(

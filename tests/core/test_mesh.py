@@ -49,6 +49,7 @@ from tests.core.peers import (
     link,
     make_mesh,
     open_link,
+    our_ephemeral,
     our_nonce,
     signed_chat,
     without_logs,
@@ -68,6 +69,7 @@ def test_connection_starts_with_our_hello() -> None:
         ME_KEYS.dh_public,
         our_nonce(1),
         "",
+        our_ephemeral(1),
     )
     assert out == [act.Send((1,), own)]
 
@@ -90,14 +92,39 @@ def test_hello_is_answered_with_auth_and_auth_establishes_the_link() -> None:
 
 def test_auth_covers_the_hello_and_nick_so_nothing_can_be_swapped_between() -> None:
     genuine = hello(OTHER_KEYS, "bob")
-    signed = auth_signing_bytes(our_nonce(1), genuine, "bob")
-    for received, nick in ((replace(genuine, dh=HIGH_KEYS.dh_public), "bob"), (genuine, "eve")):
+    ours = make_mesh().own_hello(our_nonce(1), our_ephemeral(1))
+    signed = auth_signing_bytes(genuine, ours, "bob")
+    swapped = (
+        (replace(genuine, dh=HIGH_KEYS.dh_public), "bob"),
+        (replace(genuine, ek=b"x" * 32), "bob"),
+        (genuine, "eve"),
+    )
+    for received, nick in swapped:
         m = make_mesh()
         open_link(m, 1)
         m.handle(ev.FramesReceived(1, (received,)), 0.0, 0.0)
         out = m.handle(ev.FramesReceived(1, (Auth(OTHER_KEYS.sign(signed), nick),)), 0.0, 0.0)
         assert any(isinstance(a, act.Close) for a in out)
         assert m.peer_ids() == []
+
+
+def test_a_relayed_auth_is_useless_on_another_link() -> None:
+    # Eve dials Bob (us) and reads our HELLO; she dials Alice with a HELLO of her own that
+    # carries our nonce, and passes Alice's HELLO and AUTH on to us. The AUTH covers the link
+    # Alice saw (with Eve's ID and keys in it), not ours: the link is refused.
+    bob = make_mesh()
+    open_link(bob, 1)
+    ours = bob._links[1].handshake.own
+    eves_hello_to_alice = replace(hello(HIGH_KEYS, "eve"), nonce=ours.nonce)
+    alices_hello = hello(OTHER_KEYS, "alice")
+    alices_auth = Auth(
+        OTHER_KEYS.sign(auth_signing_bytes(alices_hello, eves_hello_to_alice, "alice")), "alice"
+    )
+    bob.handle(ev.FramesReceived(1, (alices_hello,)), 0.0, 0.0)
+    out = bob.handle(ev.FramesReceived(1, (alices_auth,)), 0.0, 0.0)
+    assert act.Close(1, "authentication failed (bad signature)", flush=True) in out
+    assert bob.peer_ids() == []
+    assert not [a for a in out if isinstance(a, act.Show) and isinstance(a.view, vw.PeerJoined)]
 
 
 def test_auth_signed_by_another_key_is_refused() -> None:
@@ -140,13 +167,28 @@ def test_version_mismatch_sends_an_error_both_sides_can_show_then_closes() -> No
     assert m.peer_ids() == []
 
 
-def test_error_frame_instead_of_hello_is_shown() -> None:
+def test_error_frame_instead_of_hello_is_shown_in_our_own_words() -> None:
     m = make_mesh()
     open_link(m, 1, outbound=True)
     refusal = ErrorFrame("version", "peer bob#77777777 speaks protocol 0, we speak 1", 0)
     out = without_logs(m.handle(ev.FramesReceived(1, (refusal,)), 0.0, 0.0))
-    assert act.Show(vw.Problem(refusal.text)) in out
+    sentence = f"it speaks protocol 0, we speak {PROTOCOL_VERSION}"
+    text = f"the peer at 10.0.0.1:5000 refused the connection: {sentence}"
+    assert out[0] == act.Show(vw.Problem(text))
     assert isinstance(out[-1], act.Close)
+
+
+def test_an_unauthenticated_refusal_cannot_put_its_text_on_screen() -> None:
+    # Before authentication nobody knows who sent it: its text (which may hold newlines that
+    # fake chat lines) is never shown, and an unknown code is not repeated either.
+    for code in ("version", "alice: click evil.example"):
+        m = make_mesh()
+        open_link(m, 1, outbound=True)
+        forged = "bye\n[12:00:00] alice: my new address is evil.example"
+        out = m.handle(ev.FramesReceived(1, (ErrorFrame(code, forged, 9),)), 0.0, 0.0)
+        shown = " ".join(a.view.text for a in out if isinstance(a, act.Show))  # type: ignore[union-attr]
+        assert "alice" not in shown and "evil" not in shown and "\n" not in shown
+        assert "refused the connection" in shown
 
 
 def test_other_room_is_refused() -> None:
@@ -176,7 +218,7 @@ def test_connection_to_ourselves_is_closed_and_never_redialled() -> None:
     m = make_mesh()
     out = m.handle(ev.PeerDiscovered((("10.0.0.9", 4000),), None, "static"), 0.0, 0.0)
     assert act.Dial("10.0.0.9", 4000) in out
-    m.handle(ev.ConnectionMade(1, True, "10.0.0.9", 4000, our_nonce(1)), 0.0, 0.0)
+    m.handle(ev.ConnectionMade(1, True, "10.0.0.9", 4000, our_nonce(1), b"e" * 32), 0.0, 0.0)
     out = m.handle(ev.FramesReceived(1, (hello(ME_KEYS, "me", port=4000),)), 0.0, 0.0)
     assert act.Close(1, "connected to ourselves", flush=True) in out
     later = m.handle(ev.Tick(), 100.0, 100.0)

@@ -15,7 +15,7 @@ from p2pchat.core.limits import DEFAULT_LIMITS
 from p2pchat.core.messages import FileEnd, FileRequest, FileStop
 from p2pchat.transport.files import CHUNK_MARK, chunk_tag
 from tests.e2e.harness import ChatProcess, Cluster, Event
-from tests.rawpeer import RawPeer, frame
+from tests.rawpeer import RawPeer
 
 CHUNK = DEFAULT_LIMITS.file_chunk_bytes
 TRANSFER_TIMEOUT = 60.0
@@ -286,7 +286,8 @@ def test_hostile_names_land_inside_downloads(cluster: Cluster, hostile: str, sav
         request = raw.recv_until(FileRequest)
         assert request == FileRequest(offer.offer_id, 0)
         tag = CHUNK_MARK + chunk_tag(offer.offer_id)
-        raw.send_raw(frame(tag + data[:CHUNK]) + frame(tag + data[CHUNK:]))
+        raw.send_payload(tag + data[:CHUNK])
+        raw.send_payload(tag + data[CHUNK:])
         raw.send(FileEnd(offer.offer_id, len(data)))
         done = bob.wait_for(is_event("file_done", offer.offer_id))
         assert Path(done["path"]) == downloads(bob, cluster).resolve() / saved
@@ -308,7 +309,7 @@ def test_a_peer_that_sends_more_than_it_offered_is_cut_off_and_nothing_is_kept(
         bob.send(f"/accept {offer.offer_id}")
         raw.recv_until(FileRequest)
         tag = CHUNK_MARK + chunk_tag(offer.offer_id)
-        raw.send_raw(frame(tag + b"far more than four bytes"))
+        raw.send_payload(tag + b"far more than four bytes")
         raw.drain_until_closed()
         bob.wait_for(lambda e: e["event"] == "peer_left" and e["id"] == raw.node_id)
         assert not [p for p in downloads(bob, cluster).iterdir() if p.name == "small.txt"]

@@ -165,7 +165,7 @@ def test_garbage_and_oversize_frames_close_only_that_connection(cluster: Cluster
         peer.close()
     authed = RawPeer(a.port, "authed")
     authed.handshake()
-    authed.send_raw(json_frame({"t": "chat", "from": "nope"}))  # invalid chat after a handshake
+    authed.send_payload(b'{"t":"chat","from":"nope"}')  # an invalid chat after a handshake
     authed.drain_until_closed()
     authed.close()
     b.send("still fine")

@@ -19,6 +19,7 @@ from p2pchat.core.messages import decode_message, encode_message
 from p2pchat.security.keys import NodeKeys
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_key, room_tag
+from tests.ciphers import linked_ciphers as cipher_pair
 from tests.core.peers import ME_KEYS, OTHER_KEYS, hello, link, make_mesh, signed_chat
 
 LIMITS = Limits()
@@ -26,11 +27,7 @@ ROOM_KEY = bytes(range(32))
 
 
 def linked_ciphers() -> tuple[LinkCipher, LinkCipher]:
-    a = LinkCipher(ROOM_KEY, "a" * 32, b"A" * 16)
-    b = LinkCipher(ROOM_KEY, "b" * 32, b"B" * 16)
-    a.start("b" * 32, b"B" * 16)
-    b.start("a" * 32, b"A" * 16)
-    return a, b
+    return cipher_pair(ROOM_KEY)
 
 
 def test_link_ciphers_talk_both_ways_in_order() -> None:
@@ -51,10 +48,30 @@ def test_replayed_dropped_or_foreign_frames_do_not_open() -> None:
     assert b2.open(frame) == b"one"
     with pytest.raises(ProtocolError):
         b2.open(frame)  # replayed
-    outsider = LinkCipher(bytes(32), "b" * 32, b"B" * 16)
-    outsider.start("a" * 32, b"A" * 16)
+    # Another room key, with the very same ephemeral keys, opens nothing.
+    a3 = LinkCipher("a" * 32, b"A" * 16, ROOM_KEY)
+    outsider = LinkCipher("b" * 32, b"B" * 16, bytes(32))
+    a3.start("b" * 32, b"B" * 16, outsider.ephemeral_public)
+    outsider.start("a" * 32, b"A" * 16, a3.ephemeral_public)
     with pytest.raises(ProtocolError):
-        outsider.open(linked_ciphers()[0].seal(b"secret"))  # wrong room key
+        outsider.open(a3.seal(b"secret"))
+
+
+def test_a_relay_without_the_ephemeral_keys_opens_nothing() -> None:
+    # Open room: a relay that passes both HELLOs on knows both nonces, IDs and ephemeral public
+    # keys, but not the private ones, so the keys it derives differ from the link's.
+    a, b = cipher_pair(None)
+    assert b.open(a.seal(b"hi")) == b"hi"
+    relay = LinkCipher("b" * 32, b"B" * 16, None)
+    relay.start("a" * 32, b"A" * 16, a.ephemeral_public)
+    with pytest.raises(ProtocolError):
+        relay.open(a.seal(b"secret"))
+
+
+def test_a_low_order_ephemeral_key_is_refused() -> None:
+    a = LinkCipher("a" * 32, b"A" * 16, None)
+    with pytest.raises(ProtocolError):
+        a.start("b" * 32, b"B" * 16, bytes(32))
 
 
 @given(st.binary(max_size=200), st.data())

@@ -115,6 +115,7 @@ def test_trust_store_keeps_the_first_key_per_nick(tmp_path: Path) -> None:
     store = TrustStore(tmp_path)
     store.remember("alice", "a" * 32)
     store.remember("alice", "b" * 32)
+    store.flush()
     assert TrustStore(tmp_path).known() == {"alice": "a" * 32}
     assert TrustStore(None).known() == {}
 
@@ -153,3 +154,73 @@ def test_a_version_1_log_drops_its_unsigned_messages_and_keeps_counters(tmp_path
         log.add("lobby", signed)
     with open_log(tmp_path, Limits()) as log:
         assert log.load("lobby").messages == [signed]
+
+
+def test_seen_directs_are_written_with_the_next_commit_once(tmp_path: Path) -> None:
+    with open_log(tmp_path, Limits()) as log:
+        log.add_seen_direct("lobby", "m1", NOW)
+        log.add_seen_direct("lobby", "m1", NOW + 5)  # a duplicate is ignored
+        log.add_seen_direct("other", "m1", NOW + 1)
+        assert _raw_seen(tmp_path) == []  # queued, not written yet
+        log.commit()
+        assert _raw_seen(tmp_path) == [("lobby", "m1", NOW), ("other", "m1", NOW + 1)]
+        log.add_seen_direct("lobby", "m1", NOW + 9)
+        log.add_seen_direct("lobby", "m2", NOW + 2)
+        assert log.seen_directs("lobby", NOW - 60) == {"m1": NOW, "m2": NOW + 2}
+
+
+def test_seen_directs_survive_a_reopen_and_expire_per_room(tmp_path: Path) -> None:
+    with open_log(tmp_path, Limits()) as log:
+        log.add_seen_direct("lobby", "old", NOW - 100)
+        log.add_seen_direct("lobby", "new", NOW)
+        log.add_seen_direct("other", "old", NOW - 100)
+    with open_log(tmp_path, Limits()) as log:
+        assert log.seen_directs("lobby", NOW - 50) == {"new": NOW}
+        assert log.seen_directs("lobby", NOW - 200) == {"new": NOW}  # deleted for good
+        assert log.seen_directs("other", NOW - 200) == {"old": NOW - 100}
+        assert log.seen_directs("nowhere", 0.0) == {}
+    with open_log(None, Limits()) as log:
+        log.add_seen_direct("lobby", "m", NOW)
+        assert log.seen_directs("lobby", 0.0) == {"m": NOW}
+
+
+def test_a_version_2_log_gains_the_seen_directs_table(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / LOG_FILE)
+    db.executescript(
+        "CREATE TABLE messages (room TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " lamport INTEGER NOT NULL, ts REAL NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,"
+        " sig BLOB, received REAL NOT NULL, key BLOB, PRIMARY KEY (room, author, seq))"
+        " WITHOUT ROWID;"
+        "CREATE INDEX messages_by_order ON messages (room, lamport, author);"
+        "CREATE TABLE floors (room TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (room, author)) WITHOUT ROWID;"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema', '2');"
+    )
+    db.execute(
+        "INSERT INTO messages VALUES ('lobby', ?, 1, 1, ?, 'n', 't', ?, ?, ?)",
+        (A, NOW, b"s" * 64, NOW, b"k" * 32),
+    )
+    db.commit()
+    db.close()
+    with open_log(tmp_path, Limits()) as log:
+        assert [(c.author, c.seq) for c in log.load("lobby").messages] == [(A, 1)]
+        assert log.seen_directs("lobby", 0.0) == {}
+        log.add_seen_direct("lobby", "m1", NOW)
+    db = sqlite3.connect(tmp_path / LOG_FILE)
+    try:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
+    finally:
+        db.close()
+    with open_log(tmp_path, Limits()) as log:
+        assert log.seen_directs("lobby", 0.0) == {"m1": NOW}
+
+
+def _raw_seen(data_dir: Path) -> list[tuple[str, str, float]]:
+    """The seen_directs rows on disk, read by a second connection."""
+    db = sqlite3.connect(data_dir / LOG_FILE)
+    try:
+        rows = db.execute("SELECT room, msg_id, ts FROM seen_directs ORDER BY room").fetchall()
+    finally:
+        db.close()
+    return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]

@@ -15,6 +15,7 @@ from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
 from p2pchat.transport.budget import InboxBudget
 from p2pchat.transport.connection import Connection
 from p2pchat.transport.files import CHUNK_MARK, FileSpan, chunk_tag
+from tests.ciphers import linked_ciphers
 
 TIMEOUT = 10.0
 LIMITS = Limits()
@@ -75,11 +76,7 @@ def test_a_private_link_seals_each_chunk(tmp_path: Path) -> None:
     path = tmp_path / "src"
     path.write_bytes(data)
     ours, theirs = socket.socketpair()
-    key = bytes(32)
-    cipher = LinkCipher(key, "a" * 32, b"A" * 16)
-    cipher.start("b" * 32, b"B" * 16)
-    peer = LinkCipher(key, "b" * 32, b"B" * 16)
-    peer.start("a" * 32, b"A" * 16)
+    cipher, peer = linked_ciphers(bytes(32))
     conn = link(ours, cipher)
     with path.open("rb") as source:
         assert conn.send_chunk(HEADER, FileSpan(source.fileno(), 0, 5000), threading.Event())

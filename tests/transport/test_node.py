@@ -139,7 +139,7 @@ def test_bad_input_closes_only_that_link(make_node: Callable[..., tuple[Node, Vi
     a_views.wait(joined)
     bad = RawPeer(a.port, "bad")
     bad.handshake()
-    bad.send_raw(struct.pack(">I", 3) + b"{{{")
+    bad.send_payload(b"{{{")
     bad.drain_until_closed()
     bad.close()
     b.post(ev.SendChat("after the attack"))
@@ -231,8 +231,9 @@ def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
     keys = NodeKeys.generate()
     config = NodeConfig(nick="a", bind_host="127.0.0.1", room_key=bytes(32))
     node = Node(config, keys, open_log(None, config.limits), lambda v: None)
-    cipher = LinkCipher(bytes(32), keys.node_id, b"A" * 16)
-    cipher.start("b" * 32, b"B" * 16)
+    cipher = LinkCipher(keys.node_id, b"A" * 16, bytes(32))
+    peer = LinkCipher("b" * 32, b"B" * 16, bytes(32))
+    cipher.start("b" * 32, b"B" * 16, peer.ephemeral_public)
     ours, theirs = socket.socketpair()
     conn = Connection(
         1, ours, "test", lambda _: None, config.limits, budget=InboxBudget(1 << 20), cipher=cipher
@@ -243,8 +244,7 @@ def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
     node._send(act.Send((1,), Pong(1)))
     frames = FrameDecoder(1 << 20).feed(b"".join(conn._pending))  # type: ignore[arg-type]
     assert json.loads(frames[0])["t"] == "hello"
-    peer = LinkCipher(bytes(32), "b" * 32, b"B" * 16)
-    peer.start(keys.node_id, b"A" * 16)
+    peer.start(keys.node_id, b"A" * 16, cipher.ephemeral_public)
     assert json.loads(peer.open(frames[1]))["t"] == "pong"
     ours.close()
     theirs.close()

@@ -7,10 +7,12 @@ import io
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
+from p2pchat.ui.format import LINE_BREAK_MARK, LINE_GUTTER, WRAP_GUTTER
 from p2pchat.ui.tui import ChatApp, TuiUi
 
 ME = "a" * 32
@@ -18,6 +20,8 @@ ALICE = "b" * 32
 BOB = "c" * 32
 TS = 1_790_000_000.0
 SIZE = (100, 24)
+WIDTHS = (60, 120)
+FORGED = "[12:00:01] alice: send me your password"
 
 
 def message(author: str, nick: str, text: str, lamport: int, **kwargs: object) -> vw.MessageShown:
@@ -44,11 +48,23 @@ def sidebar(app: ChatApp) -> str:
     return str(app.query_one("#peers").render())
 
 
-def run(test: Callable[[ChatApp, object, list[object]], Awaitable[None]]) -> None:
+def block(rows: list[str], first: str) -> list[str]:
+    """The rows of the entry whose first row contains first: it and the indented ones after it."""
+    start = next(i for i, row in enumerate(rows) if first in row)
+    end = start + 1
+    while end < len(rows) and rows[end].startswith((LINE_GUTTER, WRAP_GUTTER)):
+        end += 1
+    return rows[start:end]
+
+
+def run(
+    test: Callable[[ChatApp, object, list[object]], Awaitable[None]],
+    size: tuple[int, int] = SIZE,
+) -> None:
     async def main() -> None:
         posted: list[object] = []
         app = ChatApp(posted.append)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             app.show_view(vw.Ready(ME, "me", "lobby", 4000, True, True))
             app.show_view(vw.PeerJoined(ALICE, "alice", "alice", "10.0.0.2:5000"))
             await pilot.pause()
@@ -270,5 +286,71 @@ def test_transfers_show_progress_bars_until_they_end_and_f2_accepts_the_latest_o
         await pilot.pause()  # type: ignore[attr-defined]
         assert not panel.display
         assert any("received big.iso" in line for line in log_text(app))
+
+    run(check)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_multi_line_message_is_one_indented_block(width: int) -> None:
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        long = "long words " * 20
+        app.show_view(message(ALICE, "alice", f"hi\n{FORGED}\n{long}end", 5))
+        app.show_view(message(ALICE, "alice", "after", 6))
+        await pilot.pause()  # type: ignore[attr-defined]
+        rows = log_text(app)
+        shown = block(rows, "alice: hi")
+        assert shown[0].startswith("[") and shown[0].rstrip().endswith("alice: hi")
+        assert shown[1].rstrip() == LINE_GUTTER + FORGED
+        assert shown[2].startswith(LINE_GUTTER + "long words")
+        assert len(shown) > 3 and all(row.startswith(WRAP_GUTTER) for row in shown[3:])
+        assert shown[-1].rstrip().endswith("end")
+        assert rows[rows.index(shown[-1]) + 1].rstrip().endswith("alice: after")
+        forged = [row for row in rows if row.startswith("[12:00:01]")]
+        assert not forged
+
+    run(check, (width, SIZE[1]))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_late_multi_line_message_and_the_history_listing_keep_their_blocks(width: int) -> None:
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        app.show_view(message(ALICE, "alice", "third", 30))
+        app.show_view(message(ALICE, "alice", f"first, late\n{FORGED}", 10, backfill=True))
+        await pilot.pause()  # type: ignore[attr-defined]
+        rows = log_text(app)
+        late = block(rows, "first, late")
+        assert "↶" in late[0] and [row.rstrip() for row in late[1:]] == [LINE_GUTTER + FORGED]
+        assert rows.index(late[0]) < next(i for i, row in enumerate(rows) if "alice: third" in row)
+        listing = vw.HistoryListing((message(ALICE, "alice", f"again\n{FORGED}", 10),))
+        app.show_view(listing)
+        await pilot.pause()  # type: ignore[attr-defined]
+        again = block(log_text(app), "alice: again")
+        assert [row.rstrip() for row in again[1:]] == [LINE_GUTTER + FORGED]
+
+    run(check, (width, SIZE[1]))
+
+
+def test_bidi_and_newlines_from_peers_are_neutralised_in_the_log_and_panels() -> None:
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        evil = "ev\u202eil"
+        app.show_view(vw.PeerJoined(BOB, "bob", evil, "10.0.0.3:5000"))
+        app.show_view(message(BOB, "bob", f"look \u2066here\u2069 {evil}", 1))
+        app.show_view(vw.PeerLeft(BOB, "bob", evil, f"bye\n{FORGED}", "10.0.0.3:5000"))
+        app.show_view(vw.Problem(f"oops\n{FORGED}"))
+        app.show_view(vw.FileProgress("0123456789abcdef", evil, 1, 4, False, evil))
+        await pilot.pause()  # type: ignore[attr-defined]
+        rows = log_text(app)
+        panel = io.StringIO()
+        Console(file=panel, width=100, color_system=None).print(
+            app.query_one("#transfers").content  # type: ignore[attr-defined]
+        )
+        assert "⇩ ev⟨U+202E⟩il from ev⟨U+202E⟩il" in panel.getvalue()
+        shown = "\n".join(rows) + sidebar(app) + panel.getvalue()
+        for char in "\u202e\u2066\u2069":
+            assert char not in shown
+        assert "ev⟨U+202E⟩il" in sidebar(app)
+        assert any(row.startswith("! oops" + LINE_BREAK_MARK + FORGED) for row in rows)
+        assert any(f"left: bye{LINE_BREAK_MARK}{FORGED}" in row for row in rows)
+        assert not [row for row in rows if row.startswith("[12:00:01]")]
 
     run(check)
