@@ -42,9 +42,13 @@ class Show:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """Keep a room message in the persistent log; for our own, before any Send that carries it."""
+    """Keep a room message in the persistent log; for our own, before any Send that carries it.
+
+    replace: instead of the stored message with its ID (its author signed both; all keep this).
+    """
 
     chat: Chat
+    replace: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from p2pchat.core.files import (
     DECLINED,
     DONE,
     FAILED,
+    FINISHED,
     OFFERED,
     RECEIVING,
     SERVING,
@@ -28,7 +29,7 @@ from p2pchat.core.files import (
     Outgoing,
     human_size,
 )
-from p2pchat.core.limits import Limits
+from p2pchat.core.limits import SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import (
     FileEnd,
     FileOffer,
@@ -53,6 +54,7 @@ FileEvent = (
     | ev.ReceiveFinished
 )
 FileMessage = FileOffer | FileRequest | FileEnd | FileStop
+MAX_LISTED_OFFERS = 5  # offers named when a bare /accept is ambiguous
 
 
 class FileDesk:
@@ -62,6 +64,7 @@ class FileDesk:
         self.mesh = mesh
         self.incoming: dict[str, Incoming] = {}
         self.outgoing: dict[str, Outgoing] = {}
+        self.waiting: dict[tuple[str, str], int] = {}  # (peer, offer) -> offset, oldest first
 
     # --------------------------------------------------------------- restore
 
@@ -105,6 +108,8 @@ class FileDesk:
                 self.on_served(event)
             case ev.ReceiveFinished():
                 self.on_received(event)
+        if self.waiting:
+            self._serve_waiting()
 
     def on_message(self, peer: _Peer, message: FileMessage) -> None:
         """A file frame from a linked peer."""
@@ -117,6 +122,8 @@ class FileDesk:
                 self.on_end(peer, message)
             case FileStop():
                 self.on_stop(peer, message)
+        if self.waiting:
+            self._serve_waiting()
 
     # ------------------------------------------------------------- user intent
 
@@ -221,13 +228,17 @@ class FileDesk:
 
     def on_offer(self, peer: _Peer, offer: FileOffer) -> None:
         mesh = self.mesh
-        if offer.offer_id in self.incoming or offer.author == mesh.node_id:
+        if offer.offer_id in self.incoming:
+            return
+        if offer.author != peer.node_id:
+            # Offers are never relayed: only their author sends them, to the peers it links to.
+            mesh._strike(peer, "a file offer in someone else's name")
             return
         signed = offer_signing_bytes(mesh.room, offer)
         if not signed_by(mesh.crypto, offer.author, offer.key, offer.signature, signed):
             mesh._strike(peer, "a file offer with a bad signature")
             return
-        if offer.to not in ("", mesh.node_id) or not self._room_for_one_more():
+        if offer.to not in ("", mesh.node_id) or not self._room_for_one_more(offer.author):
             return
         nick = mesh.short_name(offer.author)
         incoming = Incoming(offer, nick)
@@ -258,21 +269,42 @@ class FileDesk:
             mesh._emit(act.Send((conn,), FileStop(request.offer_id, "offset beyond the end")))
             return
         outgoing.finished.discard(peer.node_id)
-        previous = outgoing.serving.get(peer.node_id)
-        if previous is not None:
+        previous = outgoing.serving.pop(peer.node_id, None)
+        if previous is not None:  # a new fetch replaces the stream in progress
             mesh._emit(act.StopServe(previous, request.offer_id))
-        outgoing.serving[peer.node_id] = conn
-        mesh._emit(
+        self.waiting.pop((peer.node_id, request.offer_id), None)
+        if self._may_serve(peer.node_id):
+            self._serve(outgoing, peer.node_id, conn, request.offset)
+        else:
+            # Each stream is a thread and a share of the link: a few at a time, the rest wait.
+            self.waiting[(peer.node_id, request.offer_id)] = request.offset
+
+    def _may_serve(self, peer_id: str) -> bool:
+        limits = self.mesh.limits
+        streams = [p for o in self.outgoing.values() for p in o.serving]
+        return len(streams) < limits.max_serves and (
+            streams.count(peer_id) < limits.max_serves_per_peer
+        )
+
+    def _serve(self, outgoing: Outgoing, peer_id: str, conn: int, offset: int) -> None:
+        outgoing.serving[peer_id] = conn
+        offer = outgoing.offer
+        self.mesh._emit(
             act.ServeFile(
-                conn,
-                peer.node_id,
-                request.offer_id,
-                outgoing.path,
-                request.offset,
-                outgoing.offer.size,
-                outgoing.mtime_ns,
+                conn, peer_id, offer.offer_id, outgoing.path, offset, offer.size, outgoing.mtime_ns
             )
         )
+
+    def _serve_waiting(self) -> None:
+        """Start waiting fetches, oldest first, as far as the stream limits allow."""
+        for peer_id, offer_id in list(self.waiting):
+            outgoing = self.outgoing.get(offer_id)
+            peer = self.mesh._peers.get(peer_id)
+            if outgoing is None or peer is None or peer.conn is None:
+                del self.waiting[(peer_id, offer_id)]
+            elif self._may_serve(peer_id):
+                offset = self.waiting.pop((peer_id, offer_id))
+                self._serve(outgoing, peer_id, peer.conn, offset)
 
     def on_end(self, peer: _Peer, end: FileEnd) -> None:
         incoming = self.incoming.get(end.offer_id)
@@ -431,6 +463,9 @@ class FileDesk:
             if outgoing.serving.get(peer_id) == conn:
                 del outgoing.serving[peer_id]
                 mesh._emit(act.StopServe(conn, outgoing.offer.offer_id))
+        # The peer fetches again on its next link; its slots go to whoever waits.
+        self.waiting = {k: v for k, v in self.waiting.items() if k[0] != peer_id}
+        self._serve_waiting()
 
     # ------------------------------------------------------------- internals
 
@@ -440,19 +475,41 @@ class FileDesk:
             if not pending:
                 self.mesh._show(vw.Problem("no file offer is waiting for an answer"))
                 return None
-            return pending[-1]
+            if len(pending) > 1:
+                # Never guess: the newest offer may be someone's spam.
+                listed = ", ".join(
+                    f"{i.offer.offer_id[:SHORT_ID_CHARS]} ({i.name} from {i.nick})"
+                    for i in pending[-MAX_LISTED_OFFERS:]
+                )
+                self.mesh._show(
+                    vw.Problem(f"{len(pending)} offers are waiting: {listed}; give the ID")
+                )
+                return None
+            return pending[0]
         offer_id = self._lookup(prefix, list(self.incoming))
         return None if offer_id is None else self.incoming[offer_id]
 
-    def _room_for_one_more(self) -> bool:
-        """Whether another incoming offer fits, forgetting the oldest finished one if need be."""
-        if len(self.incoming) < self.mesh.limits.max_offers:
+    def _room_for_one_more(self, author: str) -> bool:
+        """Whether another offer from author fits; only author's own or finished ones give way.
+
+        An author has at most max_pending_offers offers waiting for an answer (its oldest makes
+        room for its newest), and the table at most max_offers: beyond that the oldest finished
+        offer is forgotten, else author's own oldest waiting one. Nobody's spam pushes out
+        someone else's offer.
+        """
+        limits = self.mesh.limits
+        waiting = [
+            k for k, i in self.incoming.items() if i.state == OFFERED and i.offer.author == author
+        ]
+        if waiting and len(waiting) >= limits.max_pending_offers:
+            del self.incoming[waiting.pop(0)]
+        if len(self.incoming) < limits.max_offers:
             return True
-        finished = [k for k, i in self.incoming.items() if i.state not in ACTIVE]
-        if not finished:
-            return False
-        del self.incoming[finished[0]]
-        return True
+        finished = [k for k, i in self.incoming.items() if i.state in FINISHED]
+        if finished or waiting:
+            del self.incoming[(finished or waiting)[0]]
+            return True
+        return False
 
     def _lookup(self, prefix: str, offer_ids: list[str]) -> str | None:
         """The one offer ID that starts with prefix, or None (and the user is told why)."""

@@ -26,6 +26,7 @@ DECLINED = "declined"
 SERVING = "serving"
 SHARED = "shared"
 ACTIVE = frozenset({ACCEPTED, RECEIVING})
+FINISHED = frozenset({DONE, FAILED, DECLINED})
 
 FALLBACK_NAME = "file"
 MAX_NAME_BYTES = 200

@@ -1,10 +1,16 @@
 """The room's retained messages in transcript order, with what sync needs: version vectors and gaps.
 
-Identity is (author, seq). Every author has a *base*: seqs at or below it are history we will not
-get (pruned by retention, or older than what peers offered). Above the base, the version vector
-entry is the highest seq up to which nothing is missing. A seq that stays missing for
-`gap_timeout` is given up (the base moves past it), so one lost message cannot stall an author
-forever. A message is new if it is not held and above the base; nothing is ever shown twice.
+Identity is (author, seq). Two floors per author, with different powers:
+- the *base*: seqs at or below it count as seen (we held them and retention dropped them, or a
+  restart found them pruned). Only our own retention raises it, so it can never hide a message
+  we did not have.
+- the *given-up* floor: seqs at or below it are no longer waited for (a gap nobody filled within
+  `gap_timeout`, or a peer's sync floor, bounded by what it or we can show). It only stops us
+  asking; such a message that arrives after all is still new.
+Above both, the version vector entry is the highest seq up to which nothing is missing. Authors
+are tracked up to `max_tracked_authors`; one forgotten beyond that leaves the clock of its
+newest message behind, and an untracked author's message at or below that clock counts as seen,
+so forgetting never lets an old message be shown twice.
 """
 
 from __future__ import annotations
@@ -33,9 +39,14 @@ class History:
         self._order: SortedRun[OrderKey] = SortedRun()
         self._seqs: dict[str, SortedRun[int]] = {}
         self._base: dict[str, int] = {}
+        self._given_up: dict[str, int] = {}
         self._contiguous: dict[str, int] = {}
         self._gaps: dict[str, float] = {}
+        self._last_lamport: dict[str, int] = {}
+        self._forgotten_lamport = 0
+        self._restored_lamport = 0
         self._text_bytes = 0
+        self._digest: str | None = None
 
     # ---------------------------------------------------------------- queries
 
@@ -52,26 +63,52 @@ class History:
         """The held message with this ID, if any."""
         return self._messages.get((author, seq))
 
-    def is_new(self, author: str, seq: int) -> bool:
-        """True if a message with this ID should be accepted and shown."""
-        return (author, seq) not in self
+    def is_new(self, author: str, seq: int, lamport: int | None = None) -> bool:
+        """True if a message with this ID (and clock) should be accepted and shown.
 
-    def version_vector(self) -> dict[str, int]:
-        """{author: highest seq with nothing missing up to it}."""
-        return dict(self._contiguous)
+        An author we no longer track was forgotten with its messages: one at or below the clock
+        it left behind counts as seen (lamport None: not known, taken as new).
+        """
+        if (author, seq) in self._messages:
+            return False
+        if author in self._contiguous:
+            return seq > self._base.get(author, 0)
+        return lamport is None or lamport > self._forgotten_lamport
+
+    def version_vector(self, max_entries: int | None = None) -> dict[str, int]:
+        """{author: highest seq with nothing missing up to it}; at most max_entries of them.
+
+        When cut, authors we hold messages of come first (the others are idle, and leaving one
+        out costs at most copies we already have).
+        """
+        if max_entries is None or len(self._contiguous) <= max_entries:
+            return dict(self._contiguous)
+        active = [a for a in self._contiguous if a in self._seqs]
+        idle = [a for a in self._contiguous if a not in self._seqs]
+        return {a: self._contiguous[a] for a in (active + idle)[:max_entries]}
 
     def digest(self) -> str:
-        """A short fingerprint of the version vector; equal vectors give equal digests."""
-        text = ",".join(f"{a}:{s}" for a, s in sorted(self._contiguous.items()))
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        """A short fingerprint of the version vector; equal vectors give equal digests (cached)."""
+        if self._digest is None:
+            text = ",".join(f"{a}:{s}" for a, s in sorted(self._contiguous.items()))
+            self._digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return self._digest
+
+    def tracks(self, author: str) -> bool:
+        """True if we keep floors and a version vector entry for author."""
+        return author in self._contiguous
 
     def contiguous(self, author: str) -> int:
         """The version vector entry of one author (0 if unknown)."""
         return self._contiguous.get(author, 0)
 
     def base(self, author: str) -> int:
-        """Seqs of author at or below this are not wanted (pruned or given up)."""
+        """Seqs of author at or below this count as seen (held once, dropped by retention)."""
         return self._base.get(author, 0)
+
+    def floor(self, author: str) -> int:
+        """Seqs of author at or below this are not waited for (seen, or given up)."""
+        return max(self._base.get(author, 0), self._given_up.get(author, 0))
 
     def has_gap(self, author: str) -> bool:
         """True if some seq of author above its contiguous run is held (a hole below it)."""
@@ -92,9 +129,19 @@ class History:
         return self._order.last()[0] if self._order else 0
 
     def max_seq(self, author: str) -> int:
-        """The highest seq held or given up for author."""
+        """The highest seq of author held, seen or given up (what we can show exists)."""
         seqs = self._seqs.get(author)
-        return max(seqs.last() if seqs else 0, self._base.get(author, 0))
+        return max(seqs.last() if seqs else 0, self.floor(author))
+
+    def clock(self, max_leap: int) -> int:
+        """The Lamport clock the held messages justify, each raising it by at most max_leap.
+
+        A forged huge clock in the log (signed, so kept) must not pin our clock after a restart.
+        """
+        clock = 0
+        for lamport, _, _ in self._order:
+            clock = max(clock, min(lamport, clock + max_leap))
+        return clock
 
     def horizon(self) -> int:
         """The oldest Lamport clock held: a peer need not send us anything older (0 if empty)."""
@@ -131,9 +178,9 @@ class History:
                     continue
                 wanted.append(key)
                 first_sent = first_sent or seq
-            base = self._base.get(author, 0)
-            if known and base > have:
-                floors[author] = base
+            floor = self.floor(author)
+            if known and floor > have:
+                floors[author] = floor
             elif not known and first_sent:
                 floors[author] = first_sent - 1
         wanted.sort()
@@ -152,7 +199,7 @@ class History:
     def add(self, chat: Chat, now: float) -> bool:
         """Hold a message; False if it was not new. May evict the oldest to stay bounded."""
         author, seq = chat.author, chat.seq
-        if not self.is_new(author, seq):
+        if not self.is_new(author, seq, chat.lamport):
             return False
         self._messages[(author, seq)] = chat
         self._order.add((chat.lamport, author, seq))
@@ -161,8 +208,9 @@ class History:
             seqs = self._seqs[author] = SortedRun()
         seqs.add(seq)
         self._text_bytes += len(chat.text)
+        self._last_lamport[author] = max(self._last_lamport.get(author, 0), chat.lamport)
         if seq == self._contiguous.get(author, -1) + 1 and author not in self._gaps:
-            self._contiguous[author] = seq  # the usual case: the next one, in order
+            self._set_contiguous(author, seq)  # the usual case: the next one, in order
         else:
             self._advance(author, now)
         self._enforce_limits()
@@ -170,18 +218,46 @@ class History:
             self._forget_idle_authors()
         return True
 
-    def raise_base(self, author: str, floor: int, now: float) -> None:
-        """Stop waiting for seqs of author at or below floor (nobody offers them)."""
-        if floor > self._base.get(author, 0):
-            self._base[author] = floor
+    def replace(self, chat: Chat) -> Chat | None:
+        """Hold chat instead of the held message with its ID; return the one it replaced."""
+        key = (chat.author, chat.seq)
+        held = self._messages.get(key)
+        if held is None:
+            return None
+        self._order.remove((held.lamport, held.author, held.seq))
+        self._order.add((chat.lamport, chat.author, chat.seq))
+        self._messages[key] = chat
+        self._text_bytes += len(chat.text) - len(held.text)
+        self._last_lamport[chat.author] = max(self._last_lamport[chat.author], chat.lamport)
+        return held
+
+    def give_up(self, author: str, floor: int, now: float) -> None:
+        """Stop waiting for seqs of a tracked author at or below floor (they stay welcome)."""
+        if author in self._contiguous and floor > self._contiguous[author]:
+            self._given_up[author] = floor
             self._advance(author, now)
+
+    def accept_floor(self, author: str, floor: int, shown: int, now: float) -> int:
+        """Give up waiting up to a peer's floor, bounded by what exists; return the floor used.
+
+        shown: the highest seq of author the peer showed us with a valid signature. A floor
+        above that and above anything we hold or gave up says nothing we can check: it is cut
+        down, so it can never stop us waiting for messages that are still to come.
+        """
+        bound = max(self.max_seq(author) if author in self._contiguous else 0, shown)
+        used = min(floor, bound)
+        if used > 0:
+            if author not in self._contiguous:
+                self._set_contiguous(author, 0)
+            self.give_up(author, used, now)
+        return used
 
     def expire(self, now: float, wall: float) -> list[Chat]:
         """Give up overdue gaps and drop messages past the age limit; return the dropped ones."""
         for author, since in list(self._gaps.items()):
             if now >= since + self.gap_timeout:
                 above = next(self._seqs[author].after(self._contiguous.get(author, 0)))
-                self.raise_base(author, above - 1, now)
+                self.give_up(author, above - 1, now)
         dropped = []
         oldest_allowed = wall - self.limits.history_days * SECONDS_PER_DAY
         while self._order:
@@ -199,13 +275,20 @@ class History:
         """Load persisted state: bases first, then messages (retention applies)."""
         for author, floor in bases.items():
             self._base[author] = max(self._base.get(author, 0), floor)
-            self._contiguous[author] = max(self._contiguous.get(author, 0), floor)
+            self._set_contiguous(author, max(self._contiguous.get(author, 0), floor))
         for chat in messages:
             self.add(chat, now)
+        # What was pruned before this start is older than what is held: an author forgotten
+        # with nothing held leaves at least the newest restored clock behind.
+        self._restored_lamport = max((c.lamport for c in messages), default=0)
+
+    def _set_contiguous(self, author: str, seq: int) -> None:
+        self._contiguous[author] = seq
+        self._digest = None
 
     def _advance(self, author: str, now: float) -> None:
         seqs = self._seqs.get(author)
-        run = max(self._contiguous.get(author, 0), self._base.get(author, 0))
+        run = max(self._contiguous.get(author, 0), self.floor(author))
         gap = False
         if seqs is not None and seqs.last() > run:
             for seq in seqs.after(run):
@@ -213,18 +296,22 @@ class History:
                     gap = True
                     break
                 run = seq
-        self._contiguous[author] = run
+        self._set_contiguous(author, run)
         if gap:
             self._gaps.setdefault(author, now)
         else:
             self._gaps.pop(author, None)
 
     def _forget_idle_authors(self) -> None:
-        # Authors with nothing held any more: their old messages are behind our horizon anyway.
+        # Authors with nothing held any more; the clock of their newest message stays behind.
         idle = [a for a in self._contiguous if a not in self._seqs]
         for author in idle[: len(self._contiguous) - self.limits.max_tracked_authors]:
             del self._contiguous[author]
             self._base.pop(author, None)
+            self._given_up.pop(author, None)
+            left = self._last_lamport.pop(author, self._restored_lamport)
+            self._forgotten_lamport = max(self._forgotten_lamport, left)
+        self._digest = None
 
     def _enforce_limits(self) -> None:
         limits = self.limits
@@ -244,7 +331,7 @@ class History:
         if seq > self._base.get(author, 0):
             self._base[author] = seq
         if self._contiguous.get(author, 0) < seq:
-            self._contiguous[author] = seq
+            self._set_contiguous(author, seq)
         if not seqs:
             del self._seqs[author]
             self._gaps.pop(author, None)
@@ -253,6 +340,9 @@ class History:
         return chat
 
 
+CHAT_FIXED_BYTES = 400  # member names, IDs, key and signature in hex, numbers: 354 at most
+
+
 def wire_size_bound(chat: Chat) -> int:
     """An upper bound of a chat's encoded size (JSON escaping at most doubles the UTF-8 bytes)."""
-    return 2 * (len(chat.text.encode()) + len(chat.nick.encode())) + 256
+    return 2 * (len(chat.text.encode()) + len(chat.nick.encode())) + CHAT_FIXED_BYTES

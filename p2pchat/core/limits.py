@@ -33,6 +33,9 @@ class Limits:
     file_chunk_bytes: int = 248 * 1024
     file_queue_watermark: int = 256 * 1024
     max_offers: int = 1000
+    max_pending_offers: int = 20  # offers of one author waiting for an answer
+    max_serves_per_peer: int = 4  # files streamed to one peer at once (more fetches wait)
+    max_serves: int = 16  # files streamed at once in all
     offer_announce_seconds: float = 3600.0  # offers older than this are not shown to newcomers
     links_announce_delay: float = 0.1
 
@@ -60,7 +63,24 @@ class Limits:
     peer_rate: float = 2000.0
     peer_burst: float = 10000.0
     max_strikes: int = 5
+    strike_memory: float = 600.0  # strikes are forgotten this long after the last one
     ban_seconds: float = 60.0
+    max_tracked_peers: int = 4096  # node IDs whose buckets and strikes are remembered
+    max_lamport_leap: int = 2**20  # one message raises our clock by at most this much
+
+    # What a peer may ask of us, per peer: (rate a second, burst). Honest peers stay far below.
+    sync_request_rate: float = 20.0
+    sync_request_burst: float = 100.0
+    ping_rate: float = 3.0
+    ping_burst: float = 10.0
+    nick_rate: float = 0.2
+    nick_burst: float = 5.0
+    fetch_rate: float = 2.0
+    fetch_burst: float = 20.0
+    offer_rate: float = 1.0
+    offer_burst: float = 20.0
+    gossip_rate: float = 10.0  # an honest peer sends one list per links_announce_delay at most
+    gossip_burst: float = 50.0
 
     # Connections.
     handshake_timeout: float = 5.0

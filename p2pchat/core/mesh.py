@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -24,7 +25,7 @@ from p2pchat.core.crypto import (
 from p2pchat.core.dedup import RecentIds
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.filedesk import FileDesk
-from p2pchat.core.guard import Guard
+from p2pchat.core.guard import Guard, Meter
 from p2pchat.core.handshake import (
     Accepted,
     Handshake,
@@ -75,7 +76,17 @@ COUNTERS = (
     "duplicates",  # live frames of messages we already had
     "relayed",  # copies we forwarded to others
     "rejected",  # messages with bad signatures or altered copies
+    "equivocations",  # message IDs whose author signed two versions
 )
+
+
+class Verdict(Enum):
+    """What a received room message is, once vetted."""
+
+    NEW = "new"  # verified, within the rate limits: accept it
+    DUPLICATE = "duplicate"  # held or seen before (or our own)
+    THROTTLED = "throttled"  # over its author's or relay's rate limit
+    INVALID = "invalid"  # a bad signature or an altered copy (the relay got a strike)
 
 
 class Mesh:
@@ -106,7 +117,7 @@ class Mesh:
         self.limits = limits
         self.history = history if history is not None else History(limits)
         self.seq = max(last_seq, self.history.max_seq(self.node_id))
-        self.lamport = self.history.max_lamport()
+        self.lamport = self.history.clock(limits.max_lamport_leap)
         self.replay_on_start = replay_on_start
         self.closing = False
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
@@ -120,6 +131,7 @@ class Mesh:
         self._addresses: dict[tuple[str, int], _Address] = {}
         self._self_addresses: set[tuple[str, int]] = set()
         self._seen_direct = RecentIds(limits.seen_window_entries, limits.seen_window_seconds)
+        self._equivocations = RecentIds(limits.max_tracked_peers, limits.strike_memory)
         self._last_rediscover: float | None = None
         self._now = 0.0
         self._wall = 0.0
@@ -535,9 +547,8 @@ class Mesh:
         ]
 
     def _forget_peer(self, peer: _Peer) -> None:
-        """The peer has left: drop it, and its rate bucket and strikes with it."""
+        """The peer has left: drop it (its buckets and strikes stay with the guard)."""
         del self._peers[peer.node_id]
-        self.guard.forget_peer(peer.node_id)
 
     def _promote_spare(self, peer: _Peer) -> bool:
         """Move the peer onto its spare link, if it has one; True if it did."""
@@ -567,47 +578,78 @@ class Mesh:
             case Direct():
                 self._on_direct(link, message)
             case Ping():
-                self._emit(act.Send((link.conn,), Pong(message.nonce)))
-                self._check_clock(peer, message.wall)
-                if message.digest != self.history.digest():
-                    self._request_sync(peer)
+                if not self._metered(Meter.PING, peer):
+                    self._on_ping(link, peer, message)
             case SyncRequest():
-                self._emit(act.Send((link.conn,), sync.answer(self.history, message, self.limits)))
-                if sync.they_have_more(self.history, message.versions):
-                    self._request_sync(peer)
+                if not self._metered(Meter.SYNC, peer):
+                    self._emit(
+                        act.Send((link.conn,), sync.answer(self.history, message, self.limits))
+                    )
+                    if sync.they_have_more(self.history, message.versions):
+                        self._request_sync(peer)
             case SyncBatch():
                 self._on_batch(peer, message)
-            case FileOffer() | FileRequest() | FileEnd() | FileStop():
+            case FileOffer():
+                if not self._metered(Meter.OFFER, peer):
+                    self.files.on_message(peer, message)
+            case FileRequest():
+                if not self._metered(Meter.FETCH, peer):
+                    self.files.on_message(peer, message)
+            case FileEnd() | FileStop():
                 self.files.on_message(peer, message)
             case Pong():
                 if message.nonce == self._ping_nonce:
                     peer.rtt = self._now - self._last_heartbeat
             case PeerList():
-                for entry in message.peers:
-                    if entry.port:
-                        self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
-                if message.complete:
-                    peer.links = frozenset(e.node_id for e in message.peers) | {self.node_id}
-                self._dial_due()
+                if not self._metered(Meter.GOSSIP, peer):
+                    self._on_peer_list(peer, message)
             case NickChange():
-                self._rename_peer(peer, message.nick)
+                if not self._metered(Meter.NICK, peer):
+                    self._rename_peer(peer, message.nick)
             case Bye():
-                if message.reason == BYE_DUPLICATE:
-                    self._close(link, "duplicate link", flush=False)
-                    if peer.conn == link.conn and not self._promote_spare(peer):
-                        # The peer keeps another link to us: wait for it, do not report a leave.
-                        peer.switching_until = self._now + self.limits.handshake_timeout
-                        peer.conn = None
-                else:
-                    self._close(link, f"peer said bye: {message.reason}", flush=False)
-                    reason = "quit" if message.reason == BYE_QUIT else message.reason
-                    self._lose_link(link, reason, expected=True)
+                self._on_bye(link, peer, message)
             case ErrorFrame():
-                self._show(vw.Problem(f"{self._display(peer)}: {message.text}"))
+                text = message.text.replace("\n", " ")  # one line, under the peer's name
+                self._show(vw.Problem(f"{self._display(peer)} closed the link: {text}"))
                 self._close(link, f"peer error: {message.code}", flush=False)
                 self._lose_link(link, f"error: {message.code}", expected=False)
             case Hello() | Auth():
                 self._protocol_violation(link, f"{type(message).__name__} after handshake")
+
+    def _on_ping(self, link: _Link, peer: _Peer, ping: Ping) -> None:
+        self._emit(act.Send((link.conn,), Pong(ping.nonce)))
+        self._check_clock(peer, ping.wall)
+        peer.digest = ping.digest
+        ours = self.history.digest()
+        if ping.digest != ours and not peer.sync.settled_at(ping.digest, ours):
+            self._request_sync(peer)
+
+    def _on_peer_list(self, peer: _Peer, peers: PeerList) -> None:
+        for entry in peers.peers:
+            if entry.port:
+                self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
+        if peers.complete:
+            peer.links = frozenset(e.node_id for e in peers.peers) | {self.node_id}
+        self._dial_due()
+
+    def _on_bye(self, link: _Link, peer: _Peer, bye: Bye) -> None:
+        if bye.reason == BYE_DUPLICATE:
+            self._close(link, "duplicate link", flush=False)
+            if peer.conn == link.conn and not self._promote_spare(peer):
+                # The peer keeps another link to us: wait for it, do not report a leave.
+                peer.switching_until = self._now + self.limits.handshake_timeout
+                peer.conn = None
+        else:
+            self._close(link, f"peer said bye: {bye.reason}", flush=False)
+            reason = "quit" if bye.reason == BYE_QUIT else bye.reason
+            self._lose_link(link, reason, expected=True)
+
+    def _metered(self, meter: Meter, peer: _Peer) -> bool:
+        """True if peer has used up its budget of this kind of frame (then it is ignored)."""
+        if self.guard.allow(meter, peer.node_id, self._now):
+            return False
+        self._log(act.DEBUG, f"{self._display(peer)} is over its {meter.value} budget")
+        return True
 
     def _protocol_violation(self, link: _Link, reason: str) -> None:
         self._log(act.WARNING, f"closing {format_addr(link.host, link.port)}: {reason}")
@@ -618,8 +660,8 @@ class Mesh:
     def _on_chat(self, link: _Link, chat: Chat) -> None:
         peer = self._peers[link.peer_id or ""]
         verdict = self._vet(chat, peer)
-        if verdict != "new":
-            if verdict == "duplicate":
+        if verdict is not Verdict.NEW:
+            if verdict is Verdict.DUPLICATE:
                 self.counters["duplicates"] += 1
             return
         if not self._accept(chat):
@@ -684,37 +726,72 @@ class Mesh:
             )
         )
 
-    def _vet(self, chat: Chat, peer: _Peer | None, *, throttle: bool = True) -> str:
+    def _vet(self, chat: Chat, peer: _Peer | None) -> Verdict:
         """Classify a received room message: new (verified), duplicate, throttled or invalid.
 
         Signatures are checked before anything is marked seen, so a forgery cannot take a real
-        message's ID; a copy that differs from the one we hold is an alteration. Without
-        throttle (history we asked for) the rate limits do not apply.
+        message's ID. A copy that differs from the one we hold is checked too: a bad signature
+        is the relay's fault (a strike), a good one proves its author signed two versions of
+        one ID (equivocation), which is never held against the relay.
         """
         held = self.history.get(chat.author, chat.seq)
         if held is not None:
-            if held != chat:
+            if held == chat:
+                return Verdict.DUPLICATE
+            if not self._signed(chat):
                 self._strike(peer, "an altered copy of a message")
-                return "invalid"
-            return "duplicate"
-        if chat.author == self.node_id or not self.history.is_new(chat.author, chat.seq):
-            return "duplicate"
-        signed = chat_signing_bytes(self.room, chat)
-        if not signed_by(self.crypto, chat.author, chat.key, chat.signature, signed):
-            self._strike(peer, "a message with a bad signature")
-            return "invalid"
-        if throttle and not self.guard.allow_message(
-            chat.author, peer.node_id if peer else None, self._now
+                return Verdict.INVALID
+            self._equivocation(held, chat, peer)
+            return Verdict.DUPLICATE
+        if chat.author == self.node_id or not self.history.is_new(
+            chat.author, chat.seq, chat.lamport
         ):
-            return "throttled"
-        return "new"
+            return Verdict.DUPLICATE
+        if not self._signed(chat):
+            self._strike(peer, "a message with a bad signature")
+            return Verdict.INVALID
+        if not self.guard.allow_message(chat.author, peer.node_id if peer else None, self._now):
+            return Verdict.THROTTLED
+        return Verdict.NEW
+
+    def _signed(self, chat: Chat) -> bool:
+        signed = chat_signing_bytes(self.room, chat)
+        return signed_by(self.crypto, chat.author, chat.key, chat.signature, signed)
+
+    def _equivocation(self, held: Chat, other: Chat, peer: _Peer | None) -> None:
+        """Its author signed two versions of one ID: everyone keeps the same one, and is told.
+
+        The version with the smaller signature wins everywhere; a node that held the other
+        swaps it and passes the winner on, so the room converges on one text per ID.
+        """
+        winner = min(held, other, key=lambda c: c.signature)
+        if winner is other:
+            self.history.replace(other)
+            self._emit(act.Store(other, replace=True))
+        if self._equivocations.add(other.msg_id, self._now):
+            self.counters["equivocations"] += 1
+            self._show(
+                vw.Equivocation(
+                    msg_id=winner.msg_id,
+                    author=winner.author,
+                    display=self.display_name(winner.author, winner.nick),
+                    text=winner.text,
+                )
+            )
+            conns = tuple(
+                p.conn
+                for p in self._peers.values()
+                if p.conn is not None and p is not peer and p.node_id != winner.author
+            )
+            if conns:
+                self._emit(act.Send(conns, winner))
 
     def _strike(self, peer: _Peer | None, what: str) -> None:
         self.counters["rejected"] += 1
         if peer is None:
             return
         self._log(act.WARNING, f"{self._display(peer)} sent {what}")
-        if self.guard.strike(peer.node_id) and peer.conn is not None:
+        if self.guard.strike(peer.node_id, self._now) and peer.conn is not None:
             link = self._links.get(peer.conn)
             if link is not None:
                 self.guard.ban(link.host, self._now)
@@ -767,9 +844,15 @@ class Mesh:
             return False
         if not self.history.add(chat, self._now):
             return False
-        self.lamport = min(max(self.lamport, chat.lamport), MAX_LAMPORT)
+        self._raise_clock(chat.lamport)
         self._emit(act.Store(chat))
         return True
+
+    def _raise_clock(self, lamport: int) -> None:
+        # A message raises our clock by at most max_lamport_leap: a forged huge clock cannot
+        # pin the room's order (honest clocks never leap that far), and it saturates anyway.
+        leap = min(lamport, self.lamport + self.limits.max_lamport_leap)
+        self.lamport = min(max(self.lamport, leap), MAX_LAMPORT)
 
     def _view(self, chat: Chat, *, backfill: bool) -> vw.MessageShown:
         return vw.MessageShown(
@@ -793,24 +876,36 @@ class Mesh:
         if peer.conn is not None and peer.sync.may_request(self._now, self.limits):
             self._timers_dirty = True
             peer.sync.requested(self._now)
-            self._emit(act.Send((peer.conn,), sync.request(self.history)))
+            self._emit(act.Send((peer.conn,), sync.request(self.history, self.limits)))
 
     def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
-        # An answer to our request is bounded by it: a busy author's backlog must not be
-        # throttled like a live flood (it would be asked for again and again).
-        asked = peer.sync.pending_since is not None
+        # Only an answer to our own request counts: an unasked batch changes nothing.
+        if peer.sync.pending_since is None:
+            self._log(act.INFO, f"{self._display(peer)} sent a batch we did not ask for")
+            return
+        shown: dict[str, int] = {}
+        throttled = False
         for chat in batch.messages:
-            if self._vet(chat, peer, throttle=not asked) == "new" and self._accept(chat):
+            verdict = self._vet(chat, peer)
+            if verdict is Verdict.THROTTLED:
+                # Metered like live messages: stop here and ask for the rest in a later round
+                # (the next digest mismatch), instead of dropping and fetching it again now.
+                throttled = True
+                break
+            if verdict is Verdict.NEW and self._accept(chat):
                 self.counters["delivered_backfill"] += 1
                 peer.sync.received += 1
                 self._show(self._view(chat, backfill=True))
+            if self.history.get(chat.author, chat.seq) == chat:  # its signature was checked
+                shown[chat.author] = max(shown.get(chat.author, 0), chat.seq)
         for author, floor in batch.floors.items():
-            self.history.raise_base(author, floor, self._now)
-        if batch.more and peer.conn is not None:
+            if author != self.node_id:
+                self.history.accept_floor(author, floor, shown.get(author, 0), self._now)
+        if batch.more and not throttled and peer.conn is not None:
             peer.sync.requested(self._now)
-            self._emit(act.Send((peer.conn,), sync.request(self.history)))
+            self._emit(act.Send((peer.conn,), sync.request(self.history, self.limits)))
             return
-        count = peer.sync.finished()
+        count = peer.sync.finished(peer.digest, self.history.digest(), settled=not throttled)
         if count:
             plural = "message" if count == 1 else "messages"
             self._show(vw.Notice(f"{count} {plural} you missed arrived via {self._display(peer)}"))
@@ -1171,6 +1266,7 @@ class _Peer:
     clock_offset: float = 0.0
     clock_flagged: bool = False
     dh: bytes = b""
+    digest: str = ""  # of its version vector, from its last ping
 
 
 def _leaves_timers_alone(event: ev.Event) -> bool:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from p2pchat.core.history import History
+from p2pchat.core.history import History, wire_size_bound
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import SyncBatch, SyncRequest
+
+# One `"<32 hex>":<int up to 19 digits>,` entry of a version vector or floors, at most.
+VECTOR_ENTRY_BYTES = 56
+FRAME_SLACK_BYTES = 1024  # the frame's other members and JSON punctuation, with room to spare
 
 
 @dataclass(slots=True)
@@ -17,6 +21,15 @@ class LinkSync:
     pending_since: float | None = None
     last_request: float = float("-inf")
     received: int = 0
+    settled: tuple[str, str] | None = None  # (their digest, ours) after a sync that brought all
+
+    def settled_at(self, their_digest: str, our_digest: str) -> bool:
+        """True if a sync already ran to the end with both sides as they are now.
+
+        Two honest nodes can disagree for good (one pruned what the other still waits for):
+        they sync once per change, not on every ping.
+        """
+        return self.settled == (their_digest, our_digest)
 
     def may_request(self, now: float, limits: Limits) -> bool:
         """True if no request is outstanding (or it timed out) and the last was not too recent."""
@@ -33,9 +46,13 @@ class LinkSync:
         self.pending_since = now
         self.last_request = now
 
-    def finished(self) -> int:
-        """The outstanding request is fully answered; return how many new messages it brought."""
+    def finished(self, their_digest: str, our_digest: str, *, settled: bool) -> int:
+        """The outstanding request is answered; return how many new messages it brought.
+
+        settled: it ran to the end (nothing held back), so the same two digests need no new one.
+        """
         self.pending_since = None
+        self.settled = (their_digest, our_digest) if settled else None
         return self.received
 
     def expire(self, now: float, limits: Limits) -> bool:
@@ -50,20 +67,31 @@ class LinkSync:
         return None if self.pending_since is None else self.pending_since + limits.sync_timeout
 
 
-def request(history: History) -> SyncRequest:
-    """Our "send me what I lack" message."""
-    return SyncRequest(history.version_vector(), history.horizon())
+def request(history: History, limits: Limits) -> SyncRequest:
+    """Our "send me what I lack" message; its vector fits in a frame by construction."""
+    entries = max(0, limits.max_frame_bytes - FRAME_SLACK_BYTES) // VECTOR_ENTRY_BYTES
+    return SyncRequest(history.version_vector(entries), history.horizon())
 
 
 def answer(history: History, asked: SyncRequest, limits: Limits) -> SyncBatch:
-    """The next batch of what the asker lacks, oldest first."""
+    """The next batch of what the asker lacks, oldest first; it fits in a frame by construction.
+
+    Messages get at most sync_batch_bytes (and what the frame leaves); floors what is left.
+    """
+    room = limits.max_frame_bytes - FRAME_SLACK_BYTES
     messages, floors, more = history.missing_for(
         asked.versions,
         asked.horizon,
         recent=limits.backfill_messages,
         limit=limits.sync_batch_messages,
-        max_bytes=limits.sync_batch_bytes,
+        max_bytes=max(1, min(limits.sync_batch_bytes, room)),
     )
+    room -= sum(wire_size_bound(m) for m in messages)
+    fits = max(0, room) // VECTOR_ENTRY_BYTES
+    if len(floors) > fits:
+        # Floors of authors the asker knows first: the others just mark where our batch starts.
+        order = sorted(floors, key=lambda author: author not in asked.versions)
+        floors = {author: floors[author] for author in order[:fits]}
     return SyncBatch(tuple(messages), floors, more)
 
 

@@ -67,6 +67,16 @@ class NickChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Equivocation:
+    """An author signed two different messages with one ID; every node keeps this text."""
+
+    msg_id: str
+    author: str
+    display: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """An informational line for the user."""
 
@@ -201,6 +211,7 @@ View = (
     | PeerLeft
     | MessageShown
     | NickChanged
+    | Equivocation
     | Notice
     | Problem
     | PeerTable

@@ -70,6 +70,9 @@ class MessageLog:
         self._limits = limits
         self._inserts = 0
         self._rows: list[tuple[str, str, int, int, float, str, str, bytes, float, bytes]] = []
+        self._replacements: list[
+            tuple[str, str, int, int, float, str, str, bytes, float, bytes]
+        ] = []
         self._rooms_touched: list[str] = []
         self._seen_rows: list[tuple[str, str, float]] = []
         try:
@@ -107,9 +110,13 @@ class MessageLog:
         ).fetchone()
         return int(row[0] or 0)
 
-    def add(self, room: str, chat: Chat) -> None:
-        """Queue one message for the next commit (a duplicate is ignored)."""
-        self._rows.append(
+    def add(self, room: str, chat: Chat, *, replace: bool = False) -> None:
+        """Queue one message for the next commit (a duplicate is ignored, unless replace).
+
+        replace: it takes the place of the stored message with its ID (another signed version
+        that the whole room keeps instead).
+        """
+        (self._replacements if replace else self._rows).append(
             (
                 room,
                 chat.author,
@@ -142,13 +149,18 @@ class MessageLog:
 
     def commit(self) -> None:
         """Write queued messages and direct-message IDs in one transaction; prune now and then."""
-        if not self._rows and not self._seen_rows:
+        if not self._rows and not self._seen_rows and not self._replacements:
             return
         rows, self._rows = self._rows, []
+        replacements, self._replacements = self._replacements, []
         seen_rows, self._seen_rows = self._seen_rows, []
         with self._db:
             self._db.executemany(
                 "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                replacements,
             )
             self._db.executemany("INSERT OR IGNORE INTO seen_directs VALUES (?, ?, ?)", seen_rows)
         before = self._inserts

@@ -346,7 +346,7 @@ class Node:
                     assert self._listener is not None
                     self._listener.dial(action.host, action.port)
                 case act.Store():
-                    self._log.add(self.config.room, action.chat)
+                    self._log.add(self.config.room, action.chat, replace=action.replace)
                     if action.chat.author == self.node_id:
                         self._defer_links = True
                 case act.Rediscover():

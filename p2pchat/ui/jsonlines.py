@@ -120,6 +120,14 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
             }
         case vw.Stats():
             return {"event": "stats", **dict(view.counters)}
+        case vw.Equivocation():
+            return {
+                "event": "equivocation",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "display": view.display,
+                "text": view.text,
+            }
         case vw.Notice():
             return {"event": "notice", "message": view.text}
         case vw.Problem():

@@ -106,6 +106,16 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
         case vw.NickChanged():
             subject = "you are" if view.own else f"{view.old} is"
             return Hanging(Text(safe_line(f"· {subject} now known as {view.new}"), style="dim"))
+        case vw.Equivocation():
+            return Hanging(
+                Text(
+                    safe_line(
+                        f"! WARNING: {view.display} signed two different messages with one ID "
+                        f"({view.msg_id}); every node keeps: {view.text}"
+                    ),
+                    style="bold red",
+                )
+            )
         case vw.Notice():
             return Hanging(Text(safe_line(f"· {view.text}"), style="dim"))
         case vw.Problem():

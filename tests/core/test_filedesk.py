@@ -134,13 +134,19 @@ def test_an_offer_is_shown_and_nothing_is_prepared_until_it_is_accepted() -> Non
     assert isinstance(save, act.SaveTransfers) and save.records[0]["state"] == "accepted"
 
 
-def test_accept_without_an_id_takes_the_latest_waiting_offer() -> None:
+def test_accept_without_an_id_takes_the_one_waiting_offer_but_never_guesses() -> None:
     m = two_peers()
-    offered_to_us(m, signed_offer(P1_KEYS, "1111111111111111"))
     offered_to_us(m, signed_offer(P2_KEYS, "2222222222222222"), conn=2)
     [prepare] = of(step(m, ev.AcceptFile("")), act.PrepareReceive)
     assert isinstance(prepare, act.PrepareReceive)
     assert prepare.offer.offer_id == "2222222222222222" and prepare.conn == 2
+    # With two waiting, the newest may be spam: the user is asked for the ID instead.
+    offered_to_us(m, signed_offer(P1_KEYS, "1111111111111111"))
+    offered_to_us(m, signed_offer(P1_KEYS, "3333333333333333"))
+    out = step(m, ev.AcceptFile(""))
+    assert not of(out, act.PrepareReceive)
+    [problem] = shown(out, vw.Problem)
+    assert "2 offers are waiting: 11111111 (notes.txt from ann), 33333333" in problem.text  # type: ignore[union-attr]
 
 
 def test_a_declined_offer_prepares_nothing_and_an_ambiguous_id_is_refused() -> None:
@@ -285,6 +291,20 @@ def test_cancelling_a_download_tells_the_sender_and_deletes_the_part() -> None:
     assert of(out, act.AbortReceive) == [act.AbortReceive(OFFER_ID, delete=True)]
 
 
+def test_offer_spam_pushes_out_only_the_spammers_own_offers() -> None:
+    limits = Limits(max_offers=10, max_pending_offers=3)
+    m = Mesh(ME_KEYS, "me", "lobby", 4000, limits=limits, rng=random.Random(1))
+    link(m, 1, P1_KEYS, nick="ann")
+    link(m, 2, P2_KEYS, nick="spam")
+    offered_to_us(m, signed_offer(P1_KEYS, "1111111111111111"))
+    for i in range(15):  # within the offer meter's burst
+        receive(m, 2, signed_offer(P2_KEYS, f"{i + 0x100:016x}"))
+    pending = [i.offer.author for i in m.files.incoming.values() if i.state == "offered"]
+    assert pending.count(P1) == 1 and pending.count(P2) == limits.max_pending_offers
+    spam = [o for o in m.files.incoming if o.startswith("00000000000001")]
+    assert spam == [f"{i + 0x100:016x}" for i in (12, 13, 14)]
+
+
 def test_full_offer_table_forgets_the_oldest_finished_offer() -> None:
     m = Mesh(ME_KEYS, "me", "lobby", 4000, limits=Limits(max_offers=2), rng=random.Random(1))
     link(m, 1, P1_KEYS, nick="ann")
@@ -303,6 +323,21 @@ def our_offer(m: Mesh, target: str | None = None) -> FileOffer:
     [(_, offer)] = sent(out, FileOffer)
     assert isinstance(offer, FileOffer)
     return offer
+
+
+def test_streams_per_peer_are_bounded_and_the_rest_wait_their_turn() -> None:
+    limits = Limits(max_serves_per_peer=2)
+    m = Mesh(ME_KEYS, "me", "lobby", 4000, limits=limits, rng=random.Random(1))
+    link(m, 1, P1_KEYS, nick="ann")
+    offers = [our_offer(m) for _ in range(4)]
+    served = []
+    for offer in offers:
+        served += of(receive(m, 1, FileRequest(offer.offer_id, 0)), act.ServeFile)
+    assert [a.offer_id for a in served] == [o.offer_id for o in offers[:2]]  # type: ignore[union-attr]
+    # One finishes: the oldest waiting one starts, from the offset it asked for.
+    done = ev.ServeFinished(offers[0].offer_id, 1, P1, True, "")
+    [third] = of(step(m, done), act.ServeFile)
+    assert isinstance(third, act.ServeFile) and third.offer_id == offers[2].offer_id
 
 
 def test_a_request_starts_serving_from_its_offset_and_the_end_is_announced() -> None:

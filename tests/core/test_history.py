@@ -63,8 +63,10 @@ def test_gap_nobody_fills_is_given_up_after_the_timeout() -> None:
     h.expire(LIMITS.gap_timeout - 0.1, 0.0)
     assert h.contiguous(A) == 1
     h.expire(LIMITS.gap_timeout, 0.0)
-    assert h.contiguous(A) == 3 and h.base(A) == 2
-    assert not h.is_new(A, 2)
+    assert h.contiguous(A) == 3 and h.floor(A) == 2
+    # Given up is not seen: if the lost message turns up after all, it is still shown (late).
+    assert h.base(A) == 0 and h.is_new(A, 2)
+    assert h.add(chat(A, 2), 1.0) and not h.add(chat(A, 2), 1.0)
 
 
 def test_transcript_order_is_lamport_then_author() -> None:
@@ -163,9 +165,9 @@ def test_floors_tell_a_peer_to_stop_waiting_for_what_we_pruned() -> None:
     assert [c.seq for c in batch] == [6, 7, 8, 9, 10] and floors == {A: 5}
     other = history()
     other.add(chat(A, 1), 0.0)
-    other.raise_base(A, floors[A], 0.0)
     for c in batch:
         other.add(c, 0.0)
+    assert other.accept_floor(A, floors[A], shown=10, now=0.0) == 5
     assert other.contiguous(A) == 10 and not other.has_gap(A)
 
 
@@ -205,3 +207,61 @@ def test_authors_with_nothing_held_are_forgotten_beyond_the_cap() -> None:
         h.add(chat(f"{i:032x}", 1, lamport=i + 1), 0.0)
     assert len(h) == 5
     assert len(h.version_vector()) <= 20
+
+
+def test_a_floor_cannot_silence_an_author() -> None:
+    # One frame with floors {A: 2**63 - 1}: we stop waiting for nothing that exists, and A's
+    # next message is still new.
+    h = history()
+    for seq in (1, 2, 3):
+        h.add(chat(A, seq), 0.0)
+    assert h.accept_floor(A, 2**63 - 1, shown=0, now=0.0) == 3
+    assert h.contiguous(A) == 3 and h.is_new(A, 4) and h.add(chat(A, 4), 0.0)
+    # A floor is bounded by what the peer showed with a signature, and never counts as seen.
+    h.add(chat(A, 9), 0.0)
+    assert h.accept_floor(A, 2**63 - 1, shown=12, now=0.0) == 12
+    assert h.is_new(A, 7) and h.is_new(A, 13) and not h.is_new(A, 9)
+
+
+def test_floors_for_authors_nobody_showed_add_nothing() -> None:
+    h = history()
+    for i in range(7000):
+        assert h.accept_floor(f"{i:032x}", 10**9, shown=0, now=0.0) == 0
+    assert h.version_vector() == {} and not h.tracks(f"{0:032x}")
+
+
+def test_forgotten_authors_old_messages_are_not_shown_again() -> None:
+    h = history(history_messages=5, max_tracked_authors=20)
+    first = [chat(f"{i:032x}", 1, lamport=i + 1) for i in range(100)]
+    for c in first:
+        h.add(c, 0.0)
+    assert len(h.version_vector()) <= 20
+    replayed = [c for c in first if h.add(c, 0.0)]
+    assert replayed == []
+    # A new author is welcome, and so are forgotten authors' new messages.
+    assert h.add(chat(C, 1, lamport=500), 0.0) and h.add(chat(f"{0:032x}", 2, lamport=501), 0.0)
+
+
+def test_the_clock_after_a_restart_ignores_a_forged_leap() -> None:
+    h = history()
+    h.restore([chat(A, 1, lamport=10), chat(B, 1, lamport=2**53), chat(A, 2, lamport=11)], {}, 0.0)
+    assert h.clock(max_leap=1000) == 11 + 1000
+    assert history().clock(max_leap=1000) == 0
+
+
+def test_replace_swaps_one_version_for_another() -> None:
+    h = history()
+    h.add(chat(A, 1, lamport=5, text="one"), 0.0)
+    h.add(chat(B, 1, lamport=6), 0.0)
+    other = chat(A, 1, lamport=9, text="other")
+    assert h.replace(other) == chat(A, 1, lamport=5, text="one")
+    assert [c.text for c in h.ordered()] == ["x", "other"] and h.get(A, 1) == other
+    assert h.replace(chat(C, 1)) is None
+
+
+def test_a_version_vector_can_be_cut_to_fit_keeping_active_authors() -> None:
+    h = history(history_messages=3)
+    for i in range(10):
+        h.add(chat(f"{i:032x}", 1, lamport=i + 1), 0.0)
+    cut = h.version_vector(max_entries=4)
+    assert len(cut) == 4 and {f"{i:032x}" for i in (7, 8, 9)} <= set(cut)

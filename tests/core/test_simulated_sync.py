@@ -135,6 +135,7 @@ def test_chaos_sweep_small(seed: int) -> None:
     assert outcome.ok, outcome.summary()
 
 
+@pytest.mark.timeout(180)  # about 50 s alone on a 2-core machine; the suite runs beside it
 def test_chaos_with_a_hundred_nodes() -> None:
     chaos = Chaos(
         nodes=100,
