@@ -20,7 +20,7 @@ from rich.text import Text
 
 from p2pchat import __version__
 from p2pchat.core.limits import DEFAULT_LIMITS
-from p2pchat.core.messages import Chat, nick_problem, room_problem
+from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
 from p2pchat.core.views import MessageShown
 from p2pchat.discovery.interfaces import advertise_addresses, unknown_interfaces
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
@@ -80,13 +80,13 @@ def default_nick() -> str:
         name = getpass.getuser()
     except (KeyError, OSError):
         name = FALLBACK_NICK
-    nick = re.sub(r"[\s#]+", "_", name)[: DEFAULT_LIMITS.max_nick_chars]
+    nick = re.sub(r"[\s#]+", "_", normal_nick(name))[: DEFAULT_LIMITS.max_nick_chars]
     return nick if nick and nick_problem(nick, DEFAULT_LIMITS) is None else FALLBACK_NICK
 
 
 def _chat(args: argparse.Namespace) -> int:
     limits = DEFAULT_LIMITS
-    nick = args.nick or default_nick()
+    nick = normal_nick(args.nick) if args.nick else default_nick()
     for problem in (nick_problem(nick, limits), room_problem(args.room, limits)):
         if problem is not None:
             raise UsageError(problem)

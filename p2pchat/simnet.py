@@ -166,7 +166,7 @@ class SimNet:
         self._listeners[(host, SIM_PORT)] = self.nodes[name]
         return (host, SIM_PORT)
 
-    def introduce(self, name: str, other: str, source: str = "static") -> None:
+    def introduce(self, name: str, other: str, source: ev.DiscoverySource = "static") -> None:
         """Tell node `name` about `other`'s address, as --peer would."""
         node_id = self.nodes[other].node_id if source == "mdns" else None
         self.inject(name, ev.PeerDiscovered((self.address(other),), node_id, source))

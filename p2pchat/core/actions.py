@@ -52,6 +52,14 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class RememberDirect:
+    """Keep the ID of a direct message we took (signed at ts), so it is never taken again."""
+
+    msg_id: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class Trust:
     """Remember that nick was first seen with this node ID (key)."""
 
@@ -136,6 +144,7 @@ Action = (
     | Close
     | Show
     | Store
+    | RememberDirect
     | Trust
     | Rediscover
     | Announce

@@ -1,8 +1,9 @@
-"""Bounded memory of which direct messages were already shown, so each is shown once."""
+"""Bounded memories of which messages were already seen, so each is shown once."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from enum import Enum
 
 
 class RecentIds:
@@ -33,3 +34,60 @@ class RecentIds:
     def __len__(self) -> int:
         """How many IDs are held."""
         return len(self._ids)
+
+
+class DirectVerdict(Enum):
+    """What the ledger says of a direct message."""
+
+    NEW = "new"  # not seen, within the acceptance window: take it (and remember it)
+    SEEN = "seen"  # taken before (this run or an earlier one)
+    TOO_OLD = "too old"  # signed longer ago than the window: it may have been seen and forgotten
+    TOO_NEW = "too new"  # signed further ahead than clocks drift
+    FULL = "full"  # the ledger is full of live entries: refuse rather than forget one
+
+
+class DirectLedger:
+    """Every direct message ID taken within the acceptance window, so each is taken once.
+
+    A DM is accepted only while its signed time is within the window (max_age back, max_ahead
+    forward); its ID is kept until the window has passed it, so an ID is never forgotten while
+    its DM could still be accepted, across restarts too (the runtime persists the entries).
+    """
+
+    def __init__(
+        self, max_entries: int, max_age: float, max_ahead: float, known: dict[str, float]
+    ) -> None:
+        self._max_entries = max_entries
+        self._max_age = max_age
+        self._max_ahead = max_ahead
+        self._ids: dict[str, float] = dict(known)
+
+    def judge(self, message_id: str, signed_at: float, wall: float) -> DirectVerdict:
+        """Whether a DM signed at signed_at (Unix time) may be taken now (wall)."""
+        if message_id in self._ids:
+            return DirectVerdict.SEEN
+        if signed_at < wall - self._max_age:
+            return DirectVerdict.TOO_OLD
+        if signed_at > wall + self._max_ahead:
+            return DirectVerdict.TOO_NEW
+        if len(self._ids) >= self._max_entries:
+            self._drop_expired(wall)
+            if len(self._ids) >= self._max_entries:
+                return DirectVerdict.FULL
+        return DirectVerdict.NEW
+
+    def take(self, message_id: str, signed_at: float) -> None:
+        """Remember a DM as taken."""
+        self._ids[message_id] = signed_at
+
+    def __contains__(self, message_id: str) -> bool:
+        """True if the ID was taken."""
+        return message_id in self._ids
+
+    def __len__(self) -> int:
+        """IDs remembered."""
+        return len(self._ids)
+
+    def _drop_expired(self, wall: float) -> None:
+        oldest = wall - self._max_age
+        self._ids = {k: t for k, t in self._ids.items() if t >= oldest}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from p2pchat.core.messages import Message
 
@@ -47,13 +48,17 @@ class ConnectionLost:
     reason: str
 
 
+DiscoverySource = Literal["mdns", "static", "user"]
+"""mDNS adverts; --peer at start; /connect typed by the user."""
+
+
 @dataclass(frozen=True, slots=True)
 class PeerDiscovered:
-    """Someone may listen at these addresses (mDNS, --peer, /connect); node_id if known."""
+    """Someone may listen at these addresses (mDNS, --peer, /connect); node_id if claimed."""
 
     addresses: tuple[tuple[str, int], ...]
     node_id: str | None
-    source: str
+    source: DiscoverySource
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,13 @@ class Limits:
     offer_announce_seconds: float = 3600.0  # offers older than this are not shown to newcomers
     links_announce_delay: float = 0.1
 
-    # Dedup window: out-of-order message IDs remembered above each author's high-water mark.
-    seen_window_entries: int = 100_000
-    seen_window_seconds: float = 600.0
-    max_tracked_authors: int = 10_000
+    max_tracked_authors: int = 10_000  # authors with floors and a version vector entry
+
+    # Direct messages: accepted while signed within the window (it leaves room for a DM that
+    # waits a week for a member who is away), and each ID is kept as long as that.
+    direct_max_age: float = 8 * 86400.0
+    direct_max_ahead: float = 3600.0  # clocks that run ahead
+    max_seen_directs: int = 100_000
 
     # History and sync.
     history_messages: int = 10_000
@@ -87,6 +90,8 @@ class Limits:
     max_pending_connections: int = 64
     max_pending_per_address: int = 8
     max_known_addresses: int = 1024
+    max_mdns_addresses: int = 256  # unproven addresses from mDNS adverts
+    max_pending_dials: int = 32  # dials and outbound handshakes under way
     known_address_ttl: float = 1800.0
     connect_timeout: float = 3.0
 

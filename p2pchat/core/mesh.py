@@ -6,9 +6,12 @@ state, and it is called from one thread.
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Literal
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -22,7 +25,7 @@ from p2pchat.core.crypto import (
     fingerprint,
     signed_by,
 )
-from p2pchat.core.dedup import RecentIds
+from p2pchat.core.dedup import DirectLedger, DirectVerdict, RecentIds
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.filedesk import FileDesk
 from p2pchat.core.guard import Guard, Meter
@@ -59,14 +62,16 @@ from p2pchat.core.messages import (
     SyncRequest,
     direct_content,
     nick_problem,
+    normal_nick,
     parse_direct_content,
 )
 from p2pchat.core.relay import relay_targets
-from p2pchat.core.trust import TrustTable
+from p2pchat.core.trust import Looks, TrustTable, plain_looks
 
 BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
 STATIC_SOURCES = frozenset({"static", "user"})
+MDNS_BUCKET = "mdns"
 MIN_ID_PREFIX = 4
 COUNTERS = (
     "sent",  # room messages we wrote
@@ -107,6 +112,8 @@ class Mesh:
         room_tag: str = "",
         trusted: dict[str, str] | None = None,
         transfers: list[dict[str, object]] | None = None,
+        looks: Looks = plain_looks,
+        seen_directs: dict[str, float] | None = None,
     ) -> None:
         self.crypto = crypto
         self.node_id = crypto.node_id
@@ -122,15 +129,22 @@ class Mesh:
         self.closing = False
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.guard = Guard(limits)
-        self.trust = TrustTable(trusted or {})
+        self.trust = TrustTable(trusted or {}, limits, looks)
+        self._warned = RecentIds(limits.max_tracked_peers, float("inf"))
         self.files = FileDesk(self)
         self.files.restore(transfers or [])
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers: dict[str, _Peer] = {}
         self._addresses: dict[tuple[str, int], _Address] = {}
+        self._buckets: dict[str, OrderedDict[tuple[str, int], None]] = {}
         self._self_addresses: set[tuple[str, int]] = set()
-        self._seen_direct = RecentIds(limits.seen_window_entries, limits.seen_window_seconds)
+        self._directs = DirectLedger(
+            limits.max_seen_directs,
+            limits.direct_max_age,
+            limits.direct_max_ahead,
+            seen_directs or {},
+        )
         self._equivocations = RecentIds(limits.max_tracked_peers, limits.strike_memory)
         self._last_rediscover: float | None = None
         self._now = 0.0
@@ -243,8 +257,10 @@ class Mesh:
         if gap is not None:
             times.append(gap)
         waiting = self._waiting_addresses()
+        dials_free = self.pending_dials < limits.max_pending_dials  # else a finished dial wakes us
         for address in waiting:
-            times.append(address.next_try)
+            if dials_free:
+                times.append(address.next_try)
             if not address.static:
                 times.append(address.last_seen + limits.known_address_ttl)
         times += [since + limits.handshake_timeout for _, since in self._spares()]
@@ -271,9 +287,17 @@ class Mesh:
         return self.peer_nick(node_id) or node_id[:SHORT_ID_CHARS]
 
     def display_name(self, node_id: str, nick: str) -> str:
-        """nick, or nick#shortid when another known member has the same nick."""
-        clash = (node_id != self.node_id and nick == self.nick) or any(
-            p.nick == nick and p.node_id != node_id for p in self._peers.values()
+        """nick, or nick#shortid when it is not plainly this key's.
+
+        Marked when the nick belongs to (was first seen with) another key or looks like one
+        that does, and when another linked member or we ourselves go by the same nick.
+        """
+        if node_id == self.node_id:
+            return nick
+        clash = (
+            nick == self.nick
+            or self.trust.borrowed(nick, node_id)
+            or any(p.nick == nick and p.node_id != node_id for p in self._peers.values())
         )
         return f"{nick}#{node_id[:SHORT_ID_CHARS]}" if clash else nick
 
@@ -305,7 +329,7 @@ class Mesh:
             self._emit(act.Close(event.conn, "shutting down", flush=False))
             return
         address = self._addresses.get((event.host, event.port)) if event.outbound else None
-        refusal = None if event.outbound else self._refuse_inbound(event.host)
+        refusal = None if event.outbound else self._refuse_inbound(event.host, self._now)
         if refusal is not None:
             self._emit(act.Close(event.conn, refusal, flush=False))
             self._log(act.INFO, f"refused {format_addr(event.host, event.port)}: {refusal}")
@@ -323,11 +347,18 @@ class Mesh:
         self._links[event.conn] = link
         self._emit(act.Send((event.conn,), own))
 
-    def _refuse_inbound(self, host: str) -> str | None:
+    def inbound_refusal(self, host: str, now: float) -> str | None:
+        """Why an inbound connection from host is to be closed at once, if it is.
+
+        The runtime asks before it starts any thread for the connection.
+        """
+        return self._refuse_inbound(host, now)
+
+    def _refuse_inbound(self, host: str, now: float) -> str | None:
         """Why an inbound connection from host is closed at once, if it is."""
-        if self.guard.banned(host, self._now):
+        if self.guard.banned(host, now):
             return "address banned for invalid messages"
-        pending = self._unestablished()
+        pending = [link for link in self._unestablished() if not link.outbound]
         if len(pending) >= self.limits.max_pending_connections:
             return "too many pending connections"
         same_host = sum(1 for link in pending if link.host == host and not link.outbound)
@@ -385,15 +416,15 @@ class Mesh:
         address.dialing = False
         if outcome.code is Refusal.SELF:
             self._self_addresses.add(address.key)
-            self._addresses.pop(address.key, None)
+            self._drop_address(address.key)
         elif outcome.code in (Refusal.AUTH, Refusal.IDENTITY) and not outcome.by_peer:
             self.guard.ban(link.host, self._now)
-            self._addresses.pop(address.key, None)
+            self._drop_address(address.key)
         elif address.static:
             address.failures = max(address.failures, 8)
             self._retry_later(address)
         else:
-            self._addresses.pop(address.key, None)
+            self._drop_address(address.key)
 
     def _establish(self, link: _Link, hello: Hello, nick: str) -> None:
         peer_id = hello.node_id
@@ -411,7 +442,7 @@ class Mesh:
                 self._close(link, "duplicate link", flush=True)
                 if link.dialed is not None:
                     link.dialed.dialing = False
-                    link.dialed.node_id = peer_id
+                    self._verify(link.dialed, peer_id)
                 return
             self._emit(act.Send((old.conn,), Bye(BYE_DUPLICATE)))
             self._close(old, "duplicate link", flush=True)
@@ -432,7 +463,7 @@ class Mesh:
             self._peers[peer_id] = peer
             addr = format_addr(link.host, hello.port)
             self._show(vw.PeerJoined(peer_id, nick, self.display_name(peer_id, nick), addr))
-            self._check_trust(peer)
+            self._vouch(peer.node_id, peer.nick)
             self._log(act.INFO, f"link up: {nick}#{peer_id[:SHORT_ID_CHARS]} at {addr}")
         else:
             peer.conn = link.conn
@@ -463,18 +494,18 @@ class Mesh:
 
     def _remember_peer_address(self, link: _Link, hello: Hello) -> _Address | None:
         if link.dialed is not None:
-            link.dialed.node_id = hello.node_id
+            self._verify(link.dialed, hello.node_id)
             link.dialed.last_seen = self._now
         if hello.port == 0:
             return link.dialed
         key = (link.host, hello.port)
         address = self._addresses.get(key)
         if address is None:
-            if len(self._addresses) >= self.limits.max_known_addresses:
+            if not self._room_for_address(None):
                 return link.dialed
             address = _Address(host=link.host, port=hello.port, last_seen=self._now)
             self._addresses[key] = address
-        address.node_id = hello.node_id
+        self._verify(address, hello.node_id)
         address.last_seen = self._now
         if link.dialed is not None and link.dialed is not address:
             link.dialed.dialing = False
@@ -561,11 +592,57 @@ class Mesh:
                 return True
         return False
 
-    def _forget_addresses(self, node_id: str) -> None:
-        """Stop redialling a node that left on purpose (addresses the user gave are kept)."""
+    def _forget_addresses(self, node_id: str, *, hints: bool = False) -> None:
+        """Stop redialling a node that left on purpose (addresses the user gave are kept).
+
+        hints: also the unproven addresses claimed to be that node's (mDNS withdrew them).
+        """
         for key, address in list(self._addresses.items()):
-            if address.node_id == node_id and not address.static and not address.dialing:
-                self._addresses.pop(key, None)
+            claimed = address.node_id or (address.hint if hints else None)
+            if claimed == node_id and not address.static and not address.dialing:
+                self._drop_address(key)
+
+    def _drop_address(self, key: tuple[str, int]) -> None:
+        address = self._addresses.pop(key, None)
+        if address is not None and address.bucket is not None:
+            self._buckets[address.bucket].pop(key, None)
+            if not self._buckets[address.bucket]:
+                del self._buckets[address.bucket]
+
+    def _verify(self, address: _Address, node_id: str) -> None:
+        """A handshake proved who listens at address: it no longer counts against anyone."""
+        address.node_id = node_id
+        address.hint = None
+        self._unbucket(address)
+
+    def _unbucket(self, address: _Address) -> None:
+        if address.bucket is not None:
+            bucket = self._buckets[address.bucket]
+            bucket.pop(address.key, None)
+            if not bucket:
+                del self._buckets[address.bucket]
+            address.bucket = None
+
+    def _room_for_address(self, bucket: str | None) -> bool:
+        """Make room for a new address from bucket (None: proven or given by the user).
+
+        mDNS and each gossiping peer may keep a bounded share of unproven addresses, their
+        oldest going first; a full book gives up the oldest unproven address of the biggest
+        share. So nobody's flood of adverts or gossip can push out real peers or fill the book.
+        """
+        limits = self.limits
+        if bucket is not None:
+            share = self._buckets.get(bucket)
+            cap = limits.max_mdns_addresses if bucket == MDNS_BUCKET else limits.max_gossip_peers
+            if share is not None and len(share) >= cap:
+                self._drop_address(next(iter(share)))
+        if len(self._addresses) < limits.max_known_addresses:
+            return True
+        if not self._buckets:
+            return False
+        biggest = max(self._buckets.values(), key=len)
+        self._drop_address(next(iter(biggest)))
+        return True
 
     # --------------------------------------------------------------- messages
 
@@ -627,7 +704,7 @@ class Mesh:
     def _on_peer_list(self, peer: _Peer, peers: PeerList) -> None:
         for entry in peers.peers:
             if entry.port:
-                self._learn(((entry.host, entry.port),), entry.node_id, "gossip")
+                self._learn(((entry.host, entry.port),), entry.node_id, "gossip", peer.node_id)
         if peers.complete:
             peer.links = frozenset(e.node_id for e in peers.peers) | {self.node_id}
         self._dial_due()
@@ -684,14 +761,22 @@ class Mesh:
 
     def _on_direct(self, link: _Link, direct: Direct) -> None:
         peer = self._peers[link.peer_id or ""]
-        if direct.author == self.node_id or direct.msg_id in self._seen_direct:
+        if direct.author == self.node_id or direct.msg_id in self._directs:
             return
         signed = direct_signing_bytes(direct)
         if not signed_by(self.crypto, direct.author, direct.key, direct.signature, signed):
             self._strike(peer, "a direct message with a bad signature")
             return
-        self._seen_direct.add(direct.msg_id, self._now)
+        verdict = self._directs.judge(direct.msg_id, direct.ts, self._wall)
+        if verdict is not DirectVerdict.NEW:
+            if verdict is not DirectVerdict.SEEN:
+                self._log(act.INFO, f"dropped a direct message: {verdict.value}")
+            return
+        if not self.guard.allow_message(direct.author, peer.node_id, self._now):
+            return
+        self._directs.take(direct.msg_id, direct.ts)
         if direct.to == self.node_id:
+            self._emit(act.RememberDirect(direct.msg_id, direct.ts))
             self._open_direct(direct, peer)
             return
         target = self._peers.get(direct.to)
@@ -710,6 +795,7 @@ class Mesh:
         except ProtocolError as exc:
             self._strike(peer, f"a direct message with bad content: {exc}")
             return
+        self._vouch(direct.author, nick)
         self._show(
             vw.MessageShown(
                 msg_id=direct.msg_id,
@@ -801,19 +887,33 @@ class Mesh:
                 self._close(link, "too many invalid messages", flush=False)
                 self._lose_link(link, "too many invalid messages", expected=True)
 
-    def _check_trust(self, peer: _Peer) -> None:
-        verdict = self.trust.check(peer.nick, peer.node_id)
+    def _vouch(self, node_id: str, nick: str) -> None:
+        """Trust on first use of (nick, key); warn once if the nick is another key's or looks so.
+
+        Every nick a key shows goes through here: in its handshake, a rename, and every
+        message or DM it signs, so a message cannot borrow a nick while its owner is away.
+        """
+        if node_id == self.node_id:
+            return
+        verdict = self.trust.check(nick, node_id)
         if verdict.new:
-            self._emit(act.Trust(peer.nick, peer.node_id))
-        elif verdict.conflict_with is not None:
-            self._show(
-                vw.Problem(
-                    f"WARNING: {self._display(peer)} uses the nick {peer.nick!r} with key "
-                    f"{peer.node_id[:SHORT_ID_CHARS]}, but that nick was first seen with key "
-                    f"{verdict.conflict_with[:SHORT_ID_CHARS]}: this may be someone else "
-                    f"(/whois {peer.nick})"
-                )
+            self._emit(act.Trust(nick, node_id))
+        owner, other = verdict.conflict_with, verdict.lookalike_of
+        if (owner is None and other is None) or not self._warned.add(f"{node_id}:{nick}", 0.0):
+            return
+        display, short = self.display_name(node_id, nick), node_id[:SHORT_ID_CHARS]
+        if owner is not None:
+            because = f"but that nick was first seen with key {owner[:SHORT_ID_CHARS]}"
+        else:
+            assert other is not None
+            owner_of = self.trust.first_seen(other) or ""
+            because = f"which looks like {other!r} of key {owner_of[:SHORT_ID_CHARS]}"
+        self._show(
+            vw.Problem(
+                f"WARNING: {display} uses the nick {nick!r} with key {short}, {because}: "
+                f"this may be someone else (/whois {nick})"
             )
+        )
 
     def _whois(self, target: str) -> None:
         nick, _, prefix = target.partition("#")
@@ -846,6 +946,7 @@ class Mesh:
             return False
         self._raise_clock(chat.lamport)
         self._emit(act.Store(chat))
+        self._vouch(chat.author, chat.nick)
         return True
 
     def _raise_clock(self, lamport: int) -> None:
@@ -938,7 +1039,7 @@ class Mesh:
         old = peer.nick
         peer.nick = nick
         self._show(vw.NickChanged(peer.node_id, old, nick, own=False))
-        self._check_trust(peer)
+        self._vouch(peer.node_id, peer.nick)
 
     # ------------------------------------------------------------ user intent
 
@@ -983,7 +1084,7 @@ class Mesh:
             b"",
         )
         direct = replace(unsigned, signature=self.crypto.sign(direct_signing_bytes(unsigned)))
-        self._seen_direct.add(direct.msg_id, self._now)
+        self._directs.take(direct.msg_id, direct.ts)
         self._show(
             vw.MessageShown(
                 msg_id=direct.msg_id,
@@ -1024,7 +1125,8 @@ class Mesh:
             return False
         return True
 
-    def _change_nick(self, nick: str) -> None:
+    def _change_nick(self, typed: str) -> None:
+        nick = normal_nick(typed)
         problem = nick_problem(nick, self.limits)
         if problem is not None:
             self._show(vw.Problem(f"cannot use nick {nick!r}: {problem}"))
@@ -1080,31 +1182,41 @@ class Mesh:
         self._dial_due()
 
     def _learn(
-        self, addresses: tuple[tuple[str, int], ...], node_id: str | None, source: str
+        self,
+        addresses: tuple[tuple[str, int], ...],
+        node_id: str | None,
+        source: ev.DiscoverySource | Literal["gossip"],
+        reporter: str | None = None,
     ) -> None:
+        """Note addresses someone may listen at; node_id is only a claim until a handshake."""
         static = source in STATIC_SOURCES
+        bucket = None if static else MDNS_BUCKET if reporter is None else f"gossip:{reporter}"
         for key in addresses:
             if key in self._self_addresses or node_id == self.node_id:
                 continue
             address = self._addresses.get(key)
             if address is None:
-                if len(self._addresses) >= self.limits.max_known_addresses:
+                if not self._room_for_address(bucket):
                     self._log(act.WARNING, "address book full; ignoring new addresses")
                     return
                 address = _Address(host=key[0], port=key[1], last_seen=self._now)
                 self._addresses[key] = address
-            if node_id is not None:
-                address.node_id = node_id
+                if bucket is not None:
+                    address.bucket = bucket
+                    self._buckets.setdefault(bucket, OrderedDict())[key] = None
+            if node_id is not None and address.node_id is None:
+                address.hint = node_id
             address.last_seen = self._now
             if static:
                 address.static = True
+                self._unbucket(address)
             if source == "user":
                 address.failures = 0
                 address.next_try = self._now
 
     def _on_withdrawn(self, event: ev.PeerWithdrawn) -> None:
         if event.node_id not in self._peers:
-            self._forget_addresses(event.node_id)
+            self._forget_addresses(event.node_id, hints=True)
         self._log(act.INFO, f"mDNS withdrew {event.node_id[:SHORT_ID_CHARS]}")
 
     # ----------------------------------------------------------------- timers
@@ -1133,7 +1245,7 @@ class Mesh:
         for key, address in list(self._addresses.items()):
             expired = now >= address.last_seen + limits.known_address_ttl
             if expired and not address.static and self._may_dial(address):
-                self._addresses.pop(key, None)
+                self._drop_address(key)
         for link, since in self._spares():
             if now >= since + limits.handshake_timeout:
                 self._close(link, "spare link not chosen", flush=False)
@@ -1161,21 +1273,35 @@ class Mesh:
         if self.closing:
             return
         dialing_ids: set[str] = set()
-        for address in self._waiting_addresses():
-            if address.next_try > self._now or address.node_id in dialing_ids:
+        # Dials to silent ports hold their slot until the handshake deadline: bounded apart
+        # from the inbound slots, so gossip cannot make us lock ourselves out.
+        room = self.limits.max_pending_dials - self.pending_dials
+        for address in self._fair_order(self._waiting_addresses()):
+            if room <= 0:
+                break
+            key = address.dial_key
+            if address.next_try > self._now or (key is not None and key in dialing_ids):
                 continue
-            if address.node_id is not None:
-                dialing_ids.add(address.node_id)
+            room -= 1
+            if key is not None:
+                dialing_ids.add(key)
             address.dialing = True
             self._emit(act.Dial(address.host, address.port))
 
+    def _fair_order(self, addresses: list[_Address]) -> list[_Address]:
+        """Addresses taking turns by who brought them in, so one source's flood waits its turn."""
+        shares: dict[str | None, list[_Address]] = {}
+        for address in addresses:
+            shares.setdefault(address.bucket, []).append(address)
+        return [a for turn in itertools.zip_longest(*shares.values()) for a in turn if a]
+
     def _waiting_addresses(self) -> list[_Address]:
         """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
-        dialing = {a.node_id for a in self._addresses.values() if a.dialing and a.node_id}
+        dialing = {key for a in self._addresses.values() if a.dialing and (key := a.dial_key)}
         return [
             a
             for a in self._addresses.values()
-            if self._may_dial(a) and (a.node_id is None or a.node_id not in dialing)
+            if self._may_dial(a) and (a.dial_key is None or a.dial_key not in dialing)
         ]
 
     def _may_dial(self, address: _Address) -> bool:
@@ -1227,15 +1353,25 @@ class _Address:
     host: str
     port: int
     last_seen: float
-    node_id: str | None = None
+    node_id: str | None = None  # proven by a handshake with whoever listens there
     static: bool = False
     dialing: bool = False
     failures: int = 0
     next_try: float = 0.0
+    hint: str | None = None  # the node ID mDNS or gossip claims: a hint, never trusted
+    bucket: str | None = None  # who brought it in while it is unproven (its share of the book)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.host, self.port)
+
+    @property
+    def dial_key(self) -> str | None:
+        """Addresses of one node are dialled one at a time: its proven ID, or the ID one source
+        claims for them (a claim only groups that source's own addresses)."""
+        if self.node_id is not None:
+            return self.node_id
+        return None if self.hint is None else f"{self.bucket}:{self.hint}"
 
 
 @dataclass(eq=False, slots=True)

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -258,6 +259,15 @@ _BAD_TEXT_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # In names also no whitespace, no '#' (used to tell equal nicks apart) and no bidi overrides.
 _BAD_NICK_CHARS = re.compile(f"[\\s#{CONTROL_AND_BIDI}\ud800-\udfff]")
 _BAD_ROOM_CHARS = re.compile(f"[{CONTROL_AND_BIDI}\ud800-\udfff]")
+# Format (zero-width joiners, soft hyphen, bidi marks), private use, unassigned, surrogates.
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn", "Cs", "Cc", "Zl", "Zp", "Zs"})
+# Letters and marks that show as nothing or as a blank: Hangul fillers, the braille blank,
+# the combining grapheme joiner, variation selectors, Mongolian free variation selectors.
+INVISIBLE_CHARS = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u180b\u180c\u180d\u180f"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
 
 
 def encode_message(message: Message) -> bytes:
@@ -289,12 +299,24 @@ def decode_message(payload: bytes | bytearray, limits: Limits) -> Message:
 
 
 def nick_problem(nick: str, limits: Limits) -> str | None:
-    """Why this nick is not allowed, or None if it is fine."""
+    """Why this nick is not allowed, or None if it is fine.
+
+    A nick is NFKC-normal (so full-width and small number signs are "#", and full-width
+    letters are plain ones), and has no whitespace, "#" (it marks the short ID), control,
+    format or invisible characters: what two people see of it is all there is.
+    """
     if not 1 <= len(nick) <= limits.max_nick_chars:
         return f"a nick has 1 to {limits.max_nick_chars} characters"
-    if _BAD_NICK_CHARS.search(nick):
-        return "a nick has no spaces, '#' or control characters"
+    if _BAD_NICK_CHARS.search(nick) or any(_invisible(char) for char in nick):
+        return "a nick has no spaces, '#', control, format or invisible characters"
+    if unicodedata.normalize("NFKC", nick) != nick:
+        return "a nick must be in Unicode normal form NFKC"
     return None
+
+
+def normal_nick(nick: str) -> str:
+    """A nick as typed, made NFKC-normal (the form every node checks)."""
+    return unicodedata.normalize("NFKC", nick).strip()
 
 
 def room_problem(room: str, limits: Limits) -> str | None:
@@ -304,6 +326,11 @@ def room_problem(room: str, limits: Limits) -> str | None:
     if _BAD_ROOM_CHARS.search(room):
         return "a room name has no control characters"
     return None
+
+
+def _invisible(char: str) -> bool:
+    """True for format characters and others that show as nothing (or as a blank)."""
+    return unicodedata.category(char) in INVISIBLE_CATEGORIES or char in INVISIBLE_CHARS
 
 
 def clean_text(text: str) -> str:

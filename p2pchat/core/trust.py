@@ -1,32 +1,95 @@
-"""Trust on first use: the first key seen for a nick is remembered; another key is flagged."""
+"""Trust on first use, and nicks that cannot be borrowed.
+
+The first key seen with a nick is remembered; the nick then belongs to that key. Another key
+using it, or using a nick that looks like it (see `Looks`), is marked with its short ID and
+flagged. The table is bounded: at most max_known_nicks entries, at most max_nicks_per_key for one
+key; beyond that nothing new is remembered, and nothing is ever forgotten (forgetting would hand
+a nick over to whoever comes next).
+"""
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from p2pchat.core.limits import Limits
+
+Looks = Callable[[str], frozenset[str]]
+"""What a nick looks like: two nicks whose sets meet are easy to mistake for each other."""
+
+
+def plain_looks(nick: str) -> frozenset[str]:
+    """A stand-in for Looks without look-alike data: nicks equal once NFKC and case-folded."""
+    return frozenset({unicodedata.normalize("NFKC", nick).casefold()})
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What the trust table says about (nick, node ID): new, known, or a different key."""
+    """What the table says about (nick, node ID).
+
+    new: first sighting, now remembered (persist it); conflict_with: the key the nick belongs
+    to, if another; lookalike_of: another key's nick that this one looks like, if any.
+    """
 
     new: bool
     conflict_with: str | None
+    lookalike_of: str | None = None
 
 
 class TrustTable:
     """nick -> the node ID first seen with it (IDs are key hashes, so they name keys)."""
 
-    def __init__(self, known: dict[str, str]) -> None:
-        self._known = dict(known)
+    def __init__(self, known: dict[str, str], limits: Limits, looks: Looks = plain_looks) -> None:
+        self._limits = limits
+        self._looks = looks
+        self._known: dict[str, str] = {}
+        self._per_key: Counter[str] = Counter()
+        self._by_look: dict[str, set[str]] = {}
+        for nick, node_id in known.items():
+            self._remember(nick, node_id)
 
     def check(self, nick: str, node_id: str) -> Verdict:
-        """Record a first sighting; report a different key for a known nick."""
+        """Record a first sighting (within the bounds); report another key's nick or look-alike."""
         first = self._known.get(nick)
+        lookalike = self.lookalike_of(nick, node_id)
         if first is None:
-            self._known[nick] = node_id
-            return Verdict(new=True, conflict_with=None)
-        return Verdict(new=False, conflict_with=None if first == node_id else first)
+            # A nick that looks like another key's is not a first sighting of a new name:
+            # remembering it would mark the real owner as the look-alike.
+            new = lookalike is None and self._remember(nick, node_id)
+            return Verdict(new, None, lookalike)
+        return Verdict(False, None if first == node_id else first, lookalike)
 
     def first_seen(self, nick: str) -> str | None:
         """The node ID first seen with nick."""
         return self._known.get(nick)
+
+    def lookalike_of(self, nick: str, node_id: str) -> str | None:
+        """Another key's remembered nick that nick looks like (not nick itself), if any."""
+        for look in self._looks(nick):
+            for other in sorted(self._by_look.get(look, ())):
+                if other != nick and self._known[other] != node_id:
+                    return other
+        return None
+
+    def borrowed(self, nick: str, node_id: str) -> bool:
+        """True if node_id uses a nick that belongs to, or looks like one of, another key."""
+        first = self._known.get(nick)
+        return (first is not None and first != node_id) or (
+            self.lookalike_of(nick, node_id) is not None
+        )
+
+    def _remember(self, nick: str, node_id: str) -> bool:
+        limits = self._limits
+        if nick in self._known:
+            return False
+        if len(self._known) >= limits.max_known_nicks:
+            return False
+        if self._per_key[node_id] >= limits.max_nicks_per_key:
+            return False
+        self._known[nick] = node_id
+        self._per_key[node_id] += 1
+        for look in self._looks(nick):
+            self._by_look.setdefault(look, set()).add(nick)
+        return True

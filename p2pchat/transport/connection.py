@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
-from p2pchat.core.errors import ProtocolError
+from p2pchat.core.errors import LocalProtocolError, ProtocolError
 from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
 from p2pchat.core.messages import Hello, Message, decode_message
 from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
@@ -91,6 +91,9 @@ class Connection(ChunkSender):
             cipher = self.cipher
             parts: tuple[bytes, ...]
             if sealable and cipher is not None and cipher.started:
+                if len(payload) > self._limits.max_frame_bytes:
+                    # Before sealing: a nonce spent on a frame that never leaves ends the link.
+                    raise LocalProtocolError(f"frame of {len(payload)} bytes is too large")
                 size = FRAME_HEADER_BYTES + len(payload) + AEAD_TAG_BYTES
                 if self._pending_bytes + size > self._limits.outbound_queue_bytes:
                     return False  # before sealing: a nonce used for nothing breaks the link

@@ -32,6 +32,7 @@ from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import Hello, encode_message
 from p2pchat.fsutil import write_atomically
+from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
@@ -157,6 +158,10 @@ class Node:
             room_tag=self.room_tag,
             trusted=self._trust.known(),
             transfers=transfers,
+            looks=skeletons,
+            seen_directs=self._log.seen_directs(
+                config.room, time.time() - self._limits.direct_max_age
+            ),
         )
         # Queued before any connection can be, so Ready and the replay come first.
         self.post(ev.Started(mdns=self._discovery is not None))
@@ -288,7 +293,10 @@ class Node:
             self._show(item.view)
             return
         elif isinstance(item, Accepted | Connected):
-            item = self._adopt(item)
+            made = self._adopt(item)
+            if made is None:
+                return
+            item = made
         if isinstance(item, ev.Event):
             self._feed(mesh, item)
 
@@ -300,10 +308,17 @@ class Node:
             self._execute(mesh.handle(pending.pop(0), time.monotonic(), time.time()))
             pending += [ev.ConnectionLost(c, OVERFLOW_REASON) for c in self._overflowed]
 
-    def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade:
+    def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade | None:
+        outbound = isinstance(item, Connected)
+        assert self._mesh is not None
+        refusal = None if outbound else self._mesh.inbound_refusal(item.host, time.monotonic())
+        if refusal is not None:
+            # Closed before any thread starts for it: a flood of refused connections is cheap.
+            item.sock.close()
+            log.info("refused %s: %s", format_addr(item.host, item.port), refusal)
+            return None
         conn_id = self._next_conn
         self._next_conn += 1
-        outbound = isinstance(item, Connected)
         label = f"{format_addr(item.host, item.port)}#{conn_id}"
         try:
             configure_socket(item.sock, self._limits)
@@ -334,43 +349,58 @@ class Node:
                 # Our own message must be committed before anything leaves after it.
                 self._deferred.append(action)
                 continue
-            match action:
-                case act.Send():
-                    self._send(action)
-                case act.Show():
-                    self._show(action.view)
-                case act.Close():
-                    self._retire(action.conn, flush=action.flush)
-                    log.debug("closed link %d: %s", action.conn, action.reason)
-                case act.Dial():
-                    assert self._listener is not None
-                    self._listener.dial(action.host, action.port)
-                case act.Store():
-                    self._log.add(self.config.room, action.chat, replace=action.replace)
-                    if action.chat.author == self.node_id:
-                        self._defer_links = True
-                case act.Rediscover():
-                    if self._discovery is not None:
-                        self._discovery.rediscover()
-                case act.Trust():
-                    self._trust.remember(action.nick, action.node_id)
-                case (
-                    act.PrepareReceive()
-                    | act.FinishReceive()
-                    | act.AbortReceive()
-                    | act.ServeFile()
-                    | act.StopServe()
-                    | act.SaveTransfers()
-                ):
-                    self._file_action(action)
-                case act.Announce():
-                    if self._discovery is not None:
-                        self._discovery.announce(action.nick)
-                case act.Log():
-                    log.log(action.level, "%s", action.text)
+            try:
+                self._carry_out(action)
+            except Exception:
+                # One action that fails (a bug) must not drop the ones after it.
+                log.exception("internal error carrying out %s", type(action).__name__)
+
+    def _carry_out(self, action: act.Action) -> None:
+        """Do one action of the core."""
+        match action:
+            case act.Send():
+                self._send(action)
+            case act.Show():
+                self._show(action.view)
+            case act.Close():
+                self._retire(action.conn, flush=action.flush)
+                log.debug("closed link %d: %s", action.conn, action.reason)
+            case act.Dial():
+                assert self._listener is not None
+                self._listener.dial(action.host, action.port)
+            case act.Store():
+                self._log.add(self.config.room, action.chat, replace=action.replace)
+                if action.chat.author == self.node_id:
+                    self._defer_links = True
+            case act.Rediscover():
+                if self._discovery is not None:
+                    self._discovery.rediscover()
+            case act.RememberDirect():
+                self._log.add_seen_direct(self.config.room, action.msg_id, action.ts)
+            case act.Trust():
+                self._trust.remember(action.nick, action.node_id)
+            case (
+                act.PrepareReceive()
+                | act.FinishReceive()
+                | act.AbortReceive()
+                | act.ServeFile()
+                | act.StopServe()
+                | act.SaveTransfers()
+            ):
+                self._file_action(action)
+            case act.Announce():
+                if self._discovery is not None:
+                    self._discovery.announce(action.nick)
+            case act.Log():
+                log.log(action.level, "%s", action.text)
 
     def _send(self, action: act.Send) -> None:
         payload = encode_message(action.message)
+        if len(payload) > self._limits.max_frame_bytes:
+            # The core builds frames that fit; if one does not, it is not sent (and no link
+            # spends a nonce on it), and everything else still goes.
+            log.error("not sending a %s of %d bytes", type(action.message).__name__, len(payload))
+            return
         plain: bytes | None = None  # framed once for all links in the clear, when there are any
         # Our HELLO always goes in the clear, even when the peer's arrived first and already
         # started the link cipher (the reader thread starts it as it decodes that HELLO).

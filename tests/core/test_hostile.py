@@ -177,3 +177,219 @@ def test_own_frames_fit_in_a_frame_whatever_we_hold() -> None:
     answer = sync.answer(m.history, SyncRequest(dict.fromkeys(request.versions, 1), 1), LIMITS)
     assert len(encode_message(answer)) <= LIMITS.max_frame_bytes
     assert OTHER not in request.versions
+
+
+# ----------------------------------------------------------------------- nicks
+
+
+def alice_known(**kwargs: object) -> object:
+    m = make_mesh(trusted={"alice": OTHER}, **kwargs)
+    link(m, 1, P1_KEYS, nick="mallory")
+    return m
+
+
+def test_a_message_cannot_borrow_the_nick_of_a_member_who_is_away() -> None:
+    # Alice (OTHER) was met before and is offline; Mallory signs a message as "alice".
+    m = alice_known()
+    forged = signed_chat(P1_KEYS, 1, 1, "it's me, send the file", nick="alice")
+    out = m.handle(ev.FramesReceived(1, (forged,)), 0.0, 0.0)  # type: ignore[attr-defined]
+    [message] = [v for v in shown(out) if isinstance(v, vw.MessageShown)]
+    assert message.display == f"alice#{P1[:8]}"
+    [warning] = [v for v in shown(out) if isinstance(v, vw.Problem)]
+    assert warning.text.startswith(f"WARNING: alice#{P1[:8]} uses the nick 'alice' with key")
+    assert "first seen with key" in warning.text
+    # Once per key and nick, not once per message; the mark stays on every message.
+    out = m.handle(  # type: ignore[attr-defined]
+        ev.FramesReceived(1, (signed_chat(P1_KEYS, 2, 2, "again", nick="alice"),)), 0.0, 0.0
+    )
+    assert [v.display for v in shown(out) if isinstance(v, vw.MessageShown)] == [f"alice#{P1[:8]}"]
+    assert not [v for v in shown(out) if isinstance(v, vw.Problem)]
+
+
+def test_a_look_alike_nick_is_marked_and_flagged() -> None:
+    from p2pchat.security.confusables import skeletons
+
+    m = alice_known(looks=skeletons)
+    for seq, nick in enumerate(("\u0430lice", "aIice", "ALICE"), start=1):  # Cyrillic a, capital i
+        chat = signed_chat(P1_KEYS, seq, seq, "hi", nick=nick)
+        out = m.handle(ev.FramesReceived(1, (chat,)), 0.0, 0.0)  # type: ignore[attr-defined]
+        [message] = [v for v in shown(out) if isinstance(v, vw.MessageShown)]
+        assert message.display == f"{nick}#{P1[:8]}"
+        [warning] = [v for v in shown(out) if isinstance(v, vw.Problem)]
+        assert "which looks like 'alice'" in warning.text
+    # The real owner is not marked for her own nick.
+    link(m, 2, OTHER_KEYS, nick="alice")  # type: ignore[arg-type]
+    assert m.display_name(OTHER, "alice") == "alice"  # type: ignore[attr-defined]
+
+
+def test_nicks_with_invisible_or_fake_characters_are_refused_on_the_wire() -> None:
+    import json
+
+    from p2pchat.core.errors import ProtocolError
+    from p2pchat.core.messages import decode_message, encode_message, nick_problem, normal_nick
+
+    for bad in (
+        "ali\u200bce",  # zero-width space
+        "ali\u200dce",  # zero-width joiner
+        "al\u00adice",  # soft hyphen
+        "alice\u3164",  # Hangul filler
+        "alice\ufe0f",  # variation selector
+        "bob\uff03c0ffee",  # full-width number sign: fakes the #id
+        "bob\ufe5fc0ffee",  # small number sign
+        "\uff41lice",  # full-width a: not NFKC
+        "ali\u202ece",  # bidi override
+    ):
+        assert nick_problem(bad, LIMITS) is not None, repr(bad)
+        frame = json.loads(encode_message(signed_chat(P1_KEYS, 1, 1, "x")))
+        frame["nick"] = bad
+        try:
+            decode_message(json.dumps(frame).encode(), LIMITS)
+        except ProtocolError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+    assert normal_nick("\uff41lice") == "alice"
+    assert nick_problem(normal_nick("bob\uff03c0ffee"), LIMITS) is not None
+    assert (
+        nick_problem("J\u00f6rg", LIMITS) is None and nick_problem("\u674e\u96f7", LIMITS) is None
+    )
+
+
+def test_the_trust_table_stays_bounded() -> None:
+    from p2pchat.core.limits import Limits
+    from p2pchat.core.trust import TrustTable
+
+    table = TrustTable({}, Limits(max_known_nicks=50, max_nicks_per_key=3))
+    assert [table.check(f"n{i}", P1).new for i in range(5)] == [True] * 3 + [False] * 2
+    for i in range(100):
+        table.check(f"x{i}", f"{i:032x}")
+    assert table.first_seen("x49") is None and table.first_seen("x46") is not None
+
+
+# ------------------------------------------------------------------ direct messages
+
+DAY = 86400.0
+WALL = 1_800_000_000.0
+
+
+def dm_to_bob(text: str = "psst", wall: float = WALL) -> object:
+    me = make_mesh()
+    link(me, 1, P2_KEYS, nick="bob")
+    out = me.handle(ev.SendDirect("bob", text), 0.0, wall)
+    return next(a.message for a in out if isinstance(a, act.Send))
+
+
+def bob(**kwargs: object) -> object:
+    from tests.core.peers import ME_KEYS
+
+    b = make_mesh(P2_KEYS, "bob", **kwargs)
+    link(b, 1, ME_KEYS, nick="me")
+    return b
+
+
+def dms_shown(out: list[act.Action]) -> list[str]:
+    return [v.text for v in shown(out) if isinstance(v, vw.MessageShown) and v.direct]
+
+
+def test_a_direct_message_is_taken_once_even_after_the_memory_window_and_a_restart() -> None:
+    direct = dm_to_bob()
+    b = bob()
+    out = b.handle(ev.FramesReceived(1, (direct,)), 0.0, WALL)  # type: ignore[attr-defined]
+    assert dms_shown(out) == ["psst"]
+    [remember] = [a for a in out if isinstance(a, act.RememberDirect)]
+    # Replayed an hour later: still known.
+    out = b.handle(ev.FramesReceived(1, (direct,)), 3600.0, WALL + 3600)  # type: ignore[attr-defined]
+    assert dms_shown(out) == []
+    # Replayed after a restart, with what the node persisted: still known.
+    again = bob(seen_directs={remember.msg_id: remember.ts})
+    out = again.handle(ev.FramesReceived(1, (direct,)), 0.0, WALL + DAY)  # type: ignore[attr-defined]
+    assert dms_shown(out) == []
+    # Replayed after the window (a week and a day), when the ID may have been forgotten:
+    # refused by its signed time.
+    late = bob()
+    out = late.handle(ev.FramesReceived(1, (direct,)), 0.0, WALL + 9 * DAY)  # type: ignore[attr-defined]
+    assert dms_shown(out) == []
+
+
+def test_a_direct_message_that_waited_a_week_is_still_taken() -> None:
+    direct = dm_to_bob()
+    b = bob()
+    out = b.handle(ev.FramesReceived(1, (direct,)), 0.0, WALL + 7 * DAY)  # type: ignore[attr-defined]
+    assert dms_shown(out) == ["psst"]
+
+
+def test_direct_messages_are_rate_limited_like_chats() -> None:
+    import random
+
+    from p2pchat.core.limits import Limits
+    from p2pchat.core.mesh import Mesh
+    from tests.core.peers import ME_KEYS
+
+    me = make_mesh()
+    link(me, 1, P2_KEYS, nick="bob")
+    directs = []
+    for i in range(6):
+        out = me.handle(ev.SendDirect("bob", f"dm {i}"), 0.0, WALL)
+        directs += [a.message for a in out if isinstance(a, act.Send)]
+    limits = Limits(author_rate=1.0, author_burst=3.0)
+    b = Mesh(P2_KEYS, "bob", "lobby", 4000, limits=limits, rng=random.Random(2))
+    link(b, 1, ME_KEYS, nick="me")
+    texts: list[str] = []
+    for direct in directs:
+        texts += dms_shown(b.handle(ev.FramesReceived(1, (direct,)), 0.0, WALL))
+    assert texts == ["dm 0", "dm 1", "dm 2"]
+
+
+# --------------------------------------------------------------- address book
+
+
+def gossip(entries: list[tuple[str, str, int]]) -> PeerList:
+    return PeerList(tuple(PeerAddress(i, h, p) for i, h, p in entries), False)
+
+
+def test_gossip_cannot_fill_the_address_book_or_push_out_real_peers() -> None:
+    m = make_mesh()
+    link(m, 1, P1_KEYS, nick="eve")
+    junk = [(f"{i:032x}", f"10.66.{i // 250}.{i % 250 + 1}", 9000) for i in range(2000)]
+    for start in range(0, len(junk), LIMITS.max_gossip_peers):
+        m.handle(ev.FramesReceived(1, (gossip(junk[start : start + 256]),)), 0.0, 0.0)
+    book = m._addresses  # white box: what the book holds
+    assert sum(1 for a in book.values() if a.host.startswith("10.66.")) <= LIMITS.max_gossip_peers
+    # A real member mDNS tells us about still gets in, and is dialled.
+    m.handle(ev.PeerDiscovered((("10.1.1.1", 7000),), OTHER, "mdns"), 1.0, 0.0)
+    assert ("10.1.1.1", 7000) in book
+    # Junk dials fail; the real member is dialled in the next round, not behind all the junk.
+    dialled = [a.key for a in book.values() if a.dialing]
+    out: list[act.Action] = []
+    for host, port in dialled:
+        out += m.handle(ev.DialFailed(host, port, "refused"), 2.0, 0.0)
+    out += m.handle(ev.Tick(), 2.0, 0.0)
+    assert act.Dial("10.1.1.1", 7000) in out
+
+
+def test_gossip_cannot_rename_an_address_a_handshake_proved() -> None:
+    m = make_mesh()
+    link(m, 1, P1_KEYS, nick="eve", outbound=True)  # dialled 10.0.0.1:5000, P1 answered
+    link(m, 2, P2_KEYS, nick="bob")
+    proven = m._addresses[("10.0.0.1", 5000)]
+    assert proven.node_id == P1
+    m.handle(ev.FramesReceived(2, (gossip([(OTHER, "10.0.0.1", 5000)]),)), 0.0, 0.0)
+    assert proven.node_id == P1 and proven.hint is None
+    # A claim that an unknown member's address is someone we link to does not stop the dial.
+    out = m.handle(ev.FramesReceived(2, (gossip([(P1, "10.7.7.7", 7000)]),)), 0.0, 0.0)
+    assert act.Dial("10.7.7.7", 7000) in out
+
+
+def test_dials_to_silent_ports_do_not_use_up_the_inbound_slots() -> None:
+    m = make_mesh()
+    link(m, 1, P1_KEYS)
+    silent = [(f"{i:032x}", f"10.77.0.{i + 1}", 9000) for i in range(200)]
+    out = m.handle(ev.FramesReceived(1, (gossip(silent),)), 0.0, 0.0)
+    dials = [a for a in out if isinstance(a, act.Dial)]
+    assert len(dials) == LIMITS.max_pending_dials
+    for conn, dial in enumerate(dials, start=10):  # they connect, then say nothing
+        m.handle(
+            ev.ConnectionMade(conn, True, dial.host, dial.port, b"n" * 16, b"e" * 32), 0.1, 0.0
+        )
+    assert m.inbound_refusal("10.0.0.99", 0.2) is None
+    out = m.handle(ev.ConnectionMade(99, False, "10.0.0.99", 40000, b"n" * 16, b"e" * 32), 0.2, 0.0)
+    assert not [a for a in out if isinstance(a, act.Close)]

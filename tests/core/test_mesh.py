@@ -505,7 +505,10 @@ def test_nick_change_is_sent_announced_and_shown() -> None:
         act.Show(vw.NickChanged(ME, "me", "neo", own=True)),
     ]
     assert m.handle(ev.ChangeNick("bad nick"), 0.0, 0.0)[0] == act.Show(
-        vw.Problem("cannot use nick 'bad nick': a nick has no spaces, '#' or control characters")
+        vw.Problem(
+            "cannot use nick 'bad nick': "
+            "a nick has no spaces, '#', control, format or invisible characters"
+        )
     )
 
 
@@ -748,7 +751,8 @@ def test_spamming_author_is_throttled_and_its_excess_not_relayed() -> None:
     link(m, 2, P2_KEYS)
     shown = 0
     for seq in range(1, 11):
-        out = m.handle(ev.FramesReceived(1, (signed_chat(P1_KEYS, seq, seq, f"{seq}"),)), 0.0, 0.0)
+        spam = signed_chat(P1_KEYS, seq, seq, f"{seq}", nick="spam")
+        out = m.handle(ev.FramesReceived(1, (spam,)), 0.0, 0.0)
         shown += sum(1 for a in out if isinstance(a, act.Show))
     assert shown == 3
     assert m.guard.throttled == 7

@@ -126,3 +126,22 @@ def test_frames_ahead_of_a_large_one_are_delivered_even_if_it_never_completes() 
     received = [p for p in posted if hasattr(p, "messages")]
     assert [m for r in received for m in r.messages] == [Pong(7)]  # type: ignore[attr-defined]
     assert isinstance(posted[-1], ev.ConnectionLost)
+
+
+def test_a_frame_too_large_is_refused_before_it_spends_a_nonce() -> None:
+    import pytest
+
+    from p2pchat.core.errors import LocalProtocolError
+
+    ours, theirs = socket.socketpair()
+    cipher, peer = linked_ciphers(None)
+    conn = link(ours, cipher)
+    with pytest.raises(LocalProtocolError):
+        conn.send(bytes(LIMITS.max_frame_bytes + 1))
+    assert conn.send(b'{"t":"pong","n":1}')
+    conn.flush()
+    [sealed] = read_frames(theirs, 1)
+    assert peer.open(sealed) == b'{"t":"pong","n":1}'  # the counter did not move
+    conn.close(flush=True)
+    theirs.close()
+    conn.join(TIMEOUT)

@@ -250,3 +250,20 @@ def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
     theirs.close()
     node._connections.clear()
     node.close()
+
+
+def test_refused_connections_start_no_threads(make_node: Callable[..., tuple[Node, Views]]) -> None:
+    a, _ = make_node("a", limits=Limits(max_pending_connections=2))
+    before = threading.active_count()
+    socks = [socket.create_connection(("127.0.0.1", a.port), timeout=WAIT) for _ in range(12)]
+    try:
+        refused = 0
+        for sock in socks[2:]:  # the node closes them at once: we read the end of the stream
+            sock.settimeout(WAIT)
+            refused += sock.recv(1) == b""
+        assert refused == 10
+        # Two pending links: a reader and a writer each; nothing for the ten refused.
+        assert threading.active_count() - before <= 4
+    finally:
+        for sock in socks:
+            sock.close()
