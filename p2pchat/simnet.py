@@ -18,10 +18,11 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.codec import FrameDecoder, encode_frame
 from p2pchat.core.crypto import node_id_of
+from p2pchat.core.errors import ProtocolError
 from p2pchat.core.history import History
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Chat, Direct, Message, decode_message, encode_message
+from p2pchat.core.messages import Chat, Direct, Message, Pong, decode_message, encode_message
 
 SIM_PORT = 7000
 SIM_EPOCH = 1_700_000_000.0
@@ -176,6 +177,22 @@ class SimNet:
         node = self.nodes[name]
         if node.alive:
             self._handle(node, event)
+
+    def send_as(self, name: str, to: str, payload: Message | bytes) -> bool:
+        """Send one frame (a message, or raw payload bytes) from node name over its link to
+        node to, through the real codec, whatever name's core would do; False if not linked.
+
+        For hostile nodes in tests: the receiver decodes and judges it like any frame.
+        """
+        sender, receiver = self.nodes[name], self.nodes[to]
+        for conn, end in self._ends.items():
+            peer = self._ends.get(end.peer_conn)
+            if end.node is sender and peer is not None and peer.node is receiver:
+                raw = encode_message(payload) if not isinstance(payload, bytes) else payload
+                frame = encode_frame(raw, self.limits.max_frame_bytes)
+                self._transmit(conn, Pong(0), frame, lossy=False)
+                return True
+        return False
 
     def run(self, duration: float) -> None:
         """Advance virtual time by duration, processing everything due."""
@@ -381,8 +398,14 @@ class SimNet:
             if frame is None:
                 messages: tuple[Message, ...] = (message,)
             else:
-                payloads = receiving.decoder.feed(frame)
-                messages = tuple(decode_message(p, self.limits) for p in payloads)
+                try:
+                    payloads = receiving.decoder.feed(frame)
+                    messages = tuple(decode_message(p, self.limits) for p in payloads)
+                except ProtocolError as exc:
+                    # As the runtime does: bad input ends that one link, never the node.
+                    self._drop_end(peer_conn, notify_peer=True)
+                    self._handle(receiver, ev.ConnectionLost(peer_conn, f"protocol error: {exc}"))
+                    return
             self._handle(receiver, ev.FramesReceived(peer_conn, messages))
 
         self._schedule(arrival - self.now, arrive)

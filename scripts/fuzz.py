@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Long fuzz campaign of every decoder that reads peer input (hypothesis, many examples).
+"""Long fuzz campaign of every decoder that reads peer input, and of a hostile node (hypothesis).
 
     .venv/bin/python scripts/fuzz.py --examples 200000
+    .venv/bin/python scripts/fuzz.py --only machine --machine-examples 100000
 
 Feeds random bytes and mutations of valid frames (bit flips, truncations, spliced fields) to:
 the frame decoder, the message decoder, the handshake, the link cipher, sealed DM content and
 the whole core (a Mesh with a linked peer). Anything but the project's ProtocolError (or a
 clean refusal) is a bug: hypothesis prints the smallest input that shows it, and the exit code
-is 1. Pure CPU: nothing touches the network.
+is 1. Then the hostile state machine (tests/core/hostile_machine.py): three honest cores and one
+that sends any sequence of frames, checked after every step. Pure CPU: nothing touches the
+network.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from p2pchat.core.errors import ProtocolError
 from p2pchat.core.handshake import Handshake
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import decode_message, encode_message, parse_direct_content
-from p2pchat.security.link import LinkCipher
+from tests.ciphers import linked_ciphers
 from tests.core.peers import ME_KEYS, OTHER_KEYS, hello, link, make_mesh, signed_chat
 
 LIMITS = Limits()
@@ -40,7 +43,12 @@ VALID = [
     encode_message(signed_chat(OTHER_KEYS, 1, 1, "hello")),
     b'{"t":"peers","peers":[{"id":"' + b"a" * 32 + b'","host":"127.0.0.1","port":1}],"all":true}',
     b'{"t":"sync","vv":{"' + b"a" * 32 + b'":3},"hz":1}',
-    b'{"t":"ping","n":1,"h":"' + b"0" * 16 + b'","w":1.0}',
+    b'{"t":"ping","n":1,"h":"' + b"0" * 16 + b'","w":1.0,"r":"' + b"1" * 16 + b'"}',
+    b'{"t":"sync","vv":{},"hz":0,"rc":32}',
+    b'{"t":"batch","msgs":[],"floors":{"' + b"a" * 32 + b'":9223372036854775807},"more":false}',
+    b'{"t":"nick","nick":"bob"}',
+    b'{"t":"fetch","id":"' + b"0" * 16 + b'","offset":0}',
+    b'{"t":"error","code":"version","text":"x","v":9}',
 ]
 
 
@@ -112,8 +120,7 @@ def campaign(examples: int) -> None:
     @config
     @given(st.binary(max_size=300))
     def sealed(junk: bytes) -> None:
-        cipher = LinkCipher(bytes(32), "a" * 32, b"A" * 16)
-        cipher.start("b" * 32, b"B" * 16)
+        cipher, _ = linked_ciphers(bytes(32))
         with contextlib.suppress(ProtocolError):
             cipher.open(junk)
         with contextlib.suppress(ProtocolError):
@@ -126,12 +133,38 @@ def campaign(examples: int) -> None:
         print(f"  ok in {time.monotonic() - started:.0f} s", flush=True)
 
 
+def machine(examples: int) -> None:
+    """The hostile state machine for `examples` runs of up to 25 steps each."""
+    from hypothesis import Phase
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from tests.core.hostile_machine import HostileLan
+
+    config = settings(
+        max_examples=examples,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+    )
+    started = time.monotonic()
+    print(f"hostile state machine with {examples} examples...", flush=True)
+    run_state_machine_as_test(HostileLan, settings=config)
+    print(f"  ok in {time.monotonic() - started:.0f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--machine-examples", type=int, default=100_000)
+    parser.add_argument("--only", choices=["decoders", "machine"], default=None)
     args = parser.parse_args()
     try:
-        campaign(args.examples)
+        if args.only != "machine":
+            campaign(args.examples)
+        if args.only != "decoders":
+            machine(args.machine_examples)
     except Exception as exc:  # hypothesis has printed the falsifying example
         print(f"FOUND A BUG: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -10,20 +10,28 @@ import json
 import os
 import socket
 import struct
+import time
 from dataclasses import replace
 from typing import Any
 
 from blake3 import blake3
 
-from p2pchat.core.crypto import auth_signing_bytes, chat_signing_bytes, offer_signing_bytes
+from p2pchat.core.crypto import (
+    auth_signing_bytes,
+    chat_signing_bytes,
+    direct_signing_bytes,
+    offer_signing_bytes,
+)
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
 from p2pchat.core.messages import (
     Auth,
     Chat,
+    Direct,
     FileOffer,
     Hello,
     Message,
     decode_message,
+    direct_content,
     encode_message,
 )
 from p2pchat.security.keys import NodeKeys
@@ -58,15 +66,26 @@ class RawPeer:
         listen_port: int = 0,
         host: str = "127.0.0.1",
         source: str | None = None,
+        nonce: bytes | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
+        """Dial host:port (from source, if given), or speak over sock, a connected socket.
+
+        nonce: the HELLO nonce to send (default: fresh random bytes), e.g. someone else's.
+        """
         self.keys = keys or NodeKeys.generate()
         self.nick = nick
         self.room = room
         self.room_key = room_key
         self.listen_port = listen_port
-        self.nonce = os.urandom(16)
+        self.nonce = os.urandom(16) if nonce is None else nonce
         self.version = version
         self.cipher = LinkCipher(self.keys.node_id, self.nonce, room_key)
+        self.their_hello: Hello | None = None
+        if sock is not None:
+            self.sock = sock
+            self.sock.settimeout(TIMEOUT)
+            return
         self.sock = socket.socket()
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -74,7 +93,11 @@ class RawPeer:
             self.sock.bind((source, 0))
         self.sock.settimeout(TIMEOUT)
         self.sock.connect((host, port))
-        self.their_hello: Hello | None = None
+
+    @classmethod
+    def over(cls, sock: socket.socket, nick: str = "raw", **kwargs: Any) -> RawPeer:
+        """A raw peer on a socket we accepted (a node dialled us); kwargs as for RawPeer."""
+        return cls(0, nick, sock=sock, **kwargs)
 
     @property
     def node_id(self) -> str:
@@ -114,6 +137,14 @@ class RawPeer:
     def send(self, message: Message) -> None:
         self.send_payload(encode_message(message))
 
+    def send_many(self, messages: list[Message]) -> None:
+        """Many frames in one write (sealed in order once the cipher started): floods."""
+        self.send_raw(b"".join(self.sealed_frame(encode_message(m)) for m in messages))
+
+    def sealed_frame(self, payload: bytes) -> bytes:
+        """One whole frame with this payload, sealed once the cipher started (uses a nonce)."""
+        return frame(self.cipher.seal(payload) if self.cipher.started else payload)
+
     def send_payload(self, payload: bytes) -> None:
         """One frame with this payload (sealed once the cipher started): garbage, chunks."""
         if self.cipher.started:
@@ -134,19 +165,54 @@ class RawPeer:
         return decode_message(self.recv_frame(), LIMITS)
 
     def chat(
-        self, seq: int, text: str, lamport: int | None = None, nick: str | None = None
+        self,
+        seq: int,
+        text: str,
+        lamport: int | None = None,
+        nick: str | None = None,
+        *,
+        ts: float = 1.0,
     ) -> Chat:
-        """A room message signed by this peer."""
+        """A room message signed by this peer.
+
+        ts is 1.0 (1970) by default: such a message is past any retention, so a node shows it
+        and then drops it from its history at its next tick. Pass time.time() for one that stays.
+        """
         chat = Chat(
             self.node_id,
             seq,
             lamport or seq,
-            1.0,
+            ts,
             nick or self.nick,
             text,
             self.keys.public_key,
         )
         return replace(chat, signature=self.keys.sign(chat_signing_bytes(self.room, chat)))
+
+    def direct(
+        self,
+        text: str,
+        *,
+        to: Hello | None = None,
+        nick: str | None = None,
+        ts: float | None = None,
+        nonce: str | None = None,
+    ) -> Direct:
+        """A direct message signed by this peer, sealed to to's DH key (default: this link's)."""
+        their = to or self.their_hello
+        assert their is not None, "no HELLO to seal to: handshake first"
+        ephemeral, box = self.keys.seal(their.dh, direct_content(nick or self.nick, text))
+        unsigned = Direct(
+            self.node_id,
+            their.node_id,
+            nonce or os.urandom(8).hex(),
+            time.time() if ts is None else ts,
+            self.keys.public_key,
+            ephemeral,
+            box,
+            b"",
+        )
+        return replace(unsigned, signature=self.keys.sign(direct_signing_bytes(unsigned)))
 
     def offer(self, offer_id: str, name: str, data: bytes, to: str = "") -> FileOffer:
         """A file offer signed by this peer."""

@@ -47,6 +47,7 @@ class History:
         self._restored_lamport = 0
         self._text_bytes = 0
         self._digest: str | None = None
+        self._recent: tuple[int, str] | None = None  # (count, digest of the newest count)
 
     # ---------------------------------------------------------------- queries
 
@@ -93,6 +94,16 @@ class History:
             text = ",".join(f"{a}:{s}" for a, s in sorted(self._contiguous.items()))
             self._digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         return self._digest
+
+    def recent_digest(self, count: int) -> str:
+        """A short fingerprint of the newest count messages' IDs and signatures (cached).
+
+        Equal version vectors with different recent digests mean two versions of one ID.
+        """
+        if self._recent is None or self._recent[0] != count:
+            signed = b"".join(c.signature for c in self.last(count))
+            self._recent = (count, hashlib.blake2b(signed, digest_size=8).hexdigest())
+        return self._recent[1]
 
     def tracks(self, author: str) -> bool:
         """True if we keep floors and a version vector entry for author."""
@@ -203,6 +214,7 @@ class History:
             return False
         self._messages[(author, seq)] = chat
         self._order.add((chat.lamport, author, seq))
+        self._recent = None
         seqs = self._seqs.get(author)
         if seqs is None:
             seqs = self._seqs[author] = SortedRun()
@@ -227,6 +239,7 @@ class History:
         self._order.remove((held.lamport, held.author, held.seq))
         self._order.add((chat.lamport, chat.author, chat.seq))
         self._messages[key] = chat
+        self._recent = None
         self._text_bytes += len(chat.text) - len(held.text)
         self._last_lamport[chat.author] = max(self._last_lamport[chat.author], chat.lamport)
         return held
@@ -258,6 +271,8 @@ class History:
             if now >= since + self.gap_timeout:
                 above = next(self._seqs[author].after(self._contiguous.get(author, 0)))
                 self.give_up(author, above - 1, now)
+                if author in self._gaps:  # another hole further up: it gets its own wait
+                    self._gaps[author] = now
         dropped = []
         oldest_allowed = wall - self.limits.history_days * SECONDS_PER_DAY
         while self._order:
@@ -325,6 +340,7 @@ class History:
         # Authors number in causal order, so an author's lower seqs leave before its higher ones.
         _, author, seq = self._order.pop_first()
         chat = self._messages.pop((author, seq))
+        self._recent = None
         self._text_bytes -= len(chat.text)
         seqs = self._seqs[author]
         seqs.remove(seq)

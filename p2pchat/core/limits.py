@@ -52,6 +52,7 @@ class Limits:
     history_text_bytes: int = 32 * 1024 * 1024
     history_days: float = 30.0
     backfill_messages: int = 500
+    recent_check_messages: int = 32  # newest messages whose contents pings compare
     sync_batch_messages: int = 100
     sync_batch_bytes: int = 192 * 1024
     sync_timeout: float = 10.0

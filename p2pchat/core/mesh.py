@@ -410,6 +410,9 @@ class Mesh:
             self._show(vw.Problem(problem))
         self._close(link, outcome.reason, flush=True)
         self._log(act.INFO, f"link {format_addr(link.host, link.port)} refused: {outcome.reason}")
+        forged = outcome.code in (Refusal.AUTH, Refusal.IDENTITY) and not outcome.by_peer
+        if forged:  # whichever side dialled: someone there tried to pass for another key
+            self.guard.ban(link.host, self._now)
         address = link.dialed
         if address is None:
             return
@@ -417,8 +420,7 @@ class Mesh:
         if outcome.code is Refusal.SELF:
             self._self_addresses.add(address.key)
             self._drop_address(address.key)
-        elif outcome.code in (Refusal.AUTH, Refusal.IDENTITY) and not outcome.by_peer:
-            self.guard.ban(link.host, self._now)
+        elif forged:
             self._drop_address(address.key)
         elif address.static:
             address.failures = max(address.failures, 8)
@@ -493,6 +495,12 @@ class Mesh:
         return new_ok or not old_ok
 
     def _remember_peer_address(self, link: _Link, hello: Hello) -> _Address | None:
+        """Note where the peer listens: proven where we dialled it, else only its claim.
+
+        A peer's HELLO says which port it listens on, but not that nobody else does: on a
+        shared host, another member can claim someone's port. Its claim never takes over an
+        address someone already holds, nor one the user gave.
+        """
         if link.dialed is not None:
             self._verify(link.dialed, hello.node_id)
             link.dialed.last_seen = self._now
@@ -501,11 +509,14 @@ class Mesh:
         key = (link.host, hello.port)
         address = self._addresses.get(key)
         if address is None:
-            if not self._room_for_address(None):
+            if not self._room_for_address(f"hello:{hello.node_id}"):
                 return link.dialed
             address = _Address(host=link.host, port=hello.port, last_seen=self._now)
             self._addresses[key] = address
-        self._verify(address, hello.node_id)
+        if address.node_id is None and not address.static:
+            self._verify(address, hello.node_id)
+        elif address.node_id not in (None, hello.node_id):
+            return link.dialed
         address.last_seen = self._now
         if link.dialed is not None and link.dialed is not address:
             link.dialed.dialing = False
@@ -696,10 +707,18 @@ class Mesh:
     def _on_ping(self, link: _Link, peer: _Peer, ping: Ping) -> None:
         self._emit(act.Send((link.conn,), Pong(ping.nonce)))
         self._check_clock(peer, ping.wall)
-        peer.digest = ping.digest
-        ours = self.history.digest()
-        if ping.digest != ours and not peer.sync.settled_at(ping.digest, ours):
-            self._request_sync(peer)
+        theirs = f"{ping.digest}{ping.recent}"
+        peer.digest = theirs
+        ours = self._digests()
+        if theirs == ours or peer.sync.settled_at(theirs, ours):
+            return
+        # Equal histories but different newest contents: two versions of one ID somewhere.
+        self._request_sync(peer, recheck=ping.digest == self.history.digest())
+
+    def _digests(self) -> str:
+        """Our history digest and recent-contents digest, as a peer's ping would carry them."""
+        history = self.history
+        return history.digest() + history.recent_digest(self.limits.recent_check_messages)
 
     def _on_peer_list(self, peer: _Peer, peers: PeerList) -> None:
         for entry in peers.peers:
@@ -969,7 +988,7 @@ class Mesh:
             backfill=backfill,
         )
 
-    def _request_sync(self, peer: _Peer) -> None:
+    def _request_sync(self, peer: _Peer, *, recheck: bool = False) -> None:
         # A few syncs at a time: asking every peer at once would fetch the same backlog N times.
         busy = sum(1 for p in self._peers.values() if p.sync.busy(self._now, self.limits))
         if busy >= self.limits.max_parallel_syncs:
@@ -977,7 +996,8 @@ class Mesh:
         if peer.conn is not None and peer.sync.may_request(self._now, self.limits):
             self._timers_dirty = True
             peer.sync.requested(self._now)
-            self._emit(act.Send((peer.conn,), sync.request(self.history, self.limits)))
+            request = sync.request(self.history, self.limits, recheck=recheck)
+            self._emit(act.Send((peer.conn,), request))
 
     def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
         # Only an answer to our own request counts: an unasked batch changes nothing.
@@ -1006,7 +1026,7 @@ class Mesh:
             peer.sync.requested(self._now)
             self._emit(act.Send((peer.conn,), sync.request(self.history, self.limits)))
             return
-        count = peer.sync.finished(peer.digest, self.history.digest(), settled=not throttled)
+        count = peer.sync.finished(peer.digest, self._digests(), settled=not throttled)
         if count:
             plural = "message" if count == 1 else "messages"
             self._show(vw.Notice(f"{count} {plural} you missed arrived via {self._display(peer)}"))
@@ -1266,7 +1286,8 @@ class Mesh:
         if conns:
             self._ping_nonce = (self._ping_nonce + 1) % MAX_NONCE
             self._last_heartbeat = now
-            ping = Ping(self._ping_nonce, self.history.digest(), self._wall)
+            recent = self.history.recent_digest(self.limits.recent_check_messages)
+            ping = Ping(self._ping_nonce, self.history.digest(), self._wall, recent)
             self._emit(act.Send(conns, ping))
 
     def _dial_due(self) -> None:

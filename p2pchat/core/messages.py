@@ -74,11 +74,14 @@ class Bye:
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Liveness probe, answered with a Pong of the same nonce; also carries the sender's
-    history digest (a mismatch starts a sync) and wall clock (to flag clocks far off)."""
+    history digest (a mismatch starts a sync), a digest of its newest messages' contents
+    (a mismatch with equal histories means two versions of one ID: a recheck) and wall clock
+    (to flag clocks far off)."""
 
     nonce: int
     digest: str
     wall: float
+    recent: str = "0000000000000000"  # NO_DIGEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +160,12 @@ class Direct:
 @dataclass(frozen=True, slots=True)
 class SyncRequest:
     """Asks for what the sender lacks: its version vector {author: highest contiguous seq} and
-    horizon (the oldest Lamport clock it holds; 0 if it holds nothing)."""
+    horizon (the oldest Lamport clock it holds; 0 if it holds nothing); recent > 0 also asks
+    for the answerer's newest `recent` messages, to compare their contents."""
 
     versions: dict[str, int]
     horizon: int
+    recent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +247,7 @@ MAX_TIMESTAMP = 1e11
 MAX_COUNTER = 2**63 - 1
 MAX_CODE_CHARS = 32
 DIGEST_HEX_CHARS = 16
+NO_DIGEST = "0" * DIGEST_HEX_CHARS  # a ping without a recent digest (it is optional)
 HIDDEN = "-"  # nick and room in the HELLO of a private room
 MAX_BOX_BYTES = 96 * 1024
 # A regex class body: C0 and C1 controls, DEL, and the bidi marks and overrides that can make
@@ -366,7 +372,13 @@ def _to_wire(message: Message) -> dict[str, Any]:
         case Bye():
             return {"t": "bye", "reason": message.reason}
         case Ping():
-            return {"t": "ping", "n": message.nonce, "h": message.digest, "w": message.wall}
+            return {
+                "t": "ping",
+                "n": message.nonce,
+                "h": message.digest,
+                "w": message.wall,
+                "r": message.recent,
+            }
         case Pong():
             return {"t": "pong", "n": message.nonce}
         case PeerList():
@@ -392,7 +404,12 @@ def _to_wire(message: Message) -> dict[str, Any]:
                 "sig": message.signature.hex(),
             }
         case SyncRequest():
-            return {"t": "sync", "vv": message.versions, "hz": message.horizon}
+            return {
+                "t": "sync",
+                "vv": message.versions,
+                "hz": message.horizon,
+                "rc": message.recent,
+            }
         case FileOffer():
             return {
                 "t": "offer",
@@ -542,14 +559,19 @@ def _parse_bye(obj: dict[str, Any], limits: Limits) -> Bye:
 
 
 def _parse_ping(obj: dict[str, Any], limits: Limits) -> Ping:
-    digest = obj.get("h")
-    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
-        raise ProtocolError(f"field 'h' must be {DIGEST_HEX_CHARS} hex characters")
     return Ping(
         nonce=_int(obj, "n", 0, MAX_NONCE),
-        digest=digest,
+        digest=_digest(obj, "h"),
         wall=_float(obj, "w", 0.0, MAX_TIMESTAMP),
+        recent=_digest(obj, "r", NO_DIGEST),
     )
+
+
+def _digest(obj: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = obj.get(key, default)
+    if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
+        raise ProtocolError(f"field {key!r} must be {DIGEST_HEX_CHARS} hex characters")
+    return value
 
 
 def _parse_pong(obj: dict[str, Any], limits: Limits) -> Pong:
@@ -612,7 +634,9 @@ def _versions(obj: dict[str, Any], key: str, limits: Limits) -> dict[str, int]:
 
 def _parse_sync(obj: dict[str, Any], limits: Limits) -> SyncRequest:
     return SyncRequest(
-        versions=_versions(obj, "vv", limits), horizon=_int(obj, "hz", 0, MAX_COUNTER)
+        versions=_versions(obj, "vv", limits),
+        horizon=_int(obj, "hz", 0, MAX_COUNTER),
+        recent=_int(obj, "rc", 0, limits.recent_check_messages),
     )
 
 

@@ -67,10 +67,14 @@ class LinkSync:
         return None if self.pending_since is None else self.pending_since + limits.sync_timeout
 
 
-def request(history: History, limits: Limits) -> SyncRequest:
-    """Our "send me what I lack" message; its vector fits in a frame by construction."""
+def request(history: History, limits: Limits, *, recheck: bool = False) -> SyncRequest:
+    """Our "send me what I lack" message; its vector fits in a frame by construction.
+
+    recheck: also ask for the answerer's newest messages (our recent digests differ).
+    """
     entries = max(0, limits.max_frame_bytes - FRAME_SLACK_BYTES) // VECTOR_ENTRY_BYTES
-    return SyncRequest(history.version_vector(entries), history.horizon())
+    recent = limits.recent_check_messages if recheck else 0
+    return SyncRequest(history.version_vector(entries), history.horizon(), recent)
 
 
 def answer(history: History, asked: SyncRequest, limits: Limits) -> SyncBatch:
@@ -79,14 +83,27 @@ def answer(history: History, asked: SyncRequest, limits: Limits) -> SyncBatch:
     Messages get at most sync_batch_bytes (and what the frame leaves); floors what is left.
     """
     room = limits.max_frame_bytes - FRAME_SLACK_BYTES
+    max_bytes = max(1, min(limits.sync_batch_bytes, room))
     messages, floors, more = history.missing_for(
         asked.versions,
         asked.horizon,
         recent=limits.backfill_messages,
         limit=limits.sync_batch_messages,
-        max_bytes=max(1, min(limits.sync_batch_bytes, room)),
+        max_bytes=max_bytes,
     )
-    room -= sum(wire_size_bound(m) for m in messages)
+    size = sum(wire_size_bound(m) for m in messages)
+    if asked.recent and not more:
+        # Our newest messages too, for the asker to compare (it drops what it holds as is).
+        sending = {(m.author, m.seq) for m in messages}
+        for chat in history.last(min(asked.recent, limits.recent_check_messages)):
+            cost = wire_size_bound(chat)
+            full = len(messages) >= limits.sync_batch_messages or size + cost > max_bytes
+            if full:
+                break
+            if (chat.author, chat.seq) not in sending:
+                messages.append(chat)
+                size += cost
+    room -= size
     fits = max(0, room) // VECTOR_ENTRY_BYTES
     if len(floors) > fits:
         # Floors of authors the asker knows first: the others just mark where our batch starts.

@@ -265,3 +265,17 @@ def test_a_version_vector_can_be_cut_to_fit_keeping_active_authors() -> None:
         h.add(chat(f"{i:032x}", 1, lamport=i + 1), 0.0)
     cut = h.version_vector(max_entries=4)
     assert len(cut) == 4 and {f"{i:032x}" for i in (7, 8, 9)} <= set(cut)
+
+
+def test_a_second_hole_gets_its_own_wait_and_timers_move_on() -> None:
+    # Found by the hostile state machine: holes at 1 and 3..1000 below 1001; giving up the
+    # first left the second one overdue at once, so the deadline never moved past now.
+    h = history()
+    h.add(chat(A, 2), 0.0)
+    h.add(chat(A, 1001), 0.0)
+    h.expire(LIMITS.gap_timeout, 0.0)
+    assert h.floor(A) == 1 and h.contiguous(A) == 2
+    deadline = h.next_gap_deadline()
+    assert deadline is not None and deadline > LIMITS.gap_timeout
+    h.expire(deadline, 0.0)
+    assert h.contiguous(A) == 1001 and h.next_gap_deadline() is None

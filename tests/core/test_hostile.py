@@ -393,3 +393,38 @@ def test_dials_to_silent_ports_do_not_use_up_the_inbound_slots() -> None:
     assert m.inbound_refusal("10.0.0.99", 0.2) is None
     out = m.handle(ev.ConnectionMade(99, False, "10.0.0.99", 40000, b"n" * 16, b"e" * 32), 0.2, 0.0)
     assert not [a for a in out if isinstance(a, act.Close)]
+
+
+def test_two_versions_sent_to_different_members_converge_on_one() -> None:
+    # In a full mesh nobody relays, so the two versions never meet by flooding: equal
+    # histories with different newest contents (the ping's recent digest) start a recheck.
+    from p2pchat.core.crypto import chat_signing_bytes
+    from p2pchat.simnet import SimNet
+
+    net = SimNet(seed=3)
+    for name in ("a", "b", "h"):
+        net.add_node(name)
+    for name in ("a", "b", "h"):
+        for other in {"a", "b", "h"} - {name}:
+            net.introduce(name, other)
+    assert net.run_until(net.full_mesh, 10.0)
+    hostile = net.nodes["h"].mesh
+    versions = []
+    for text in ("pay alice", "pay mallory"):
+        unsigned = Chat(hostile.node_id, 1, 1, 1.7e9, "h", text, hostile.crypto.public_key)
+        sig = hostile.crypto.sign(chat_signing_bytes("lobby", unsigned))
+        versions.append(replace(unsigned, signature=sig))
+    net.send_as("h", "a", versions[0])
+    net.send_as("h", "b", versions[1])
+    winner = min(versions, key=lambda c: c.signature)
+
+    def agreed() -> bool:
+        held = [net.nodes[n].mesh.history.get(hostile.node_id, 1) for n in ("a", "b")]
+        return held == [winner, winner]
+
+    assert net.run_until(agreed, 10.0)
+    # The member that showed the losing version is told which one everyone keeps.
+    loser_at = "b" if winner is versions[0] else "a"
+    warnings = [v for v in net.nodes[loser_at].views if isinstance(v, vw.Equivocation)]
+    assert [w.text for w in warnings] == [winner.text]
+    assert net.full_mesh()
