@@ -229,6 +229,7 @@ class Mesh:
                 counters = {
                     **self.counters,
                     "throttled": self.guard.throttled,
+                    "metered": self.guard.metered,
                     "peers": len(self.peer_ids()),
                 }
                 self._show(vw.Stats(tuple(counters.items()) + event.transport))
