@@ -252,7 +252,7 @@ HIDDEN = "-"  # nick and room in the HELLO of a private room
 MAX_BOX_BYTES = 96 * 1024
 # A regex class body: C0 and C1 controls, DEL, and the bidi marks and overrides that can make
 # "invoice<RLO>fdp.exe" look like "invoiceexe.pdf". No name may hold them.
-CONTROL_AND_BIDI = "\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+CONTROL_AND_BIDI = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 
 _NODE_ID = re.compile(f"[0-9a-f]{{{NODE_ID_HEX_CHARS}}}")
 _NONCE = re.compile(f"[0-9a-f]{{{NONCE_HEX_CHARS}}}")
