@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from enum import Enum
 
@@ -43,7 +44,6 @@ class DirectVerdict(Enum):
     SEEN = "seen"  # taken before (this run or an earlier one)
     TOO_OLD = "too old"  # signed longer ago than the window: it may have been seen and forgotten
     TOO_NEW = "too new"  # signed further ahead than clocks drift
-    FULL = "full"  # the ledger is full of live entries: refuse rather than forget one
 
 
 class DirectLedger:
@@ -52,6 +52,9 @@ class DirectLedger:
     A DM is accepted only while its signed time is within the window (max_age back, max_ahead
     forward); its ID is kept until the window has passed it, so an ID is never forgotten while
     its DM could still be accepted, across restarts too (the runtime persists the entries).
+    Bounded: when full, the entry signed longest ago makes room, and its author's older DMs
+    are refused from then on (its ID could otherwise be replayed). Expired entries leave one
+    at a time, oldest first.
     """
 
     def __init__(
@@ -60,25 +63,36 @@ class DirectLedger:
         self._max_entries = max_entries
         self._max_age = max_age
         self._max_ahead = max_ahead
-        self._ids: dict[str, float] = dict(known)
+        self._ids: dict[str, float] = {}
+        self._by_age: list[tuple[float, str]] = []  # a heap: (signed at, ID)
+        self._floors: dict[str, float] = {}  # author -> DMs signed at or before are refused
+        for message_id, signed_at in known.items():
+            self.take(message_id, signed_at)
 
     def judge(self, message_id: str, signed_at: float, wall: float) -> DirectVerdict:
         """Whether a DM signed at signed_at (Unix time) may be taken now (wall)."""
+        self._drop_expired(wall)
         if message_id in self._ids:
             return DirectVerdict.SEEN
         if signed_at < wall - self._max_age:
             return DirectVerdict.TOO_OLD
+        if signed_at <= self._floors.get(author_of(message_id), float("-inf")):
+            return DirectVerdict.TOO_OLD
         if signed_at > wall + self._max_ahead:
             return DirectVerdict.TOO_NEW
-        if len(self._ids) >= self._max_entries:
-            self._drop_expired(wall)
-            if len(self._ids) >= self._max_entries:
-                return DirectVerdict.FULL
         return DirectVerdict.NEW
 
     def take(self, message_id: str, signed_at: float) -> None:
-        """Remember a DM as taken."""
+        """Remember a DM as taken (making room if full)."""
+        if message_id in self._ids:
+            return
+        while len(self._ids) >= self._max_entries and self._by_age:
+            oldest_at, oldest = heapq.heappop(self._by_age)
+            if self._ids.pop(oldest, None) is not None:
+                author = author_of(oldest)
+                self._floors[author] = max(self._floors.get(author, oldest_at), oldest_at)
         self._ids[message_id] = signed_at
+        heapq.heappush(self._by_age, (signed_at, message_id))
 
     def __contains__(self, message_id: str) -> bool:
         """True if the ID was taken."""
@@ -90,4 +104,13 @@ class DirectLedger:
 
     def _drop_expired(self, wall: float) -> None:
         oldest = wall - self._max_age
-        self._ids = {k: t for k, t in self._ids.items() if t >= oldest}
+        while self._by_age and self._by_age[0][0] < oldest:
+            _, message_id = heapq.heappop(self._by_age)
+            self._ids.pop(message_id, None)
+        if self._floors and len(self._floors) > self._max_entries:
+            self._floors = {a: t for a, t in self._floors.items() if t >= oldest}
+
+
+def author_of(message_id: str) -> str:
+    """The author's node ID in a message ID ("<author>:<seq>" or "<author>:d:<nonce>")."""
+    return message_id.split(":", 1)[0]

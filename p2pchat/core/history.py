@@ -42,9 +42,10 @@ class History:
         self._given_up: dict[str, int] = {}
         self._contiguous: dict[str, int] = {}
         self._gaps: dict[str, float] = {}
-        self._last_lamport: dict[str, int] = {}
-        self._forgotten_lamport = 0
-        self._restored_lamport = 0
+        self._last_ts: dict[str, float] = {}  # newest signed time of each tracked author
+        self._forgotten_ts = float("-inf")
+        self._restored_ts = float("-inf")
+        self._wall: float | None = None  # our Unix time as of the last expire()
         self._text_bytes = 0
         self._digest: str | None = None
         self._recent: tuple[int, str] | None = None  # (count, digest of the newest count)
@@ -64,17 +65,18 @@ class History:
         """The held message with this ID, if any."""
         return self._messages.get((author, seq))
 
-    def is_new(self, author: str, seq: int, lamport: int | None = None) -> bool:
-        """True if a message with this ID (and clock) should be accepted and shown.
+    def is_new(self, author: str, seq: int, ts: float | None = None) -> bool:
+        """True if a message with this ID (signed at ts) should be accepted and shown.
 
-        An author we no longer track was forgotten with its messages: one at or below the clock
-        it left behind counts as seen (lamport None: not known, taken as new).
+        An author we no longer track was forgotten with its messages: one signed no later than
+        the newest message forgotten (capped at our clock then) counts as seen (ts None: not
+        known, taken as new). Wall time, not the Lamport clock: nobody can push it ahead.
         """
         if (author, seq) in self._messages:
             return False
         if author in self._contiguous:
             return seq > self._base.get(author, 0)
-        return lamport is None or lamport > self._forgotten_lamport
+        return ts is None or ts > self._forgotten_ts
 
     def version_vector(self, max_entries: int | None = None) -> dict[str, int]:
         """{author: highest seq with nothing missing up to it}; at most max_entries of them.
@@ -210,7 +212,7 @@ class History:
     def add(self, chat: Chat, now: float) -> bool:
         """Hold a message; False if it was not new. May evict the oldest to stay bounded."""
         author, seq = chat.author, chat.seq
-        if not self.is_new(author, seq, chat.lamport):
+        if not self.is_new(author, seq, chat.ts):
             return False
         self._messages[(author, seq)] = chat
         self._order.add((chat.lamport, author, seq))
@@ -220,7 +222,7 @@ class History:
             seqs = self._seqs[author] = SortedRun()
         seqs.add(seq)
         self._text_bytes += len(chat.text)
-        self._last_lamport[author] = max(self._last_lamport.get(author, 0), chat.lamport)
+        self._last_ts[author] = max(self._last_ts.get(author, chat.ts), chat.ts)
         if seq == self._contiguous.get(author, -1) + 1 and author not in self._gaps:
             self._set_contiguous(author, seq)  # the usual case: the next one, in order
         else:
@@ -241,7 +243,7 @@ class History:
         self._messages[key] = chat
         self._recent = None
         self._text_bytes += len(chat.text) - len(held.text)
-        self._last_lamport[chat.author] = max(self._last_lamport[chat.author], chat.lamport)
+        self._last_ts[chat.author] = max(self._last_ts[chat.author], chat.ts)
         return held
 
     def give_up(self, author: str, floor: int, now: float) -> None:
@@ -255,8 +257,13 @@ class History:
 
         shown: the highest seq of author the peer showed us with a valid signature. A floor
         above that and above anything we hold or gave up says nothing we can check: it is cut
-        down, so it can never stop us waiting for messages that are still to come.
+        down, so it can never stop us waiting for messages that are still to come. And a floor
+        over a hole with messages we hold below it only says what that one peer lacks (others
+        may have them): it is not taken at all; the hole waits its gap_timeout.
         """
+        seqs = self._seqs.get(author)
+        if seqs is not None and seqs.first() <= min(floor, self.contiguous(author) + 1):
+            floor = min(floor, self.contiguous(author))
         bound = max(self.max_seq(author) if author in self._contiguous else 0, shown)
         used = min(floor, bound)
         if used > 0:
@@ -267,6 +274,7 @@ class History:
 
     def expire(self, now: float, wall: float) -> list[Chat]:
         """Give up overdue gaps and drop messages past the age limit; return the dropped ones."""
+        self._wall = wall
         for author, since in list(self._gaps.items()):
             if now >= since + self.gap_timeout:
                 above = next(self._seqs[author].after(self._contiguous.get(author, 0)))
@@ -295,7 +303,7 @@ class History:
             self.add(chat, now)
         # What was pruned before this start is older than what is held: an author forgotten
         # with nothing held leaves at least the newest restored clock behind.
-        self._restored_lamport = max((c.lamport for c in messages), default=0)
+        self._restored_ts = max((c.ts for c in messages), default=float("-inf"))
 
     def _set_contiguous(self, author: str, seq: int) -> None:
         self._contiguous[author] = seq
@@ -324,8 +332,10 @@ class History:
             del self._contiguous[author]
             self._base.pop(author, None)
             self._given_up.pop(author, None)
-            left = self._last_lamport.pop(author, self._restored_lamport)
-            self._forgotten_lamport = max(self._forgotten_lamport, left)
+            left = self._last_ts.pop(author, self._restored_ts)
+            if self._wall is not None:
+                left = min(left, self._wall)  # a signed time from the future counts as now
+            self._forgotten_ts = max(self._forgotten_ts, left)
         self._digest = None
 
     def _enforce_limits(self) -> None:

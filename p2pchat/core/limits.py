@@ -56,6 +56,8 @@ class Limits:
     sync_batch_messages: int = 100
     sync_batch_bytes: int = 192 * 1024
     sync_timeout: float = 10.0
+    sync_max_rounds: int = 120  # requests in one session: all of a full history, and more
+    sync_session_seconds: float = 120.0
     max_parallel_syncs: int = 2
     sync_min_interval: float = 2.0
     gap_timeout: float = 60.0
@@ -90,6 +92,7 @@ class Limits:
     handshake_timeout: float = 5.0
     max_pending_connections: int = 64
     max_pending_per_address: int = 8
+    max_links_per_address: int = 8  # established and pending, from one host (not loopback)
     max_known_addresses: int = 1024
     max_mdns_addresses: int = 256  # unproven addresses from mDNS adverts
     max_pending_dials: int = 32  # dials and outbound handshakes under way

@@ -6,9 +6,11 @@ state, and it is called from one thread.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal
@@ -146,6 +148,7 @@ class Mesh:
             seen_directs or {},
         )
         self._equivocations = RecentIds(limits.max_tracked_peers, limits.strike_memory)
+        self._losers = RecentIds(limits.max_tracked_peers, limits.strike_memory)
         self._last_rediscover: float | None = None
         self._now = 0.0
         self._wall = 0.0
@@ -295,8 +298,11 @@ class Mesh:
         """
         if node_id == self.node_id:
             return nick
+        # Not remembered for this key (another's, a look-alike, or past the table's bounds):
+        # the short ID stays on it, so the table filling up never unmarks an impostor.
         clash = (
             nick == self.nick
+            or self.trust.first_seen(nick) != node_id
             or self.trust.borrowed(nick, node_id)
             or any(p.nick == nick and p.node_id != node_id for p in self._peers.values())
         )
@@ -365,6 +371,12 @@ class Mesh:
         same_host = sum(1 for link in pending if link.host == host and not link.outbound)
         if same_host >= self.limits.max_pending_per_address:
             return "too many pending connections from this address"
+        # One host is one member, usually: keys are free, so budgets per key would multiply
+        # with identities. Several nodes on this very machine are how people test: allowed.
+        if not _loopback(host):
+            linked = sum(1 for p in self._peers.values() if p.conn is not None and p.host == host)
+            if linked + same_host >= self.limits.max_links_per_address:
+                return "too many links from this address"
         return None
 
     def _on_dial_failed(self, event: ev.DialFailed) -> None:
@@ -465,8 +477,13 @@ class Mesh:
             )
             self._peers[peer_id] = peer
             addr = format_addr(link.host, hello.port)
-            self._show(vw.PeerJoined(peer_id, nick, self.display_name(peer_id, nick), addr))
-            self._vouch(peer.node_id, peer.nick)
+            self._vouch(
+                peer_id,
+                nick,
+                then_show=lambda: vw.PeerJoined(
+                    peer_id, nick, self.display_name(peer_id, nick), addr
+                ),
+            )
             self._log(act.INFO, f"link up: {nick}#{peer_id[:SHORT_ID_CHARS]} at {addr}")
         else:
             peer.conn = link.conn
@@ -781,27 +798,30 @@ class Mesh:
 
     def _on_direct(self, link: _Link, direct: Direct) -> None:
         peer = self._peers[link.peer_id or ""]
-        if direct.author == self.node_id or direct.msg_id in self._directs:
+        ours = direct.to == self.node_id
+        if direct.author == self.node_id or (ours and direct.msg_id in self._directs):
             return
+        target = None if ours else self._peers.get(direct.to)
+        if not ours and (target is None or target.conn is None or target.conn == link.conn):
+            return  # nobody to pass it to: not worth a signature check
         signed = direct_signing_bytes(direct)
         if not signed_by(self.crypto, direct.author, direct.key, direct.signature, signed):
             self._strike(peer, "a direct message with a bad signature")
+            return
+        if not self.guard.allow_message(direct.author, peer.node_id, self._now):
+            return
+        if target is not None and target.conn is not None:
+            # Passed on, not kept: its recipient takes each ID once.
+            self._emit(act.Send((target.conn,), direct))
             return
         verdict = self._directs.judge(direct.msg_id, direct.ts, self._wall)
         if verdict is not DirectVerdict.NEW:
             if verdict is not DirectVerdict.SEEN:
                 self._log(act.INFO, f"dropped a direct message: {verdict.value}")
             return
-        if not self.guard.allow_message(direct.author, peer.node_id, self._now):
-            return
         self._directs.take(direct.msg_id, direct.ts)
-        if direct.to == self.node_id:
-            self._emit(act.RememberDirect(direct.msg_id, direct.ts))
-            self._open_direct(direct, peer)
-            return
-        target = self._peers.get(direct.to)
-        if target is not None and target.conn is not None and target.conn != link.conn:
-            self._emit(act.Send((target.conn,), direct))
+        self._emit(act.RememberDirect(direct.msg_id, direct.ts))
+        self._open_direct(direct, peer)
 
     def _open_direct(self, direct: Direct, peer: _Peer) -> None:
         plaintext = self.crypto.unseal(direct.ephemeral, direct.box)
@@ -813,7 +833,12 @@ class Mesh:
         try:
             nick, text = parse_direct_content(plaintext, self.limits)
         except ProtocolError as exc:
-            self._strike(peer, f"a direct message with bad content: {exc}")
+            # The box is sealed: only its author can have put this in, and a relay could not
+            # tell. Strike the peer only if it is the author.
+            if direct.author == peer.node_id:
+                self._strike(peer, f"a direct message with bad content: {exc}")
+            else:
+                self._log(act.INFO, f"a direct message relayed by {self._display(peer)}: {exc}")
             return
         self._vouch(direct.author, nick)
         self._show(
@@ -844,14 +869,16 @@ class Mesh:
         if held is not None:
             if held == chat:
                 return Verdict.DUPLICATE
+            losing = f"{chat.msg_id}:{chat.signature.hex()}"
+            if losing in self._losers:  # a version we already checked and set aside
+                return Verdict.DUPLICATE
             if not self._signed(chat):
                 self._strike(peer, "an altered copy of a message")
                 return Verdict.INVALID
+            self._losers.add(losing, self._now)
             self._equivocation(held, chat, peer)
             return Verdict.DUPLICATE
-        if chat.author == self.node_id or not self.history.is_new(
-            chat.author, chat.seq, chat.lamport
-        ):
+        if chat.author == self.node_id or not self.history.is_new(chat.author, chat.seq, chat.ts):
             return Verdict.DUPLICATE
         if not self._signed(chat):
             self._strike(peer, "a message with a bad signature")
@@ -907,15 +934,22 @@ class Mesh:
                 self._close(link, "too many invalid messages", flush=False)
                 self._lose_link(link, "too many invalid messages", expected=True)
 
-    def _vouch(self, node_id: str, nick: str) -> None:
+    def _vouch(
+        self, node_id: str, nick: str, then_show: Callable[[], vw.View] | None = None
+    ) -> None:
         """Trust on first use of (nick, key); warn once if the nick is another key's or looks so.
 
         Every nick a key shows goes through here: in its handshake, a rename, and every
         message or DM it signs, so a message cannot borrow a nick while its owner is away.
+        then_show: a view to show once the nick is judged (it names the key as now displayed).
         """
         if node_id == self.node_id:
+            if then_show is not None:
+                self._show(then_show())
             return
         verdict = self.trust.check(nick, node_id)
+        if then_show is not None:
+            self._show(then_show())
         if verdict.new:
             self._emit(act.Trust(nick, node_id))
         owner, other = verdict.conflict_with, verdict.lookalike_of
@@ -1007,6 +1041,7 @@ class Mesh:
             return
         shown: dict[str, int] = {}
         throttled = False
+        before = peer.sync.received
         for chat in batch.messages:
             verdict = self._vet(chat, peer)
             if verdict is Verdict.THROTTLED:
@@ -1023,7 +1058,9 @@ class Mesh:
         for author, floor in batch.floors.items():
             if author != self.node_id:
                 self.history.accept_floor(author, floor, shown.get(author, 0), self._now)
-        if batch.more and not throttled and peer.conn is not None:
+        brought = peer.sync.received - before
+        more = batch.more and peer.sync.may_continue(self._now, self.limits, brought=brought)
+        if more and not throttled and peer.conn is not None:
             peer.sync.requested(self._now)
             self._emit(act.Send((peer.conn,), sync.request(self.history, self.limits)))
             return
@@ -1105,7 +1142,6 @@ class Mesh:
             b"",
         )
         direct = replace(unsigned, signature=self.crypto.sign(direct_signing_bytes(unsigned)))
-        self._directs.take(direct.msg_id, direct.ts)
         self._show(
             vw.MessageShown(
                 msg_id=direct.msg_id,
@@ -1441,6 +1477,13 @@ def _leaves_timers_alone(event: ev.Event) -> bool:
         | ev.TransferProgress
         | ev.ShowTransfers,
     )
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _peer_address(peer: _Peer) -> PeerAddress:

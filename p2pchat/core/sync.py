@@ -22,6 +22,20 @@ class LinkSync:
     last_request: float = float("-inf")
     received: int = 0
     settled: tuple[str, str] | None = None  # (their digest, ours) after a sync that brought all
+    started: float = 0.0  # when the session (a request and its follow-ups) began
+    rounds: int = 0  # requests in this session
+
+    def may_continue(self, now: float, limits: Limits, *, brought: int) -> bool:
+        """Whether to ask again for `more`: a session is bounded in rounds and time.
+
+        An answer with `more` that brought nothing new ends it too, so a peer cannot keep our
+        sync slot busy (or make us build request after request) with empty batches.
+        """
+        return (
+            brought > 0
+            and self.rounds < limits.sync_max_rounds
+            and now < self.started + limits.sync_session_seconds
+        )
 
     def settled_at(self, their_digest: str, our_digest: str) -> bool:
         """True if a sync already ran to the end with both sides as they are now.
@@ -40,9 +54,12 @@ class LinkSync:
         return self.pending_since is not None and now < self.pending_since + limits.sync_timeout
 
     def requested(self, now: float) -> None:
-        """Note that a request went out."""
+        """Note that a request went out (the first of a session, or a follow-up)."""
         if self.pending_since is None:
             self.received = 0
+            self.started = now
+            self.rounds = 0
+        self.rounds += 1
         self.pending_since = now
         self.last_request = now
 

@@ -163,12 +163,22 @@ def test_floors_tell_a_peer_to_stop_waiting_for_what_we_pruned() -> None:
         h.add(chat(A, seq), 0.0)
     batch, floors, _ = h.missing_for({A: 2}, 1, recent=500, limit=100, max_bytes=10**6)
     assert [c.seq for c in batch] == [6, 7, 8, 9, 10] and floors == {A: 5}
-    other = history()
-    other.add(chat(A, 1), 0.0)
+    other = history()  # a newcomer: it holds nothing of A below the floor, and takes it
     for c in batch:
         other.add(c, 0.0)
     assert other.accept_floor(A, floors[A], shown=10, now=0.0) == 5
     assert other.contiguous(A) == 10 and not other.has_gap(A)
+    # One that holds A's first messages keeps waiting (another peer may have 3..5), then
+    # gives the hole up after gap_timeout like any other.
+    older = history()
+    older.add(chat(A, 1), 0.0)
+    older.add(chat(A, 2), 0.0)
+    for c in batch:
+        older.add(c, 0.0)
+    older.accept_floor(A, floors[A], shown=10, now=0.0)
+    assert older.contiguous(A) == 2 and older.has_gap(A)
+    older.expire(LIMITS.gap_timeout, 0.0)
+    assert older.contiguous(A) == 10
 
 
 def test_restore_keeps_bases() -> None:
@@ -217,10 +227,13 @@ def test_a_floor_cannot_silence_an_author() -> None:
         h.add(chat(A, seq), 0.0)
     assert h.accept_floor(A, 2**63 - 1, shown=0, now=0.0) == 3
     assert h.contiguous(A) == 3 and h.is_new(A, 4) and h.add(chat(A, 4), 0.0)
-    # A floor is bounded by what the peer showed with a signature, and never counts as seen.
+    # Over a hole with messages held below it, a floor is not taken; and it never counts as
+    # seen.
     h.add(chat(A, 9), 0.0)
-    assert h.accept_floor(A, 2**63 - 1, shown=12, now=0.0) == 12
+    assert h.accept_floor(A, 2**63 - 1, shown=12, now=0.0) == 4
     assert h.is_new(A, 7) and h.is_new(A, 13) and not h.is_new(A, 9)
+    # For an author we hold nothing of, it is bounded by what the peer showed signed.
+    assert h.accept_floor(B, 2**63 - 1, shown=12, now=0.0) == 12 and h.is_new(B, 5)
 
 
 def test_floors_for_authors_nobody_showed_add_nothing() -> None:
@@ -238,8 +251,24 @@ def test_forgotten_authors_old_messages_are_not_shown_again() -> None:
     assert len(h.version_vector()) <= 20
     replayed = [c for c in first if h.add(c, 0.0)]
     assert replayed == []
-    # A new author is welcome, and so are forgotten authors' new messages.
-    assert h.add(chat(C, 1, lamport=500), 0.0) and h.add(chat(f"{0:032x}", 2, lamport=501), 0.0)
+    # A new author is welcome, and so are forgotten authors' new messages (signed later).
+    assert h.add(chat(C, 1, lamport=500, ts=2000.0), 0.0)
+    assert h.add(chat(f"{0:032x}", 2, lamport=501, ts=2000.0), 0.0)
+
+
+def test_a_flood_from_the_future_cannot_make_forgotten_members_count_as_seen() -> None:
+    # Found in review: with the clock of forgotten authors' messages as the mark, a flood of
+    # fresh authors with far-ahead clocks silenced every member who had been forgotten. The
+    # mark is signed time now, and a time from the future counts as our own clock.
+    h = history(history_messages=5, max_tracked_authors=20)
+    wall = 1_800_000_000.0
+    h.expire(0.0, wall)
+    h.add(chat(A, 1, lamport=1, ts=wall - 60), 0.0)
+    for i in range(100):
+        h.add(chat(f"{i + 1000:032x}", 1, lamport=2**52, ts=1e11), 0.0)
+    assert not h.tracks(A)
+    assert h.add(chat(A, 2, lamport=3, ts=wall + 1), 0.0)  # alice's next message is new
+    assert not h.add(chat(A, 1, lamport=1, ts=wall - 60), 0.0)  # her old one stays seen
 
 
 def test_the_clock_after_a_restart_ignores_a_forged_leap() -> None:
@@ -279,3 +308,19 @@ def test_a_second_hole_gets_its_own_wait_and_timers_move_on() -> None:
     assert deadline is not None and deadline > LIMITS.gap_timeout
     h.expire(deadline, 0.0)
     assert h.contiguous(A) == 1001 and h.next_gap_deadline() is None
+
+
+def test_one_peers_floor_does_not_close_a_hole_others_can_fill() -> None:
+    # Found in review: Mallory shows alice:60 with floor 59 while we hold 1..4; the hole
+    # 5..59 must stay open for honest peers (our vector stays at 4).
+    h = history()
+    for seq in (1, 2, 3, 4, 60):
+        h.add(chat(A, seq), 0.0)
+    assert h.accept_floor(A, 59, shown=60, now=0.0) <= 4
+    assert h.contiguous(A) == 4 and h.has_gap(A)
+    # A fresh joiner that holds nothing below the floor takes it (the recent window).
+    fresh = history()
+    for seq in (101, 102):
+        fresh.add(chat(A, seq), 0.0)
+    assert fresh.accept_floor(A, 100, shown=102, now=0.0) == 100
+    assert fresh.contiguous(A) == 102 and not fresh.has_gap(A)

@@ -428,3 +428,98 @@ def test_two_versions_sent_to_different_members_converge_on_one() -> None:
     warnings = [v for v in net.nodes[loser_at].views if isinstance(v, vw.Equivocation)]
     assert [w.text for w in warnings] == [winner.text]
     assert net.full_mesh()
+
+
+def test_one_host_holds_a_bounded_number_of_links_but_this_machine_any() -> None:
+    from tests.core.peers import KEYS, auth, hello
+
+    m = make_mesh()
+    others = [k for k in KEYS if k.node_id != m.node_id]  # seven keys
+    limit = LIMITS.max_links_per_address
+    assert len(others) >= limit - 1
+    for conn, keys in enumerate(others[: limit - 1], start=1):
+        made = ev.ConnectionMade(conn, False, "10.5.5.5", 40000 + conn, b"n" * 16, b"e" * 32)
+        m.handle(made, 0.0, 0.0)
+        m.handle(ev.FramesReceived(conn, (hello(keys, f"k{conn}"),)), 0.0, 0.0)
+        m.handle(ev.FramesReceived(conn, (auth(keys, m, conn, f"k{conn}"),)), 0.0, 0.0)
+    assert len(m.peer_ids()) == limit - 1
+    assert m.inbound_refusal("10.5.5.5", 0.0) is None  # one more may come
+    m.handle(ev.ConnectionMade(50, False, "10.5.5.5", 40050, b"n" * 16, b"e" * 32), 0.0, 0.0)
+    assert m.inbound_refusal("10.5.5.5", 0.0) == "too many links from this address"
+    assert m.inbound_refusal("127.0.0.1", 0.0) is None
+
+
+def test_a_full_trust_table_leaves_every_new_nick_marked() -> None:
+    # Found in review: 625 keys x 16 nicks filled the table, and then anyone could post as a
+    # newcomer's nick unmarked. A nick the table could not remember keeps its short ID.
+    import random
+
+    from p2pchat.core.limits import Limits
+    from p2pchat.core.mesh import Mesh
+
+    limits = Limits(max_known_nicks=3)
+    m = Mesh(P2_KEYS, "me", "lobby", 4000, limits=limits, rng=random.Random(1))
+    link(m, 1, P1_KEYS, nick="filler")
+    for seq, nick in enumerate(("f1", "f2", "dave"), start=1):
+        m.handle(ev.FramesReceived(1, (signed_chat(P1_KEYS, seq, seq, "x", nick=nick),)), 0.0, 0.0)
+    out = m.handle(
+        ev.FramesReceived(1, (signed_chat(P1_KEYS, 4, 4, "it's dave", nick="dave"),)), 0.0, 0.0
+    )
+    [message] = [v for v in shown(out) if isinstance(v, vw.MessageShown)]
+    assert message.display == f"dave#{P1[:8]}"
+
+
+def test_the_direct_message_ledger_makes_room_without_reopening_replays() -> None:
+    from p2pchat.core.dedup import DirectLedger, DirectVerdict
+
+    ledger = DirectLedger(3, max_age=100.0, max_ahead=10.0, known={})
+    for i, author in enumerate(("a" * 32, "b" * 32, "c" * 32, "d" * 32)):
+        assert ledger.judge(f"{author}:d:{i}", 1000.0 + i, 1010.0) is DirectVerdict.NEW
+        ledger.take(f"{author}:d:{i}", 1000.0 + i)
+    assert len(ledger) == 3
+    # The entry signed longest ago made room; a replay of it is refused by its author's floor.
+    assert ledger.judge(f"{'a' * 32}:d:0", 1000.0, 1010.0) is DirectVerdict.TOO_OLD
+    assert ledger.judge(f"{'a' * 32}:d:9", 1005.0, 1010.0) is DirectVerdict.NEW
+    # Entries leave once the window has passed them.
+    assert ledger.judge(f"{'e' * 32}:d:5", 1150.0, 1150.0) is DirectVerdict.NEW
+    assert len(ledger) == 0
+
+
+def test_a_relayed_direct_message_with_bad_content_strikes_nobody_but_its_author() -> None:
+    # Found in review: the recipient struck whoever delivered the DM, so a member could get
+    # an honest relay banned with five DMs it cannot look into.
+    import json
+
+    from p2pchat.core.crypto import direct_signing_bytes
+    from p2pchat.core.messages import Direct
+    from tests.core.peers import ME_KEYS
+
+    victim = make_mesh()
+    link(victim, 1, P1_KEYS, nick="relay")
+    for n in range(6):
+        box_key, box = P2_KEYS.seal(
+            ME_KEYS.dh_public, json.dumps({"nick": "x", "text": ""}).encode()
+        )
+        unsigned = Direct(
+            P2_KEYS.node_id,
+            ME_KEYS.node_id,
+            f"{n:016x}",
+            1.0,
+            P2_KEYS.public_key,
+            box_key,
+            box,
+            b"",
+        )
+        bad = replace(unsigned, signature=P2_KEYS.sign(direct_signing_bytes(unsigned)))
+        out = victim.handle(ev.FramesReceived(1, (bad,)), 0.0, 1.0)
+        assert not [a for a in out if isinstance(a, act.Close)]
+    assert victim.guard.strikes(P1, 0.0) == 0
+
+
+def test_a_peer_cannot_keep_our_sync_slot_busy_with_empty_batches() -> None:
+    # Found in review: an empty batch with more: true made us ask again at once, forever.
+    m = make_mesh()
+    link(m, 1, P1_KEYS)  # it asks P1 for a sync at once
+    out = m.handle(ev.FramesReceived(1, (SyncBatch((), {}, True),)), 1.0, 0.0)
+    assert not [a for a in out if isinstance(a, act.Send)]  # the session ended
+    assert not m._peers[P1].sync.busy(1.0, LIMITS)
