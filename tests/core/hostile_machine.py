@@ -8,7 +8,8 @@ requests, pings, peer lists, nick changes, file offers and fetches, direct messa
 error frames, and raw garbage. After every step: no node has died, nothing was shown twice,
 every table is within its bound. At the end, after the network settles: every honest author's
 messages reached every honest node, honest nodes still link to each other, and no two honest
-nodes hold different texts for one message ID.
+nodes hold different texts for one honest message ID (the hostile node's own IDs may differ
+where it hid two versions from the recheck, as docs/SECURITY.md says).
 
 tests/core/test_hostile_machine.py runs a short campaign in the suite; scripts/fuzz.py runs a
 long one (--machine-examples).
@@ -292,7 +293,12 @@ class HostileLan(RuleBasedStateMachine):
             for author, text in self.sent:
                 assert (self._node_id(author), text) in texts_held, (name, author, text)
         versions: dict[tuple[str, int], str] = {}
-        for name in HONEST:  # one text per message ID across honest nodes
+        hostile = self._node_id(HOSTILE)
+        for name in HONEST:  # one text per honest message ID across honest nodes
             for chat in net.nodes[name].mesh.history.ordered():
+                # The hostile node's own IDs may differ where it hid its two versions from the
+                # recheck (an old clock): docs/SECURITY.md says so; they are its own words.
+                if chat.author == hostile:
+                    continue
                 key = (chat.author, chat.seq)
                 assert versions.setdefault(key, chat.text) == chat.text, (name, key)

@@ -80,6 +80,7 @@ def test_sigkilled_node_is_reported_gone_and_the_rest_keep_chatting(cluster: Clu
 def test_sigterm_says_goodbye_and_exits_zero_quickly(cluster: Cluster) -> None:
     a, b = chain(cluster, 2)
     a.wait_peers({b.id})
+    b.wait_peers({a.id})  # a can see the link up a moment before b does: b says bye to peers
     started = time.monotonic()
     assert b.terminate() == 0
     elapsed = time.monotonic() - started
