@@ -37,6 +37,9 @@ class RecentIds:
         return len(self._ids)
 
 
+FLOORS_SHARE = 10  # a DM ledger keeps per-author floors for a tenth of its size
+
+
 class DirectVerdict(Enum):
     """What the ledger says of a direct message."""
 
@@ -52,21 +55,27 @@ class DirectLedger:
     A DM is accepted only while its signed time is within the window (max_age back, max_ahead
     forward); its ID is kept until the window has passed it, so an ID is never forgotten while
     its DM could still be accepted, across restarts too (the runtime persists the entries).
-    Bounded: when full, the entry signed longest ago makes room, and its author's older DMs
-    are refused from then on (its ID could otherwise be replayed). Expired entries leave one
-    at a time, oldest first.
+    Bounded, and every step costs O(log n) at most:
+    - when full, the entry signed longest ago makes room, and its author's DMs signed no later
+      are refused from then on (its ID could otherwise be replayed);
+    - those per-author floors are bounded too: beyond max_entries // FLOORS_SHARE the oldest
+      one is folded into one floor for everybody (DMs signed no later are refused);
+    - entries and floors leave once the window has passed them, oldest first.
     """
 
     def __init__(
         self, max_entries: int, max_age: float, max_ahead: float, known: dict[str, float]
     ) -> None:
         self._max_entries = max_entries
+        self._max_floors = max(1, max_entries // FLOORS_SHARE)
         self._max_age = max_age
         self._max_ahead = max_ahead
         self._ids: dict[str, float] = {}
         self._by_age: list[tuple[float, str]] = []  # a heap: (signed at, ID)
-        self._floors: dict[str, float] = {}  # author -> DMs signed at or before are refused
-        for message_id, signed_at in known.items():
+        # author -> DMs signed at or before are refused; oldest first (evictions come in order)
+        self._floors: OrderedDict[str, float] = OrderedDict()
+        self._floor = float("-inf")  # for everybody: where the oldest floors were folded
+        for message_id, signed_at in sorted(known.items(), key=lambda item: item[1]):
             self.take(message_id, signed_at)
 
     def judge(self, message_id: str, signed_at: float, wall: float) -> DirectVerdict:
@@ -74,7 +83,7 @@ class DirectLedger:
         self._drop_expired(wall)
         if message_id in self._ids:
             return DirectVerdict.SEEN
-        if signed_at < wall - self._max_age:
+        if signed_at < wall - self._max_age or signed_at <= self._floor:
             return DirectVerdict.TOO_OLD
         if signed_at <= self._floors.get(author_of(message_id), float("-inf")):
             return DirectVerdict.TOO_OLD
@@ -89,8 +98,7 @@ class DirectLedger:
         while len(self._ids) >= self._max_entries and self._by_age:
             oldest_at, oldest = heapq.heappop(self._by_age)
             if self._ids.pop(oldest, None) is not None:
-                author = author_of(oldest)
-                self._floors[author] = max(self._floors.get(author, oldest_at), oldest_at)
+                self._raise_floor(author_of(oldest), oldest_at)
         self._ids[message_id] = signed_at
         heapq.heappush(self._by_age, (signed_at, message_id))
 
@@ -102,13 +110,24 @@ class DirectLedger:
         """IDs remembered."""
         return len(self._ids)
 
+    @property
+    def floors(self) -> int:
+        """Per-author floors held."""
+        return len(self._floors)
+
+    def _raise_floor(self, author: str, signed_at: float) -> None:
+        self._floors[author] = max(self._floors.pop(author, signed_at), signed_at)
+        while len(self._floors) > self._max_floors:
+            _, folded = self._floors.popitem(last=False)
+            self._floor = max(self._floor, folded)
+
     def _drop_expired(self, wall: float) -> None:
         oldest = wall - self._max_age
         while self._by_age and self._by_age[0][0] < oldest:
             _, message_id = heapq.heappop(self._by_age)
             self._ids.pop(message_id, None)
-        if self._floors and len(self._floors) > self._max_entries:
-            self._floors = {a: t for a, t in self._floors.items() if t >= oldest}
+        while self._floors and next(iter(self._floors.values())) < oldest:
+            self._floors.popitem(last=False)
 
 
 def author_of(message_id: str) -> str:

@@ -1,11 +1,15 @@
 """Defences against hostile peers: rate limits, meters, strikes for invalid input, and bans.
 
-Everything here is keyed by node ID (or host, for bans) and kept in bounded least-recently-used
-tables, not per link: a peer that reconnects finds its empty buckets and its strikes waiting.
+Everything here is keyed by node ID, and again by host: keys are free, so all identities behind
+one address (this machine's loopback excepted: several nodes on one machine are how people
+test) share limits.host_share times one peer's budgets and strikes. Tables are bounded and
+least-recently-used, not per link: a peer that reconnects finds its empty buckets and its
+strikes waiting.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,41 +63,71 @@ class Guard:
         self.throttled = 0
         self.metered = 0
 
-    def allow_message(self, author: str, peer: str | None, now: float) -> bool:
-        """True if a message from author (relayed by peer) is within the rate limits."""
+    def allow_message(
+        self, author: str, peer: str | None, now: float, host: str | None = None
+    ) -> bool:
+        """True if a message from author (relayed by peer from host) is within the rate limits."""
         limits = self._limits
-        authors, peers = limits.max_tracked_authors, limits.max_tracked_peers
+        authors = limits.max_tracked_authors
         budget = (limits.author_rate, limits.author_burst)
         ok = _bucket(self._authors, author, budget, now, authors).take(now)
         if ok and peer is not None:
+            host_key = f"host {host}" if _shared(host) else None
             budget = (limits.peer_rate, limits.peer_burst)
-            ok = _bucket(self._peers, peer, budget, now, peers).take(now)
+            ok = self._take(self._peers, peer, host_key, budget, now)
         if not ok:
             self.throttled += 1
         return ok
 
-    def allow(self, meter: Meter, peer: str, now: float) -> bool:
-        """True if peer may have one more of what meter counts; False (and counted) if not."""
+    def allow(self, meter: Meter, peer: str, now: float, host: str | None = None) -> bool:
+        """True if peer (at host) may have one more of what meter counts; False (counted) if not."""
+        host_key = (meter, f"host {host}") if _shared(host) else None
         budget = meter_budget(self._limits, meter)
-        bound = self._limits.max_tracked_peers * len(Meter)
-        if _bucket(self._meters, (meter, peer), budget, now, bound).take(now):
+        if self._take(self._meters, (meter, peer), host_key, budget, now):
             return True
         self.metered += 1
         return False
 
-    def strike(self, peer: str, now: float) -> bool:
-        """Count one invalid message against peer; True once it has earned a disconnect.
+    def strike(self, peer: str, now: float, host: str | None = None) -> bool:
+        """Count one invalid message against peer (at host); True once it earned a disconnect.
 
         Strikes outlive the link (reconnecting does not wipe them) and are forgotten only
-        limits.strike_memory seconds after the last one.
+        limits.strike_memory seconds after the last one. A host's identities together earn a
+        disconnect at host_share times one peer's strikes.
         """
-        count, last = self._strikes.pop(peer, (0, now))
+        limits = self._limits
+        out = self._count_strike(peer, now) >= limits.max_strikes
+        if _shared(host):
+            assert host is not None
+            out |= self._count_strike(f"host {host}", now) >= limits.max_strikes * limits.host_share
+        return out
+
+    def _count_strike(self, key: str, now: float) -> int:
+        count, last = self._strikes.pop(key, (0, now))
         if now >= last + self._limits.strike_memory:
             count = 0
-        self._strikes[peer] = (count + 1, now)
+        self._strikes[key] = (count + 1, now)
         while len(self._strikes) > self._limits.max_tracked_peers:
             self._strikes.popitem(last=False)
-        return count + 1 >= self._limits.max_strikes
+        return count + 1
+
+    def _take(
+        self,
+        table: OrderedDict[K, TokenBucket],
+        key: K,
+        host_key: K | None,
+        budget: tuple[float, float],
+        now: float,
+    ) -> bool:
+        """One token from key's bucket, and from its host's share (host_share times as big)."""
+        bound = self._limits.max_tracked_peers * len(Meter)
+        if not _bucket(table, key, budget, now, bound).take(now):
+            return False
+        if host_key is None:
+            return True
+        share = self._limits.host_share
+        rate, burst = budget
+        return _bucket(table, host_key, (rate * share, burst * share), now, bound).take(now)
 
     def strikes(self, peer: str, now: float) -> int:
         """Strikes against peer that still count."""
@@ -115,6 +149,16 @@ class Guard:
         if now >= until:
             del self._bans[host]
             return False
+        return True
+
+
+def _shared(host: str | None) -> bool:
+    """True if identities at host share budgets (any host but this machine's loopback)."""
+    if host is None:
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
         return True
 
 

@@ -43,6 +43,7 @@ class History:
         self._contiguous: dict[str, int] = {}
         self._gaps: dict[str, float] = {}
         self._last_ts: dict[str, float] = {}  # newest signed time of each tracked author
+        self._not_before: dict[str, float] = {}  # authors tracked again: their forgotten mark
         self._forgotten_ts = float("-inf")
         self._restored_ts = float("-inf")
         self._wall: float | None = None  # our Unix time as of the last expire()
@@ -75,7 +76,9 @@ class History:
         if (author, seq) in self._messages:
             return False
         if author in self._contiguous:
-            return seq > self._base.get(author, 0)
+            not_before = self._not_before.get(author)
+            old = ts is not None and not_before is not None and ts <= not_before
+            return seq > self._base.get(author, 0) and not old
         return ts is None or ts > self._forgotten_ts
 
     def version_vector(self, max_entries: int | None = None) -> dict[str, int]:
@@ -209,11 +212,17 @@ class History:
 
     # ---------------------------------------------------------------- updates
 
-    def add(self, chat: Chat, now: float) -> bool:
-        """Hold a message; False if it was not new. May evict the oldest to stay bounded."""
+    def add(self, chat: Chat, now: float, wall: float | None = None) -> bool:
+        """Hold a message; False if it was not new. May evict the oldest to stay bounded.
+
+        wall: our Unix time now; a signed time ahead of it counts as now for the mark an
+        author leaves when it is forgotten.
+        """
         author, seq = chat.author, chat.seq
         if not self.is_new(author, seq, chat.ts):
             return False
+        if author not in self._contiguous:
+            self._track(author)
         self._messages[(author, seq)] = chat
         self._order.add((chat.lamport, author, seq))
         self._recent = None
@@ -222,7 +231,8 @@ class History:
             seqs = self._seqs[author] = SortedRun()
         seqs.add(seq)
         self._text_bytes += len(chat.text)
-        self._last_ts[author] = max(self._last_ts.get(author, chat.ts), chat.ts)
+        signed = chat.ts if wall is None else min(chat.ts, wall)
+        self._last_ts[author] = max(self._last_ts.get(author, signed), signed)
         if seq == self._contiguous.get(author, -1) + 1 and author not in self._gaps:
             self._set_contiguous(author, seq)  # the usual case: the next one, in order
         else:
@@ -268,6 +278,7 @@ class History:
         used = min(floor, bound)
         if used > 0:
             if author not in self._contiguous:
+                self._track(author)
                 self._set_contiguous(author, 0)
             self.give_up(author, used, now)
         return used
@@ -305,6 +316,12 @@ class History:
         # with nothing held leaves at least the newest restored clock behind.
         self._restored_ts = max((c.ts for c in messages), default=float("-inf"))
 
+    def _track(self, author: str) -> None:
+        """Start tracking author: if it may have been forgotten before, its old messages stay
+        seen (the mark forgotten authors left behind applies to it from now on)."""
+        if self._forgotten_ts > float("-inf"):
+            self._not_before[author] = self._forgotten_ts
+
     def _set_contiguous(self, author: str, seq: int) -> None:
         self._contiguous[author] = seq
         self._digest = None
@@ -332,6 +349,7 @@ class History:
             del self._contiguous[author]
             self._base.pop(author, None)
             self._given_up.pop(author, None)
+            self._not_before.pop(author, None)
             left = self._last_ts.pop(author, self._restored_ts)
             if self._wall is not None:
                 left = min(left, self._wall)  # a signed time from the future counts as now

@@ -72,6 +72,9 @@ class Limits:
     strike_memory: float = 600.0  # strikes are forgotten this long after the last one
     ban_seconds: float = 60.0
     max_tracked_peers: int = 4096  # node IDs whose buckets and strikes are remembered
+    # Keys are free: all identities behind one host (this machine's loopback excepted) share
+    # this many times one peer's budgets and strikes, so they do not multiply with keys.
+    host_share: int = 8
     max_lamport_leap: int = 2**20  # one message raises our clock by at most this much
 
     # What a peer may ask of us, per peer: (rate a second, burst). Honest peers stay far below.
@@ -92,7 +95,6 @@ class Limits:
     handshake_timeout: float = 5.0
     max_pending_connections: int = 64
     max_pending_per_address: int = 8
-    max_links_per_address: int = 8  # established and pending, from one host (not loopback)
     max_known_addresses: int = 1024
     max_mdns_addresses: int = 256  # unproven addresses from mDNS adverts
     max_pending_dials: int = 32  # dials and outbound handshakes under way

@@ -6,7 +6,6 @@ state, and it is called from one thread.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import random
 from collections import OrderedDict
@@ -133,6 +132,7 @@ class Mesh:
         self.guard = Guard(limits)
         self.trust = TrustTable(trusted or {}, limits, looks)
         self._warned = RecentIds(limits.max_tracked_peers, float("inf"))
+        self._told_trust_full = False
         self.files = FileDesk(self)
         self.files.restore(transfers or [])
         self._rng = rng
@@ -140,6 +140,7 @@ class Mesh:
         self._peers: dict[str, _Peer] = {}
         self._addresses: dict[tuple[str, int], _Address] = {}
         self._buckets: dict[str, OrderedDict[tuple[str, int], None]] = {}
+        self._sync_waiting: OrderedDict[str, bool] = OrderedDict()  # peer -> recheck
         self._self_addresses: set[tuple[str, int]] = set()
         self._directs = DirectLedger(
             limits.max_seen_directs,
@@ -371,12 +372,6 @@ class Mesh:
         same_host = sum(1 for link in pending if link.host == host and not link.outbound)
         if same_host >= self.limits.max_pending_per_address:
             return "too many pending connections from this address"
-        # One host is one member, usually: keys are free, so budgets per key would multiply
-        # with identities. Several nodes on this very machine are how people test: allowed.
-        if not _loopback(host):
-            linked = sum(1 for p in self._peers.values() if p.conn is not None and p.host == host)
-            if linked + same_host >= self.limits.max_links_per_address:
-                return "too many links from this address"
         return None
 
     def _on_dial_failed(self, event: ev.DialFailed) -> None:
@@ -760,7 +755,7 @@ class Mesh:
 
     def _metered(self, meter: Meter, peer: _Peer) -> bool:
         """True if peer has used up its budget of this kind of frame (then it is ignored)."""
-        if self.guard.allow(meter, peer.node_id, self._now):
+        if self.guard.allow(meter, peer.node_id, self._now, peer.host):
             return False
         self._log(act.DEBUG, f"{self._display(peer)} is over its {meter.value} budget")
         return True
@@ -808,7 +803,7 @@ class Mesh:
         if not signed_by(self.crypto, direct.author, direct.key, direct.signature, signed):
             self._strike(peer, "a direct message with a bad signature")
             return
-        if not self.guard.allow_message(direct.author, peer.node_id, self._now):
+        if not self.guard.allow_message(direct.author, peer.node_id, self._now, peer.host):
             return
         if target is not None and target.conn is not None:
             # Passed on, not kept: its recipient takes each ID once.
@@ -883,7 +878,8 @@ class Mesh:
         if not self._signed(chat):
             self._strike(peer, "a message with a bad signature")
             return Verdict.INVALID
-        if not self.guard.allow_message(chat.author, peer.node_id if peer else None, self._now):
+        relay, host = (peer.node_id, peer.host) if peer else (None, None)
+        if not self.guard.allow_message(chat.author, relay, self._now, host):
             return Verdict.THROTTLED
         return Verdict.NEW
 
@@ -924,7 +920,7 @@ class Mesh:
         if peer is None:
             return
         self._log(act.WARNING, f"{self._display(peer)} sent {what}")
-        if self.guard.strike(peer.node_id, self._now) and peer.conn is not None:
+        if self.guard.strike(peer.node_id, self._now, peer.host) and peer.conn is not None:
             link = self._links.get(peer.conn)
             if link is not None:
                 self.guard.ban(link.host, self._now)
@@ -952,6 +948,14 @@ class Mesh:
             self._show(then_show())
         if verdict.new:
             self._emit(act.Trust(nick, node_id))
+        if verdict.unremembered and not self._told_trust_full:
+            self._told_trust_full = True
+            self._show(
+                vw.Problem(
+                    "the table of known nicks is full (or one key has too many): new nicks "
+                    f"are shown with their #id, like {self.display_name(node_id, nick)}"
+                )
+            )
         owner, other = verdict.conflict_with, verdict.lookalike_of
         if (owner is None and other is None) or not self._warned.add(f"{node_id}:{nick}", 0.0):
             return
@@ -996,7 +1000,7 @@ class Mesh:
         """Hold and store a message if it is new; False if it was seen before."""
         if chat.author == self.node_id and chat.seq <= self.seq:
             return False
-        if not self.history.add(chat, self._now):
+        if not self.history.add(chat, self._now, self._wall):
             return False
         self._raise_clock(chat.lamport)
         self._emit(act.Store(chat))
@@ -1024,15 +1028,40 @@ class Mesh:
         )
 
     def _request_sync(self, peer: _Peer, *, recheck: bool = False) -> None:
-        # A few syncs at a time: asking every peer at once would fetch the same backlog N times.
-        busy = sum(1 for p in self._peers.values() if p.sync.busy(self._now, self.limits))
-        if busy >= self.limits.max_parallel_syncs:
+        """Ask peer for what we lack, when a sync slot is free and it is peer's turn.
+
+        A few syncs at a time: asking every peer at once would fetch the same backlog N times.
+        Peers that find the slots taken wait in line, so two peers that keep answering just in
+        time cannot keep the slots to themselves.
+        """
+        if peer.conn is None or not peer.sync.may_request(self._now, self.limits):
             return
-        if peer.conn is not None and peer.sync.may_request(self._now, self.limits):
-            self._timers_dirty = True
-            peer.sync.requested(self._now)
-            request = sync.request(self.history, self.limits, recheck=recheck)
-            self._emit(act.Send((peer.conn,), request))
+        waiting = self._sync_waiting
+        waiting[peer.node_id] = waiting.get(peer.node_id, False) or recheck
+        self._sync_next()
+
+    def _sync_slot_free(self) -> bool:
+        busy = sum(1 for p in self._peers.values() if p.sync.busy(self._now, self.limits))
+        return busy < self.limits.max_parallel_syncs
+
+    def _start_sync(self, peer: _Peer, *, recheck: bool) -> None:
+        assert peer.conn is not None
+        self._timers_dirty = True
+        peer.sync.requested(self._now)
+        request = sync.request(self.history, self.limits, recheck=recheck)
+        self._emit(act.Send((peer.conn,), request))
+
+    def _sync_next(self) -> None:
+        """A sync slot may be free: give it to the peers waiting in line, oldest first."""
+        for node_id, recheck in list(self._sync_waiting.items()):
+            if not self._sync_slot_free():
+                return
+            peer = self._peers.get(node_id)
+            if peer is None or peer.conn is None:
+                del self._sync_waiting[node_id]
+            elif peer.sync.may_request(self._now, self.limits):
+                del self._sync_waiting[node_id]
+                self._start_sync(peer, recheck=recheck)
 
     def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
         # Only an answer to our own request counts: an unasked batch changes nothing.
@@ -1068,6 +1097,7 @@ class Mesh:
         if count:
             plural = "message" if count == 1 else "messages"
             self._show(vw.Notice(f"{count} {plural} you missed arrived via {self._display(peer)}"))
+        self._sync_next()
 
     def _check_clock(self, peer: _Peer, their_wall: float) -> None:
         peer.clock_offset = their_wall - self._wall
@@ -1292,6 +1322,7 @@ class Mesh:
                 self._show_left(peer, "lost")
             elif peer.sync.expire(now, limits):
                 self._log(act.INFO, f"sync with {self._display(peer)} timed out")
+                self._sync_next()
         if now >= self._next_heartbeat:
             self._heartbeat()
         if self._announce_links_at is not None and now >= self._announce_links_at:
@@ -1313,6 +1344,8 @@ class Mesh:
     def _heartbeat(self) -> None:
         """Drop peers silent for too long; ping the rest, all with one frame."""
         now = self._now
+        if self._sync_waiting:
+            self._sync_next()
         self._next_heartbeat = now + self.limits.ping_interval
         for peer in list(self._peers.values()):
             if peer.conn is not None and now >= peer.last_heard + self.limits.peer_timeout:
@@ -1477,13 +1510,6 @@ def _leaves_timers_alone(event: ev.Event) -> bool:
         | ev.TransferProgress
         | ev.ShowTransfers,
     )
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _peer_address(peer: _Peer) -> PeerAddress:

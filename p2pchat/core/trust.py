@@ -36,6 +36,7 @@ class Verdict:
     new: bool
     conflict_with: str | None
     lookalike_of: str | None = None
+    unremembered: bool = False  # a first sighting the bounded table had no room for
 
 
 class TrustTable:
@@ -58,7 +59,7 @@ class TrustTable:
             # A nick that looks like another key's is not a first sighting of a new name:
             # remembering it would mark the real owner as the look-alike.
             new = lookalike is None and self._remember(nick, node_id)
-            return Verdict(new, None, lookalike)
+            return Verdict(new, None, lookalike, unremembered=lookalike is None and not new)
         return Verdict(False, None if first == node_id else first, lookalike)
 
     def first_seen(self, nick: str) -> str | None:

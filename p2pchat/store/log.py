@@ -137,11 +137,19 @@ class MessageLog:
         """Queue the ID of a direct message accepted in room for the next commit (once only)."""
         self._seen_rows.append((room, msg_id, ts))
 
-    def seen_directs(self, room: str, oldest: float) -> dict[str, float]:
-        """Commit what is queued, delete room's IDs with ts < oldest, return the rest: ID -> ts."""
+    def seen_directs(self, room: str, oldest: float, limit: int | None = None) -> dict[str, float]:
+        """Commit what is queued, delete room's IDs with ts < oldest (and all but the newest
+        limit), return the rest: ID -> ts."""
         self.commit()
         with self._db:
             self._db.execute("DELETE FROM seen_directs WHERE room = ? AND ts < ?", (room, oldest))
+            if limit is not None:
+                self._db.execute(
+                    "DELETE FROM seen_directs WHERE room = :room AND msg_id NOT IN "
+                    "(SELECT msg_id FROM seen_directs WHERE room = :room "
+                    "ORDER BY ts DESC LIMIT :limit)",
+                    {"room": room, "limit": limit},
+                )
         rows = self._db.execute(
             "SELECT msg_id, ts FROM seen_directs WHERE room = ?", (room,)
         ).fetchall()

@@ -160,7 +160,9 @@ class Node:
             transfers=transfers,
             looks=skeletons,
             seen_directs=self._log.seen_directs(
-                config.room, time.time() - self._limits.direct_max_age
+                config.room,
+                time.time() - self._limits.direct_max_age,
+                self._limits.max_seen_directs,
             ),
         )
         # Queued before any connection can be, so Ready and the replay come first.

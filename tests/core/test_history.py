@@ -324,3 +324,29 @@ def test_one_peers_floor_does_not_close_a_hole_others_can_fill() -> None:
         fresh.add(chat(A, seq), 0.0)
     assert fresh.accept_floor(A, 100, shown=102, now=0.0) == 100
     assert fresh.contiguous(A) == 102 and not fresh.has_gap(A)
+
+
+def test_a_forgotten_author_tracked_again_does_not_reopen_its_old_messages() -> None:
+    # Found in review: once alice was tracked again (her next message), her seq 1, forgotten
+    # with her, could be replayed and shown a second time.
+    h = history(history_messages=5, max_tracked_authors=20)
+    h.expire(0.0, 1000.0)
+    first = chat(A, 1, lamport=1, ts=900.0)
+    h.add(first, 0.0, 1000.0)
+    for i in range(100):
+        h.add(chat(f"{i + 1000:032x}", 1, lamport=2 + i, ts=990.0), 0.0, 1000.0)
+    assert not h.tracks(A)
+    assert h.add(chat(A, 2, lamport=200, ts=1001.0), 0.0, 1001.0) and h.tracks(A)
+    assert not h.add(first, 0.0, 1001.0)
+
+
+def test_the_mark_of_a_forgotten_author_is_the_time_its_message_arrived() -> None:
+    # Found in review: one message a second signed an hour ahead kept moving the mark to
+    # "now"; capped at its arrival time, a forgotten member with a lagging clock gets through.
+    h = history(history_messages=2, max_tracked_authors=5)
+    h.add(chat(A, 1, lamport=1, ts=100.0), 0.0, 100.0)
+    for second in range(20):
+        author = f"{second + 1000:032x}"
+        h.add(chat(author, 1, lamport=2 + second, ts=200.0 + second + 3600), 0.0, 200.0 + second)
+    assert not h.tracks(A)
+    assert h.add(chat(A, 2, lamport=50, ts=215.0), 0.0, 225.0)  # her clock is 10 s behind

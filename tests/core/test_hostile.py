@@ -430,23 +430,29 @@ def test_two_versions_sent_to_different_members_converge_on_one() -> None:
     assert net.full_mesh()
 
 
-def test_one_host_holds_a_bounded_number_of_links_but_this_machine_any() -> None:
-    from tests.core.peers import KEYS, auth, hello
+def test_identities_behind_one_host_share_its_budgets_but_this_machine_does_not() -> None:
+    # Keys are free: many identities on one host get host_share times one peer's budget in
+    # all, not each their own. Several nodes on this very machine (loopback) are not limited.
+    from p2pchat.core.guard import Guard, Meter
 
-    m = make_mesh()
-    others = [k for k in KEYS if k.node_id != m.node_id]  # seven keys
-    limit = LIMITS.max_links_per_address
-    assert len(others) >= limit - 1
-    for conn, keys in enumerate(others[: limit - 1], start=1):
-        made = ev.ConnectionMade(conn, False, "10.5.5.5", 40000 + conn, b"n" * 16, b"e" * 32)
-        m.handle(made, 0.0, 0.0)
-        m.handle(ev.FramesReceived(conn, (hello(keys, f"k{conn}"),)), 0.0, 0.0)
-        m.handle(ev.FramesReceived(conn, (auth(keys, m, conn, f"k{conn}"),)), 0.0, 0.0)
-    assert len(m.peer_ids()) == limit - 1
-    assert m.inbound_refusal("10.5.5.5", 0.0) is None  # one more may come
-    m.handle(ev.ConnectionMade(50, False, "10.5.5.5", 40050, b"n" * 16, b"e" * 32), 0.0, 0.0)
-    assert m.inbound_refusal("10.5.5.5", 0.0) == "too many links from this address"
-    assert m.inbound_refusal("127.0.0.1", 0.0) is None
+    guard = Guard(LIMITS)
+    burst, share = int(LIMITS.ping_burst), LIMITS.host_share
+    allowed = sum(
+        guard.allow(Meter.PING, f"{key:032x}", 0.0, "10.5.5.5")
+        for key in range(4 * share)
+        for _ in range(burst)
+    )
+    assert allowed == burst * share
+    loopback = sum(
+        guard.allow(Meter.PING, f"{key:032x}", 0.0, "127.0.0.1")
+        for key in range(100, 100 + 4 * share)
+        for _ in range(burst)
+    )
+    assert loopback == burst * 4 * share
+    # One strike each from many fresh keys: the host is cut off at host_share times five.
+    host_total = LIMITS.max_strikes * share
+    strikes = [guard.strike(f"{key:032x}", 0.0, "10.6.6.6") for key in range(host_total)]
+    assert not any(strikes[:-1]) and strikes[-1]
 
 
 def test_a_full_trust_table_leaves_every_new_nick_marked() -> None:
@@ -460,13 +466,18 @@ def test_a_full_trust_table_leaves_every_new_nick_marked() -> None:
     limits = Limits(max_known_nicks=3)
     m = Mesh(P2_KEYS, "me", "lobby", 4000, limits=limits, rng=random.Random(1))
     link(m, 1, P1_KEYS, nick="filler")
+    told = []
     for seq, nick in enumerate(("f1", "f2", "dave"), start=1):
-        m.handle(ev.FramesReceived(1, (signed_chat(P1_KEYS, seq, seq, "x", nick=nick),)), 0.0, 0.0)
+        chat = signed_chat(P1_KEYS, seq, seq, "x", nick=nick)
+        told += [v for v in shown(m.handle(ev.FramesReceived(1, (chat,)), 0.0, 0.0))]
     out = m.handle(
         ev.FramesReceived(1, (signed_chat(P1_KEYS, 4, 4, "it's dave", nick="dave"),)), 0.0, 0.0
     )
     [message] = [v for v in shown(out) if isinstance(v, vw.MessageShown)]
     assert message.display == f"dave#{P1[:8]}"
+    # The user is told once that new nicks now keep their #id.
+    full = [v for v in told if isinstance(v, vw.Problem) and "known nicks is full" in v.text]
+    assert len(full) == 1
 
 
 def test_the_direct_message_ledger_makes_room_without_reopening_replays() -> None:
@@ -523,3 +534,20 @@ def test_a_peer_cannot_keep_our_sync_slot_busy_with_empty_batches() -> None:
     out = m.handle(ev.FramesReceived(1, (SyncBatch((), {}, True),)), 1.0, 0.0)
     assert not [a for a in out if isinstance(a, act.Send)]  # the session ended
     assert not m._peers[P1].sync.busy(1.0, LIMITS)
+
+
+def test_two_peers_answering_just_in_time_cannot_keep_the_sync_slots() -> None:
+    # Found in review: each answered with an empty batch just before the timeout and pinged
+    # a new digest at once, so the freed slot went straight back to it; carol was never asked.
+    m = make_mesh()
+    link(m, 1, P1_KEYS, nick="m1")  # each link asks for a sync at once: both slots taken
+    link(m, 2, P2_KEYS, nick="m2")
+    from tests.core.peers import P3_KEYS
+
+    link(m, 3, P3_KEYS, nick="carol")  # no slot: carol waits in line
+    now = 9.5
+    out = m.handle(ev.FramesReceived(1, (SyncBatch((), {}, False),)), now, 0.0)
+    requests = [a for a in sent(out) if isinstance(a.message, SyncRequest)]
+    assert [a.conns for a in requests] == [(3,)]  # the freed slot goes to carol
+    again = m.handle(ev.FramesReceived(1, (Ping(9, "f" * 16, 0.0),)), now + 0.1, 0.0)
+    assert not [a for a in sent(again) if isinstance(a.message, SyncRequest)]  # m1 waits

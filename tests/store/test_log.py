@@ -224,3 +224,13 @@ def _raw_seen(data_dir: Path) -> list[tuple[str, str, float]]:
     finally:
         db.close()
     return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+
+def test_seen_directs_keep_only_the_newest_limit(tmp_path: Path) -> None:
+    log = open_log(tmp_path, Limits())
+    for i in range(10):
+        log.add_seen_direct("lobby", f"{'a' * 32}:d:{i:016x}", 1000.0 + i)
+    kept = log.seen_directs("lobby", 0.0, limit=3)
+    assert sorted(kept.values()) == [1007.0, 1008.0, 1009.0]
+    assert len(log.seen_directs("lobby", 0.0)) == 3
+    log.close()
