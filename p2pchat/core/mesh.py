@@ -1493,7 +1493,7 @@ class _Peer:
     clock_offset: float = 0.0
     clock_flagged: bool = False
     dh: bytes = b""
-    digest: str = ""  # of its version vector, from its last ping
+    digest: str = ""  # its history and recent-contents digests, from its last ping
 
 
 def _leaves_timers_alone(event: ev.Event) -> bool:

@@ -329,8 +329,7 @@ class Node:
         nonce = os.urandom(NONCE_BYTES)
         cipher = LinkCipher(self.node_id, nonce, self.config.room_key)
         ephemeral = cipher.ephemeral_public
-        assert self._mesh is not None
-        own = self._mesh.own_hello(nonce, ephemeral)
+        own = self._mesh.own_hello(nonce, ephemeral)  # what the reader checks theirs against
         conn = Connection(
             conn_id,
             item.sock,
