@@ -21,6 +21,7 @@ from p2pchat.core.files import (
     DONE,
     FAILED,
     FINISHED,
+    WITHDRAWN,
     OFFERED,
     RECEIVING,
     SERVING,
@@ -55,6 +56,7 @@ FileEvent = (
 )
 FileMessage = FileOffer | FileRequest | FileEnd | FileStop
 MAX_LISTED_OFFERS = 5  # offers named when a bare /accept is ambiguous
+WITHDRAWN_REASON = "withdrawn by the sender"
 
 
 class FileDesk:
@@ -78,12 +80,16 @@ class FileDesk:
                 mtime_ns = int(record.get("mtime_ns", 0))  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 continue
+            state = record.get("state")
+            nick = str(record.get("nick", "?"))
             if record.get("path"):
                 self.outgoing[offer.offer_id] = Outgoing(offer, str(record["path"]), mtime_ns)
-            elif record.get("state") in ACTIVE:
-                self.incoming[offer.offer_id] = Incoming(
-                    offer, str(record.get("nick", "?")), ACCEPTED
-                )
+            elif state in ACTIVE:
+                self.incoming[offer.offer_id] = Incoming(offer, nick, ACCEPTED)
+            elif isinstance(state, str) and state in FINISHED:
+                detail = str(record.get("detail", ""))
+                done = offer.size if state == DONE else 0
+                self.incoming[offer.offer_id] = Incoming(offer, nick, state, done, None, detail)
 
     # --------------------------------------------------------------- dispatch
 
@@ -179,6 +185,7 @@ class FileDesk:
         incoming = self._incoming(offer_id)
         if incoming is not None and incoming.state == OFFERED:
             incoming.state = DECLINED
+            self._save()
             self.mesh._show(vw.Notice(f"declined {incoming.name} from {incoming.nick}"))
 
     def cancel(self, prefix: str) -> None:
@@ -196,9 +203,18 @@ class FileDesk:
         if outgoing is not None:
             for peer_id, conn in outgoing.serving.items():
                 mesh._emit(act.StopServe(conn, offer_id))
-                mesh._emit(act.Send((conn,), FileStop(offer_id, "cancelled by the sender")))
                 nick = mesh.short_name(peer_id)
                 mesh._show(vw.FileFailed(offer_id, outgoing.offer.name, "cancelled", True, nick))
+            # Everyone it was offered to hears of it, so nobody keeps an /accept that fails.
+            to = outgoing.offer.to
+            conns = tuple(
+                p.conn
+                for p in mesh._peers.values()
+                if p.conn is not None and to in ("", p.node_id)
+            )
+            if conns:
+                mesh._emit(act.Send(conns, FileStop(offer_id, WITHDRAWN_REASON)))
+            self.waiting = {k: v for k, v in self.waiting.items() if k[1] != offer_id}
             self._save()
             mesh._show(vw.Notice(f"stopped offering {outgoing.offer.name}"))
             return
@@ -314,12 +330,18 @@ class FileDesk:
 
     def on_stop(self, peer: _Peer, stop: FileStop) -> None:
         incoming = self.incoming.get(stop.offer_id)
-        if (
-            incoming is not None
-            and incoming.offer.author == peer.node_id
-            and incoming.state in ACTIVE
-        ):
-            self._fail(incoming, f"the sender stopped: {stop.reason}", delete=True)
+        if incoming is not None and incoming.offer.author == peer.node_id:
+            if incoming.state in ACTIVE:
+                self._fail(incoming, f"the sender stopped: {stop.reason}", delete=True)
+            elif incoming.state == OFFERED:
+                incoming.state = WITHDRAWN
+                incoming.detail = "withdrawn by its sender"
+                self._save()
+                self.mesh._show(
+                    vw.FileFailed(
+                        stop.offer_id, incoming.name, incoming.detail, False, incoming.nick
+                    )
+                )
             return
         outgoing = self.outgoing.get(stop.offer_id)
         if outgoing is None:
@@ -547,10 +569,9 @@ class FileDesk:
                 {**_record(outgoing.offer), "path": outgoing.path, "mtime_ns": outgoing.mtime_ns}
             )
         for incoming in self.incoming.values():
-            if incoming.state in ACTIVE:
-                records.append(
-                    {**_record(incoming.offer), "state": incoming.state, "nick": incoming.nick}
-                )
+            if incoming.state in ACTIVE or incoming.state in FINISHED:
+                record = {**_record(incoming.offer), "state": incoming.state}
+                records.append({**record, "nick": incoming.nick, "detail": incoming.detail})
         self.mesh._emit(act.SaveTransfers(tuple(records)))
 
 

@@ -4,7 +4,9 @@ Bytes never pass through here. The runtime streams them as binary frames over th
 direct link and reports progress back as events. This module decides who may fetch what, and
 from where; when to (re)start a transfer; and what the user is told.
 
-States of an incoming offer: offered -> accepted -> receiving -> done | failed, or declined.
+States of an incoming offer: offered -> accepted -> receiving -> done | failed, or declined,
+or withdrawn (by its sender, before we accepted). Finished ones are remembered across restarts,
+so an offer announced again is never shown as new.
 An accepted transfer that loses its link goes back to accepted and resumes (from the bytes
 already on disk) when the offerer is linked again, also after either side restarts.
 """
@@ -23,10 +25,11 @@ RECEIVING = "receiving"
 DONE = "done"
 FAILED = "failed"
 DECLINED = "declined"
+WITHDRAWN = "withdrawn"  # its sender stopped offering it before we accepted
 SERVING = "serving"
 SHARED = "shared"
 ACTIVE = frozenset({ACCEPTED, RECEIVING})
-FINISHED = frozenset({DONE, FAILED, DECLINED})
+FINISHED = frozenset({DONE, FAILED, DECLINED, WITHDRAWN})
 
 FALLBACK_NAME = "file"
 MAX_NAME_BYTES = 200

@@ -226,7 +226,8 @@ class Mesh:
                 self._show(vw.PeerTable(rows=self._peer_rows(), requested=event.requested))
             case ev.ShowHistory():
                 chats = self.history.last(event.count)
-                self._show(vw.HistoryListing(tuple(self._view(c, backfill=True) for c in chats)))
+                listing = tuple(self._view(c, restored=True) for c in chats)
+                self._show(vw.HistoryListing(listing))
             case ev.ShowWhois():
                 self._whois(event.target)
             case ev.ShowStats():
@@ -1013,7 +1014,9 @@ class Mesh:
         leap = min(lamport, self.lamport + self.limits.max_lamport_leap)
         self.lamport = min(max(self.lamport, leap), MAX_LAMPORT)
 
-    def _view(self, chat: Chat, *, backfill: bool) -> vw.MessageShown:
+    def _view(
+        self, chat: Chat, *, backfill: bool = False, restored: bool = False
+    ) -> vw.MessageShown:
         return vw.MessageShown(
             msg_id=chat.msg_id,
             author=chat.author,
@@ -1025,6 +1028,7 @@ class Mesh:
             direct=False,
             own=chat.author == self.node_id,
             backfill=backfill,
+            restored=restored,
         )
 
     def _request_sync(self, peer: _Peer, *, recheck: bool = False) -> None:
@@ -1119,7 +1123,7 @@ class Mesh:
                 vw.Notice(f"{total - count} older messages in history; /history N shows more")
             )
         for chat in self.history.last(count):
-            self._show(self._view(chat, backfill=True))
+            self._show(self._view(chat, restored=True))
 
     def _rename_peer(self, peer: _Peer, nick: str) -> None:
         if nick == peer.nick:

@@ -40,7 +40,11 @@ class PeerLeft:
 
 @dataclass(frozen=True, slots=True)
 class MessageShown:
-    """A message to show, exactly once per node; own=True for what this node sent."""
+    """A message to show, exactly once per node; own=True for what this node sent.
+
+    backfill: it arrived late, by sync, while we watched (shown where it belongs, marked);
+    restored: it comes from our own log (start-up replay, /history), shown plainly.
+    """
 
     msg_id: str
     author: str
@@ -54,6 +58,7 @@ class MessageShown:
     to_id: str | None = None
     to_nick: str | None = None
     backfill: bool = False
+    restored: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ def message_to_json(view: vw.MessageShown) -> dict[str, Any]:
         "direct": view.direct,
         "own": view.own,
         "backfill": view.backfill,
+        "restored": view.restored,
     }
     if view.direct:
         obj["to_id"] = view.to_id

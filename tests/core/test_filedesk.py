@@ -195,7 +195,7 @@ def test_a_transfer_requests_from_what_is_on_disk_and_finishes_on_fileend() -> N
     [done] = shown(out, vw.FileDone)
     assert isinstance(done, vw.FileDone) and done.path == "/dl/notes.txt" and not done.sending
     [save] = of(out, act.SaveTransfers)
-    assert isinstance(save, act.SaveTransfers) and save.records == ()
+    assert isinstance(save, act.SaveTransfers) and save.records[0]["state"] == "done"
 
 
 def test_a_lost_link_pauses_the_transfer_and_the_next_link_resumes_it() -> None:
@@ -377,7 +377,7 @@ def test_a_new_request_replaces_the_old_stream_and_cancel_stops_all() -> None:
     receive(m, 2, FileRequest(offer.offer_id, 0))
     out = step(m, ev.CancelTransfer(offer.offer_id))
     assert sorted(a.conn for a in of(out, act.StopServe) if isinstance(a, act.StopServe)) == [1, 2]
-    assert sorted(c for c, _ in sent(out, FileStop)) == [(1,), (2,)]
+    assert [sorted(c) for c, _ in sent(out, FileStop)] == [[1, 2]]  # one withdrawal to all
     assert not m.files.outgoing
 
 
@@ -409,6 +409,54 @@ def test_saved_transfers_come_back_and_resume_when_the_peer_links() -> None:
     [prepare] = of(out, act.PrepareReceive)
     assert isinstance(prepare, act.PrepareReceive) and prepare.conn == 5
     assert [o for _, o in sent(out, FileOffer)] == [outgoing.offer]
+
+
+def last_save(out: list[act.Action]) -> list[dict[str, object]]:
+    saves = of(out, act.SaveTransfers)
+    assert saves
+    return list(saves[-1].records)  # type: ignore[union-attr]
+
+
+def test_finished_declined_and_cancelled_offers_never_come_back_as_new() -> None:
+    # Issue 12: after a restart, a finished or cancelled offer came back as new, and accepting
+    # it again made "notes (1).txt". Now every finished state is remembered.
+    m = two_peers()
+    ids = ["1111111111111111", "2222222222222222", "3333333333333333"]
+    for offer_id in ids:
+        offered_to_us(m, signed_offer(P1_KEYS, offer_id))
+    step(m, ev.AcceptFile(ids[0]))
+    out = step(m, ev.ReceiveFinished(ids[0], True, "/dl/notes.txt"))
+    step(m, ev.DeclineFile(ids[1]))
+    step(m, ev.AcceptFile(ids[2]))
+    out = step(m, ev.CancelTransfer(ids[2]))
+    later = make_mesh(transfers=last_save(out))
+    assert {i: later.files.incoming[i].state for i in ids} == {
+        ids[0]: "done",
+        ids[1]: "declined",
+        ids[2]: "failed",
+    }
+    # The sender announces its offers again when it links: none is shown as new.
+    link(later, 5, P1_KEYS, nick="ann", wall=NOW)
+    again = [receive(later, 5, signed_offer(P1_KEYS, offer_id)) for offer_id in ids]
+    assert not [v for out in again for v in shown(out, vw.FileOffered)]
+    assert shown(step(later, ev.AcceptFile("")), vw.Problem)  # nothing is waiting
+
+
+def test_a_withdrawn_offer_leaves_every_screen_and_cannot_be_accepted() -> None:
+    sender = two_peers()
+    offer = our_offer(sender)
+    out = step(sender, ev.CancelTransfer(offer.offer_id))
+    [(conns, stop)] = sent(out, FileStop)
+    assert sorted(conns) == [1, 2] and stop == FileStop(offer.offer_id, "withdrawn by the sender")
+    receiver = make_mesh(P1_KEYS, "ann")
+    link(receiver, 1, ME_KEYS, nick="me")
+    receive(receiver, 1, offer)
+    out = receive(receiver, 1, stop)
+    [failed] = shown(out, vw.FileFailed)
+    assert isinstance(failed, vw.FileFailed) and failed.reason == "withdrawn by its sender"
+    assert receiver.files.incoming[offer.offer_id].state == "withdrawn"
+    assert shown(step(receiver, ev.AcceptFile("")), vw.Problem)
+    assert last_save(out)[0]["state"] == "withdrawn"
 
 
 def test_the_transfer_table_lists_both_directions() -> None:

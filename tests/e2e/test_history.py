@@ -54,7 +54,7 @@ def test_restart_shows_the_stored_history_after_ready(cluster: Cluster) -> None:
     again = cluster.start("node0").ready()
     replay = again.wait_count(lambda e: e["event"] == "message", 5)
     assert [m["text"] for m in replay] == [f"keep {i}" for i in range(5)]
-    assert all(m["backfill"] for m in replay)
+    assert all(m["restored"] and not m["backfill"] for m in replay)
     assert again.events[0]["event"] == "ready"
 
 
