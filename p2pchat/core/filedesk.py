@@ -21,11 +21,11 @@ from p2pchat.core.files import (
     DONE,
     FAILED,
     FINISHED,
-    WITHDRAWN,
     OFFERED,
     RECEIVING,
     SERVING,
     SHARED,
+    WITHDRAWN,
     Incoming,
     Outgoing,
     human_size,
@@ -208,9 +208,7 @@ class FileDesk:
             # Everyone it was offered to hears of it, so nobody keeps an /accept that fails.
             to = outgoing.offer.to
             conns = tuple(
-                p.conn
-                for p in mesh._peers.values()
-                if p.conn is not None and to in ("", p.node_id)
+                p.conn for p in mesh._peers.values() if p.conn is not None and to in ("", p.node_id)
             )
             if conns:
                 mesh._emit(act.Send(conns, FileStop(offer_id, WITHDRAWN_REASON)))

@@ -302,13 +302,11 @@ class Mesh:
             return nick
         # Not remembered for this key (another's, a look-alike, or past the table's bounds):
         # the short ID stays on it, so the table filling up never unmarks an impostor.
-        clash = (
-            nick == self.nick
-            or self.trust.first_seen(nick) != node_id
-            or self.trust.borrowed(nick, node_id)
-            or any(p.nick == nick and p.node_id != node_id for p in self._peers.values())
+        shown = self.trust.display(nick, node_id)
+        clash = nick == self.nick or any(
+            p.nick == nick and p.node_id != node_id for p in self._peers.values()
         )
-        return f"{nick}#{node_id[:SHORT_ID_CHARS]}" if clash else nick
+        return f"{nick}#{node_id[:SHORT_ID_CHARS]}" if clash else shown
 
     def own_hello(self, nonce: bytes, ephemeral: bytes) -> Hello:
         """The HELLO we send on a new link with this nonce and ephemeral key."""
@@ -1128,10 +1126,20 @@ class Mesh:
     def _rename_peer(self, peer: _Peer, nick: str) -> None:
         if nick == peer.nick:
             return
-        old = peer.nick
+        old, shown_as = peer.nick, self._display(peer)
         peer.nick = nick
-        self._show(vw.NickChanged(peer.node_id, old, nick, own=False))
-        self._vouch(peer.node_id, peer.nick)
+        self._vouch(
+            peer.node_id,
+            nick,
+            then_show=lambda: vw.NickChanged(
+                peer.node_id,
+                old,
+                nick,
+                own=False,
+                display=shown_as,
+                new_display=self._display(peer),
+            ),
+        )
 
     # ------------------------------------------------------------ user intent
 
@@ -1188,7 +1196,7 @@ class Mesh:
                 direct=True,
                 own=True,
                 to_id=peer.node_id,
-                to_nick=peer.nick,
+                to_nick=self._display(peer),
             )
         )
         self._emit(act.Send((peer.conn,), direct))
@@ -1229,7 +1237,15 @@ class Mesh:
         if conns:
             self._emit(act.Send(conns, NickChange(nick)))
         self._emit(act.Announce(nick))
-        self._show(vw.NickChanged(self.node_id, old, nick, own=True))
+        self._show(vw.NickChanged(self.node_id, old, nick, own=True, display=old, new_display=nick))
+        taken = [p for p in self._peers.values() if p.nick == nick]
+        if taken:
+            self._show(
+                vw.Problem(
+                    f"{self._display(taken[0])} here already goes by {nick!r}: others see you as "
+                    f"{nick}#{self.node_id[:SHORT_ID_CHARS]}"
+                )
+            )
 
     def _peer_rows(self) -> tuple[vw.PeerRow, ...]:
         rows = [

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from p2pchat.core.limits import Limits
+from p2pchat.core.limits import SHORT_ID_CHARS, Limits
 
 Looks = Callable[[str], frozenset[str]]
 """What a nick looks like: two nicks whose sets meet are easy to mistake for each other."""
@@ -73,6 +73,12 @@ class TrustTable:
                 if other != nick and self._known[other] != node_id:
                     return other
         return None
+
+    def display(self, nick: str, node_id: str) -> str:
+        """nick if it is node_id's own (first seen with it, like no other), else nick#shortid."""
+        if self._known.get(nick) == node_id and self.lookalike_of(nick, node_id) is None:
+            return nick
+        return f"{nick}#{node_id[:SHORT_ID_CHARS]}"
 
     def borrowed(self, nick: str, node_id: str) -> bool:
         """True if node_id uses a nick that belongs to, or looks like one of, another key."""

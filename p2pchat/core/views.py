@@ -63,12 +63,15 @@ class MessageShown:
 
 @dataclass(frozen=True, slots=True)
 class NickChanged:
-    """A peer (or this node, own=True) changed its nick."""
+    """A peer (or this node, own=True) changed its nick (display: the old one as it was shown,
+    new_display: the new one as it is shown now, #id included when it has to be)."""
 
     node_id: str
     old: str
     new: str
     own: bool
+    display: str = ""
+    new_display: str = ""
 
 
 @dataclass(frozen=True, slots=True)

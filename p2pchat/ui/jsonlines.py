@@ -118,6 +118,8 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "old": view.old,
                 "new": view.new,
                 "own": view.own,
+                "display": view.display or view.old,
+                "new_display": view.new_display or view.new,
             }
         case vw.Stats():
             return {"event": "stats", **dict(view.counters)}

@@ -551,3 +551,21 @@ def test_two_peers_answering_just_in_time_cannot_keep_the_sync_slots() -> None:
     assert [a.conns for a in requests] == [(3,)]  # the freed slot goes to carol
     again = m.handle(ev.FramesReceived(1, (Ping(9, "f" * 16, 0.0),)), now + 0.1, 0.0)
     assert not [a for a in sent(again) if isinstance(a.message, SyncRequest)]  # m1 waits
+
+
+def test_two_people_with_one_nick_stay_apart_in_renames_dms_and_warnings() -> None:
+    # Issue 12: a rename read "alex is now known as carol", a DM echo "-> alex", and taking a
+    # nick in use gave no warning.
+    m = make_mesh()
+    link(m, 1, P1_KEYS, nick="alex")  # the first alex: the nick is this key's
+    link(m, 2, P2_KEYS, nick="alex")  # the second one is marked
+    second = f"alex#{P2_KEYS.node_id[:8]}"
+    out = m.handle(ev.SendDirect(second, "which one?"), 0.0, 0.0)
+    [echo] = [v for v in shown(out) if isinstance(v, vw.MessageShown)]
+    assert echo.to_nick == second
+    out = m.handle(ev.FramesReceived(2, (NickChange("carol"),)), 0.0, 0.0)
+    [renamed] = [v for v in shown(out) if isinstance(v, vw.NickChanged)]
+    assert renamed.display == second and renamed.new_display == "carol"
+    out = m.handle(ev.ChangeNick("alex"), 0.0, 0.0)
+    [warning] = [v for v in shown(out) if isinstance(v, vw.Problem)]
+    assert "here already goes by 'alex': others see you as alex#" in warning.text

@@ -502,7 +502,7 @@ def test_nick_change_is_sent_announced_and_shown() -> None:
     assert out == [
         act.Send((1,), NickChange("neo")),
         act.Announce("neo"),
-        act.Show(vw.NickChanged(ME, "me", "neo", own=True)),
+        act.Show(vw.NickChanged(ME, "me", "neo", own=True, display="me", new_display="neo")),
     ]
     assert m.handle(ev.ChangeNick("bad nick"), 0.0, 0.0)[0] == act.Show(
         vw.Problem(
