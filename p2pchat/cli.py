@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import ipaddress
 import json
 import logging
 import os
+import queue
 import re
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -19,23 +23,28 @@ from rich.console import Console
 from rich.text import Text
 
 from p2pchat import __version__
-from p2pchat.core.limits import DEFAULT_LIMITS
+from p2pchat.core.events import ShowDelivery
+from p2pchat.core.limits import DEFAULT_LIMITS, Limits
 from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
-from p2pchat.core.views import MessageShown
+from p2pchat.core.trust import TrustTable
+from p2pchat.core.views import Delivery, MessageShown, View
 from p2pchat.discovery.interfaces import advertise_addresses, unknown_interfaces
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.static import resolve_peer
-from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_key, room_tag
+from p2pchat.security.confusables import skeletons
+from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_hint, room_key, room_tag
 from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
 from p2pchat.store.log import LogError, open_log, read_log
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
+from p2pchat.ui.format import day_of
 from p2pchat.ui.jsonlines import JsonUi, message_to_json
 from p2pchat.ui.lines import StdinLines
 from p2pchat.ui.plain import PlainUi, render
 from p2pchat.ui.session import run_line
+from p2pchat.ui.terminal import TerminalLines
 from p2pchat.ui.tui import ChatApp, TuiUi
 
 PLAIN_REPLAY = 50
@@ -43,9 +52,13 @@ TUI_REPLAY = 500
 LOG_FILE_NAME = "p2pchat.log"
 SECRET_ENV = "P2PCHAT_SECRET"
 RATE_BURST_SECONDS = 10
+PASSPHRASE_ATTEMPTS = 3
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_UNDELIVERED = 3  # piped input that reached nobody, with no peer ever found
+DEFAULT_DELIVERY_WAIT = 10.0
+DELIVERY_POLL_SECONDS = 0.2
 DEFAULT_ROOM = "lobby"
 FALLBACK_NICK = "anon"
 
@@ -126,6 +139,7 @@ def _chat(args: argparse.Namespace) -> int:
                     advertise=advertise_addresses(args.bind, interfaces),
                     interfaces=interfaces,
                     room_tag=None if key is None else room_tag(key),
+                    room_hint="" if key is None else room_hint(args.room),
                 )
             )
         config = NodeConfig(
@@ -140,11 +154,19 @@ def _chat(args: argparse.Namespace) -> int:
             downloads=downloads,
             state_dir=data_dir,
         )
+        deliveries: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
+
+        def show(view: View) -> None:
+            if isinstance(view, Delivery):
+                deliveries.put(view)  # asked for at the end of piped input, not for the screen
+            else:
+                ui.show(view)
+
         node = Node(
             config,
             identity.keys,
             message_log,
-            ui.show,
+            show,
             discovery,
             on_flush=ui.flush,
             trust=TrustStore(data_dir, limits),
@@ -155,14 +177,52 @@ def _chat(args: argparse.Namespace) -> int:
                 node.start()
                 app.run()
             return EXIT_OK
-        with StdinLines() as lines, node:
+        with _typed_lines(ui, limits) as lines, node:
             node.start()
             for line in lines:
                 if not run_line(line, node.post, ui):
                     break
             if lines.stopped_by is not None:
                 log.info("stopping on %s", lines.stopped_by)
+            elif args.wait > 0 and not sys.stdin.isatty():
+                return _wait_for_delivery(node, deliveries, args.wait)
     return EXIT_OK
+
+
+def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:
+    """At the end of piped input: wait until what was read reached a peer, bounded; say which.
+
+    Returns EXIT_UNDELIVERED when nothing reached anyone and no peer was ever found.
+    """
+    deadline = time.monotonic() + seconds
+    latest: Delivery | None = None
+    while True:
+        node.post(ShowDelivery())
+        with contextlib.suppress(queue.Empty):
+            latest = deliveries.get(timeout=DELIVERY_POLL_SECONDS)
+        if latest is not None and latest.unsent == 0:
+            if latest.sent:
+                print(f"p2pchat: all {latest.sent} messages reached a peer", file=sys.stderr)
+            return EXIT_OK
+        if time.monotonic() >= deadline:
+            break
+    if latest is None:
+        return EXIT_OK
+    print(
+        f"p2pchat: {latest.unsent} of {latest.sent} messages reached no peer within "
+        f"{seconds:g} s; they are stored and go out when this data dir joins the room again "
+        "(--wait N waits longer)",
+        file=sys.stderr,
+    )
+    nothing = latest.unsent == latest.sent and not latest.ever_linked
+    return EXIT_UNDELIVERED if nothing else EXIT_OK
+
+
+def _typed_lines(ui: Ui, limits: Limits) -> StdinLines | TerminalLines:
+    """A line editor when plain mode runs on a terminal; plain lines from pipes and files."""
+    if isinstance(ui, PlainUi) and sys.stdin.isatty() and sys.stdout.isatty():
+        return TerminalLines(ui.problem, ui.nicks, limits.max_text_chars)
+    return StdinLines()
 
 
 def _log_to_file(data_dir: Path | None) -> None:
@@ -193,7 +253,13 @@ def _passphrase(args: argparse.Namespace) -> str | None:
         if not sys.stdin.isatty():
             raise UsageError(f"--private asks on a terminal; use --secret-file or {SECRET_ENV}")
         try:
-            secret = getpass.getpass(f"passphrase for room {args.room!r}: ")
+            # A room this data dir has never held messages of is new to us: ask twice.
+            return ask_passphrase(
+                args.room,
+                getpass.getpass,
+                confirm=not _known_room(args),
+                say=lambda text: print(text, file=sys.stderr),
+            )
         except (EOFError, KeyboardInterrupt):
             raise UsageError("no passphrase given") from None
     if secret is not None and len(secret) < MIN_PASSPHRASE_CHARS:
@@ -201,33 +267,65 @@ def _passphrase(args: argparse.Namespace) -> str | None:
     return secret
 
 
+def ask_passphrase(
+    room: str, ask: Callable[[str], str], *, confirm: bool, say: Callable[[str], None]
+) -> str:
+    """Ask for a room passphrase until one is long enough (and, confirm: typed twice alike)."""
+    for _ in range(PASSPHRASE_ATTEMPTS):
+        secret = ask(f"passphrase for room {room!r}: ")
+        if len(secret) < MIN_PASSPHRASE_CHARS:
+            say(f"a room passphrase has at least {MIN_PASSPHRASE_CHARS} characters; try again")
+            continue
+        if confirm and ask("the same again, to be sure: ") != secret:
+            say("the two did not match; try again")
+            continue
+        return secret
+    raise UsageError(f"no usable passphrase after {PASSPHRASE_ATTEMPTS} tries")
+
+
+def _known_room(args: argparse.Namespace) -> bool:
+    """True if the data dir holds messages of this room already (it is not new to us)."""
+    if args.ephemeral:
+        return False
+    try:
+        return bool(read_log(Path(args.data_dir), args.room, 1))
+    except LogError:
+        return False
+
+
 def print_history(args: argparse.Namespace) -> int:
     """`p2pchat history`: print the stored log and exit."""
-    rows = read_log(Path(args.data_dir), args.room, args.limit)
+    data_dir = Path(args.data_dir)
+    rows = read_log(data_dir, args.room, args.limit)
+    # Nicks as the node shows them: two people with one nick stay apart (nick#id).
+    trust = TrustTable(TrustStore(data_dir).known(), DEFAULT_LIMITS, skeletons)
     if args.json:
         for room, chat in rows:
-            obj = {"room": room, **message_to_json(_stored_view(chat))}
+            obj = {"room": room, **message_to_json(_stored_view(chat, trust))}
             del obj["event"]
             print(json.dumps(obj, ensure_ascii=False))
         return EXIT_OK
     console = Console(highlight=False, soft_wrap=True)
-    current = None
+    current, current_day = None, None
     for room, chat in rows:
         if room != current:
-            current = room
+            current, current_day = room, None
             console.print(Text(f"── room {room!r} ──", style="bold"))
-        console.print(render(_stored_view(chat)))
+        if day_of(chat.ts) != current_day:  # a 30-day log: every day says which it is
+            current_day = day_of(chat.ts)
+            console.print(Text(f"──── {current_day} ────", style="dim"))
+        console.print(render(_stored_view(chat, trust)))
     if not rows:
         console.print(Text("no messages stored", style="dim"))
     return EXIT_OK
 
 
-def _stored_view(chat: Chat) -> MessageShown:
+def _stored_view(chat: Chat, trust: TrustTable | None = None) -> MessageShown:
     return MessageShown(
         msg_id=chat.msg_id,
         author=chat.author,
         nick=chat.nick,
-        display=chat.nick,
+        display=chat.nick if trust is None else trust.display(chat.nick, chat.author),
         text=chat.text,
         ts=chat.ts,
         lamport=chat.lamport,
@@ -265,6 +363,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="p2pchat",
         description="Serverless LAN chat: peers find each other by mDNS and talk in a full mesh.",
+        epilog="p2pchat history [--room ROOM] [--limit N] [--json]: print the stored messages "
+        "and exit (p2pchat history --help for more).",
     )
     parser.add_argument("--nick", help="your name in the room (default: your OS user name)")
     parser.add_argument("--room", default=DEFAULT_ROOM, help="room to join (default: lobby)")
@@ -306,6 +406,14 @@ def _parser() -> argparse.ArgumentParser:
         help="where accepted files are saved (default: %(default)s)",
     )
     parser.add_argument(
+        "--wait",
+        type=_non_negative_float,
+        default=DEFAULT_DELIVERY_WAIT,
+        metavar="SECONDS",
+        help="at the end of piped input, wait up to SECONDS for what was read to reach a peer "
+        "(default: %(default)g; 0: do not wait)",
+    )
+    parser.add_argument(
         "--ephemeral",
         action="store_true",
         help="keep nothing on disk: a new identity, history only in memory",
@@ -338,8 +446,8 @@ def _parser() -> argparse.ArgumentParser:
         "--ui",
         choices=("tui", "plain", "json"),
         help=(
-            "tui: full screen; plain: readable lines; json: one JSON object per line "
-            "(default: tui on a terminal, plain otherwise)"
+            "tui: full screen; plain: readable lines (with line editing on a terminal); "
+            "json: one JSON object per line (default: tui on a terminal, plain otherwise)"
         ),
     )
     _verbose_argument(parser)
@@ -377,6 +485,16 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
 
 
 def _positive_float(text: str) -> float:

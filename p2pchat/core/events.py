@@ -62,6 +62,13 @@ class PeerDiscovered:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherPassphraseSeen:
+    """mDNS shows a node of a private room with our room name's hint but another tag."""
+
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PeerWithdrawn:
     """mDNS says this node's service is gone (a hint; links decide liveness)."""
 
@@ -116,6 +123,18 @@ class ShowHistory:
     """The user asked for the last count messages of the room."""
 
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowProblem:
+    """A problem the user interface found in a typed line, shown in turn with the answers."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowDelivery:
+    """How many of our messages reached no peer yet (piped input asks before it exits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +247,7 @@ Event = (
     | ConnectionLost
     | PeerDiscovered
     | PeerWithdrawn
+    | OtherPassphraseSeen
     | SendChat
     | SendDirect
     | ChangeNick
@@ -235,6 +255,8 @@ Event = (
     | ShowHistory
     | ShowStats
     | ShowWhois
+    | ShowDelivery
+    | ShowProblem
     | Started
     | OfferFile
     | AcceptFile

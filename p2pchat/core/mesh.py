@@ -133,6 +133,7 @@ class Mesh:
         self.trust = TrustTable(trusted or {}, limits, looks)
         self._warned = RecentIds(limits.max_tracked_peers, float("inf"))
         self._told_trust_full = False
+        self._told_other_passphrase = False
         self.files = FileDesk(self)
         self.files.restore(transfers or [])
         self._rng = rng
@@ -141,6 +142,8 @@ class Mesh:
         self._addresses: dict[tuple[str, int], _Address] = {}
         self._buckets: dict[str, OrderedDict[tuple[str, int], None]] = {}
         self._sync_waiting: OrderedDict[str, bool] = OrderedDict()  # peer -> recheck
+        self._unsent: set[int] = set()  # our seqs sent to nobody yet (no link when written)
+        self._ever_linked = False
         self._self_addresses: set[tuple[str, int]] = set()
         self._directs = DirectLedger(
             limits.max_seen_directs,
@@ -183,13 +186,31 @@ class Mesh:
                 self._on_discovered(event)
             case ev.PeerWithdrawn():
                 self._on_withdrawn(event)
+            case ev.ShowProblem():
+                self._show(vw.Problem(event.text))
+            case ev.OtherPassphraseSeen():
+                if not self._told_other_passphrase:
+                    self._told_other_passphrase = True
+                    self._show(
+                        vw.Problem(
+                            f"a node nearby is in a private room with the name {self.room!r} but "
+                            "another passphrase (or a room whose name looks the same to us): "
+                            "check that everyone typed the same passphrase"
+                        )
+                    )
             case ev.SendChat():
                 self._send_chat(event.text)
             case ev.SendDirect():
                 self._send_direct(event.target, event.text)
             case ev.ChangeNick():
                 self._change_nick(event.nick)
-            case ev.ShowPeers() | ev.ShowHistory() | ev.ShowWhois() | ev.ShowStats():
+            case (
+                ev.ShowPeers()
+                | ev.ShowHistory()
+                | ev.ShowWhois()
+                | ev.ShowStats()
+                | ev.ShowDelivery()
+            ):
                 self._answer(event)
             case (
                 ev.OfferFile()
@@ -219,11 +240,17 @@ class Mesh:
         out, self._out = self._out, []
         return out
 
-    def _answer(self, event: ev.ShowPeers | ev.ShowHistory | ev.ShowWhois | ev.ShowStats) -> None:
+    def _answer(
+        self,
+        event: ev.ShowPeers | ev.ShowHistory | ev.ShowWhois | ev.ShowStats | ev.ShowDelivery,
+    ) -> None:
         """The user asked to see something."""
         match event:
+            case ev.ShowDelivery():
+                sent, unsent = self.counters["sent"], len(self._unsent)
+                self._show(vw.Delivery(sent, unsent, self._ever_linked))
             case ev.ShowPeers():
-                self._show(vw.PeerTable(rows=self._peer_rows(), requested=event.requested))
+                self._show(vw.PeerTable(self._peer_rows(), event.requested, self.listen_port))
             case ev.ShowHistory():
                 chats = self.history.last(event.count)
                 listing = tuple(self._view(c, restored=True) for c in chats)
@@ -470,6 +497,7 @@ class Mesh:
                 dh=hello.dh,
             )
             self._peers[peer_id] = peer
+            self._ever_linked = True
             addr = format_addr(link.host, hello.port)
             self._vouch(
                 peer_id,
@@ -682,9 +710,12 @@ class Mesh:
                     self._on_ping(link, peer, message)
             case SyncRequest():
                 if not self._metered(Meter.SYNC, peer):
-                    self._emit(
-                        act.Send((link.conn,), sync.answer(self.history, message, self.limits))
-                    )
+                    answer = sync.answer(self.history, message, self.limits)
+                    if self._unsent:
+                        self._unsent.difference_update(
+                            m.seq for m in answer.messages if m.author == self.node_id
+                        )
+                    self._emit(act.Send((link.conn,), answer))
                     if sync.they_have_more(self.history, message.versions):
                         self._request_sync(peer)
             case SyncBatch():
@@ -1122,6 +1153,8 @@ class Mesh:
             )
         for chat in self.history.last(count):
             self._show(self._view(chat, restored=True))
+        if count:
+            self._show(vw.HistoryEnd(count))
 
     def _rename_peer(self, peer: _Peer, nick: str) -> None:
         if nick == peer.nick:
@@ -1161,6 +1194,8 @@ class Mesh:
         conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
         if conns:
             self._emit(act.Send(conns, chat))
+        elif len(self._unsent) < self.limits.history_messages:
+            self._unsent.add(chat.seq)  # reaches the room when a peer syncs with us
 
     def _send_direct(self, target: str, text: str) -> None:
         if not self._text_ok(text):

@@ -85,6 +85,23 @@ class Equivocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """Our messages this run (sent), those that reached no peer yet (unsent: they go when a
+    peer syncs with us), and whether we were ever linked to anyone."""
+
+    sent: int
+    unsent: int
+    ever_linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEnd:
+    """The messages restored from our own log at start end here; live ones follow."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """An informational line for the user."""
 
@@ -142,6 +159,7 @@ class PeerTable:
 
     rows: tuple[PeerRow, ...]
     requested: bool = True
+    port: int = 0  # the TCP port we listen on, for someone who must /connect to us by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +238,8 @@ View = (
     | MessageShown
     | NickChanged
     | Equivocation
+    | Delivery
+    | HistoryEnd
     | Notice
     | Problem
     | PeerTable

@@ -46,6 +46,7 @@ class MdnsConfig:
     advertise: tuple[str, ...]
     interfaces: tuple[str, ...] | None = None
     room_tag: str | None = None  # a private room: its tag instead of its name, and no nick
+    room_hint: str = ""  # a private room: 12 bits of its name (security.room.room_hint)
 
 
 class MdnsDiscovery:
@@ -177,6 +178,10 @@ class MdnsDiscovery:
             props.get("tag") == cfg.room_tag if cfg.room_tag else props.get("room") == cfg.room
         )
         if not same_room or props.get("v") != str(PROTOCOL_VERSION):
+            hint = props.get("rh")
+            if cfg.room_tag and hint and hint == cfg.room_hint and self._post is not None:
+                # Another tag with our room name's hint: likely our room, another passphrase.
+                self._post(ev.OtherPassphraseSeen(node_id))
             log.debug("mDNS: %s is in another room or protocol", name)
             return True
         addresses = tuple((a, info.port) for a in _usable(info.parsed_addresses()))
@@ -189,8 +194,10 @@ class MdnsDiscovery:
         cfg = self._config
         properties = {"id": cfg.node_id, "v": str(PROTOCOL_VERSION)}
         if cfg.room_tag:
-            # A private room shows neither its name nor who is in it.
+            # A private room shows neither its name nor who is in it (12 bits of hint).
             properties["tag"] = cfg.room_tag
+            if cfg.room_hint:
+                properties["rh"] = cfg.room_hint
             instance = f"p2pchat-{cfg.node_id[:INSTANCE_ID_CHARS]}"
         else:
             properties.update(nick=self._nick, room=cfg.room)

@@ -14,6 +14,10 @@ ARGON2_ITERATIONS = 3
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_LANES = 1
 MIN_PASSPHRASE_CHARS = 8
+ROOM_HINT_HEX_CHARS = 3
+HINT_SALT = b"p2pchat room hint v1"
+HINT_ITERATIONS = 2
+HINT_MEMORY_KIB = 16 * 1024
 
 
 def room_key(passphrase: str, room: str) -> bytes:
@@ -25,6 +29,24 @@ def room_key(passphrase: str, room: str) -> bytes:
         lanes=ARGON2_LANES,
         memory_cost=ARGON2_MEMORY_KIB,
     ).derive(passphrase.encode())
+
+
+def room_hint(room: str) -> str:
+    """A few bits of the room name, for telling a wrong passphrase apart from another room.
+
+    Nodes of one room name with different passphrases have different tags but the same hint,
+    so a node can say "same name, another passphrase?" at once. It is short (12 bits: about one
+    unrelated room in 4,096 looks the same) and slow to compute (Argon2id), so it narrows a
+    guess of the room name by little.
+    """
+    digest = Argon2id(
+        salt=HINT_SALT,
+        length=ROOM_KEY_BYTES,
+        iterations=HINT_ITERATIONS,
+        lanes=ARGON2_LANES,
+        memory_cost=HINT_MEMORY_KIB,
+    ).derive(room.encode())
+    return digest.hex()[:ROOM_HINT_HEX_CHARS]
 
 
 def room_tag(key: bytes) -> str:

@@ -346,8 +346,9 @@ class Node:
 
     def _execute(self, actions: list[act.Action]) -> None:
         for action in actions:
-            if self._defer_links and isinstance(action, act.Send | act.Close):
-                # Our own message must be committed before anything leaves after it.
+            if self._defer_links and isinstance(action, act.Send | act.Close | act.Show):
+                # Our own message must be committed before anything leaves after it, and
+                # before the screen says it was sent (a crash then would lose it unseen).
                 self._deferred.append(action)
                 continue
             try:

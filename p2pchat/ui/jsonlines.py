@@ -131,6 +131,15 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "display": view.display,
                 "text": view.text,
             }
+        case vw.Delivery():
+            return {
+                "event": "delivery",
+                "sent": view.sent,
+                "unsent": view.unsent,
+                "ever_linked": view.ever_linked,
+            }
+        case vw.HistoryEnd():
+            return {"event": "history_end", "count": view.count}
         case vw.Notice():
             return {"event": "notice", "message": view.text}
         case vw.Problem():
@@ -138,6 +147,7 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
         case vw.PeerTable():
             return {
                 "event": "peers",
+                "port": view.port,
                 "peers": [
                     {
                         "id": r.node_id,

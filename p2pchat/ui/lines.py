@@ -10,7 +10,9 @@ import socket
 from collections.abc import Iterator
 from types import FrameType, TracebackType
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 READ_BYTES = 65536
 EXIT_INTERRUPTED = 130
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from rich.console import Console, Group, RenderableType
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
@@ -12,6 +13,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.files import human_size
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
+from p2pchat.ui.completion import LinkedNicks
 from p2pchat.ui.format import Hanging, duration, message_line, nick_colour, safe_line
 from p2pchat.ui.progress import TransferBoard
 
@@ -23,9 +25,11 @@ class PlainUi:
         self._console = console or Console(highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
         self._board = TransferBoard()
+        self._linked = LinkedNicks()
 
     def show(self, view: vw.View) -> None:
         """Render and print one view (progress only every 10 %, with rate and time left)."""
+        self._linked.see(view)
         match view:
             case vw.FileProgress():
                 transfer, stepped = self._board.progress(view)
@@ -50,6 +54,10 @@ class PlainUi:
 
     def flush(self) -> None:
         """Nothing to do: lines are printed as they come."""
+
+    def nicks(self) -> list[str]:
+        """The nicks of the peers linked now, for Tab (nick#id where two share one)."""
+        return self._linked.names()
 
     def _print(self, renderable: RenderableType) -> None:
         with self._lock:
@@ -104,8 +112,9 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
                 )
             )
         case vw.NickChanged():
-            subject = "you are" if view.own else f"{view.old} is"
-            return Hanging(Text(safe_line(f"· {subject} now known as {view.new}"), style="dim"))
+            subject = "you are" if view.own else f"{view.display or view.old} is"
+            new = view.new_display or view.new
+            return Hanging(Text(safe_line(f"· {subject} now known as {new}"), style="dim"))
         case vw.Equivocation():
             return Hanging(
                 Text(
@@ -116,6 +125,11 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
                     style="bold red",
                 )
             )
+        case vw.Delivery():
+            state = f"{view.unsent} reached no peer yet" if view.unsent else "all reached a peer"
+            return Hanging(Text(f"· {view.sent} messages sent: {state}", style="dim"))
+        case vw.HistoryEnd():
+            return Rule(history_end_text(view), style="dim")
         case vw.Notice():
             return Hanging(Text(safe_line(f"· {view.text}"), style="dim"))
         case vw.Problem():
@@ -166,6 +180,12 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             )
 
 
+def history_end_text(view: vw.HistoryEnd) -> str:
+    """The rule between the history restored at start and what comes in now."""
+    what = "message" if view.count == 1 else "messages"
+    return f"{view.count} earlier {what} above, kept on this machine · new ones below"
+
+
 def _render_offer(view: vw.FileOffered) -> RenderableType:
     short = view.offer_id[:SHORT_ID_CHARS]
     size = human_size(view.size)
@@ -214,9 +234,15 @@ def _render_transfers(view: vw.TransferTable) -> RenderableType:
 
 
 def _render_peers(view: vw.PeerTable) -> RenderableType:
+    you = f"you listen on port {view.port}" if view.port else ""
     if not view.rows:
-        return Text("· no peers connected yet", style="dim")
-    table = Table(title=f"{len(view.rows)} peer(s)", title_justify="left")
+        hint = f"; others can /connect YOUR-ADDRESS:{view.port}" if view.port else ""
+        return Text(
+            f"· no peers connected yet · {you}{hint}" if you else "· no peers connected yet",
+            style="dim",
+        )
+    title = f"{len(view.rows)} peer(s)" + (f" · {you}" if you else "")
+    table = Table(title=title, title_justify="left")
     for column in ("nick", "id", "address", "connected for", "rtt"):
         table.add_column(column)
     for row in view.rows:

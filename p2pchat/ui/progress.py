@@ -58,8 +58,8 @@ class Transfer:
 
     def average_rate(self, now: float) -> float | None:
         """Bytes per second from the first report to now, to the end of the file."""
-        if self.first is None or now <= self.first[0]:
-            return None
+        if self.first is None or now <= self.first[0] or self.first[1] >= self.total:
+            return None  # a small file was whole at its first report: no rate is known
         return (self.total - self.first[1]) / (now - self.first[0])
 
     def direction(self) -> str:

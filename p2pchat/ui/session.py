@@ -28,7 +28,8 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
         case cmd.Help():
             ui.show_help()
         case cmd.Invalid():
-            ui.problem(command.problem)
+            # Through the node, so that it comes after the answers to earlier lines.
+            post(ev.ShowProblem(command.problem))
         case cmd.Say():
             post(ev.SendChat(clean_text(command.text)))
         case cmd.Msg():
@@ -53,7 +54,7 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             try:
                 address = resolve_peer(command.spec)
             except ValueError as exc:
-                ui.problem(f"/connect: {exc}")
+                post(ev.ShowProblem(f"/connect: {exc}"))
             else:
                 post(ev.PeerDiscovered((address,), None, "user"))
     return True

@@ -2,56 +2,95 @@
 
 The node runs in its own threads and hands views over with `App.post_message`, which is
 thread-safe and never waits for the UI. Typed lines go back to the node with its `post`.
+
+Keys that come in a burst (a paste from a terminal without bracketed paste, or keys typed by a
+program) are joined into one text before the input sees them: a paste is one edit, however
+long, instead of one edit per character that measures and redraws the whole line each time.
+Text with line breaks moves the input into a multi-line box; Enter sends it as one message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import re
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 from rich.console import RenderableType
 from rich.progress_bar import ProgressBar
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Input, RichLog, Static
+from textual.screen import Screen
+from textual.widgets import Input, RichLog, Static, TextArea
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.limits import SHORT_ID_CHARS
+from p2pchat.core.limits import SHORT_ID_CHARS, Limits
+from p2pchat.core.messages import clean_text
 from p2pchat.ui.commands import COMMANDS
-from p2pchat.ui.format import Hanging, day_of, mentions, message_line, nick_colour, safe_line
+from p2pchat.ui.completion import complete, names_to_complete
+from p2pchat.ui.format import (
+    Hanging,
+    day_of,
+    mentions,
+    message_line,
+    nick_colour,
+    safe_display,
+    safe_line,
+)
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
 
 Post = Callable[[object], None]
+# The log's order, the same as the message log's and /history's: (Lamport clock, author,
+# arrival). Lines that are not messages take the clock and author of the entry above them.
+EntryKey = tuple[int, str, int]
+
 MAX_LOG_ENTRIES = 2000
+MAX_DROPPED_ROWS = 5000  # rows of entries no longer kept that the log may hold until a redraw
+MIN_LOG_WIDTH = 20  # narrower logs still wrap to their own width, never wider
 PEER_REFRESH_SECONDS = 2.0
 RECONNECT_GRACE_SECONDS = 60.0
 INPUT_HISTORY = 200
-SLASH_COMMANDS = tuple(sorted({usage.split()[0] for usage, _ in COMMANDS if usage[1] != "/"}))
+MAX_TEXT_CHARS = Limits().max_text_chars
+# A paste from a terminal that does not mark pastes comes as keys: within one read of the
+# terminal microseconds apart, between reads up to tens of milliseconds (more on a busy machine).
+# PASTE_MIN_KEYS keys each within TYPED_PASTE_GAP_SECONDS of the one before come from a paste
+# or a program, never from a person's fingers. Until PASTE_WINDOW_SECONDS after the last such
+# key the paste may go on: Enter is a line break then, and quick or long bursts are more of it.
+TYPED_PASTE_GAP_SECONDS = 0.015
+PASTE_MIN_KEYS = 4
+PASTE_WINDOW_SECONDS = 1.0
+SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
+# Keys that are text in the middle of a paste (Enter and Ctrl+J are line breaks there).
+BURST_TEXT_KEYS = {"enter": "\n", "ctrl+j": "\n", "tab": "\t"}
 KEYS_HELP = (
-    ("Enter", "send the line"),
+    ("Enter", "send the line (or all lines of a multi-line message)"),
+    ("paste", "several lines become one message; edit it, then Enter sends it"),
     ("Up / Down", "earlier / later lines you typed"),
     ("Tab", "complete a nick or a /command"),
     ("PageUp / PageDown, wheel", "scroll the messages"),
     ("End", "back to the newest messages"),
     ("F2", "accept the latest file offer"),
-    ("F12", "save a screenshot (SVG) in the current directory"),
-    ("Ctrl+C or /quit", "leave"),
+    ("F12", "save a screenshot (p2pchat-DATE-TIME.svg) in the current directory"),
+    ("Ctrl+C, /quit", "leave (Ctrl+D too, on an empty line)"),
 )
+
+_LINE_BREAKS = re.compile("\r\n|\r")
 
 
 class ViewArrived(Message):
@@ -60,6 +99,20 @@ class ViewArrived(Message):
     def __init__(self, view: vw.View) -> None:
         super().__init__()
         self.view = view
+
+
+class TextTyped(Message, bubble=False):
+    """Printable keys of one burst, joined; filled on the terminal driver's thread."""
+
+    def __init__(self, *, pasting: bool, quick: bool) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.pasting = pasting  # its first key came while a paste went on
+        self.quick = quick  # its first key came within TYPED_PASTE_GAP_SECONDS of a text key
+
+    def continues_paste(self, text: str) -> bool:
+        """True if this burst is more of a paste: quick, or long (keys a person typed are not)."""
+        return self.pasting and (self.quick or len(text) >= PASTE_MIN_KEYS)
 
 
 @dataclass
@@ -72,6 +125,85 @@ class _PeerState:
     left_at: float = 0.0
 
 
+@dataclass(slots=True)
+class _Entry:
+    key: EntryKey
+    renderable: RenderableType
+    ts: float
+    top: int | None = None  # first row in the log widget, its day rule included
+    row: int | None = None  # first row of the entry itself; None: to be written (again)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """What the input holds: its text and the cursor, as an offset into the text."""
+
+    text: str
+    cursor: int
+
+
+@dataclass(slots=True)
+class _Burst:
+    """Keys typed in one burst; refused at once if they make the message too long."""
+
+    before: _Draft
+    chars: int = 0
+    notice: _Entry | None = None  # the line that says it was refused, and how long it is
+    taken_at: float = 0.0  # when the app took its last part (monotonic)
+
+
+class TypedHistory:
+    """What was sent, for Up/Down; the draft being typed is kept while walking through it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._cursor = 0
+        self._draft = ""
+
+    def remember(self, line: str) -> None:
+        """Keep a sent line and go back to a new, empty draft."""
+        if line and (not self.lines or self.lines[-1] != line):
+            self.lines.append(line)
+            del self.lines[:-INPUT_HISTORY]
+        self._cursor = len(self.lines)
+        self._draft = ""
+
+    def older(self, current: str) -> str | None:
+        """The line before the one shown (current: what the input holds now); None at the top."""
+        if self._cursor == 0:
+            return None
+        if self._cursor == len(self.lines):
+            self._draft = current
+        self._cursor -= 1
+        return self.lines[self._cursor]
+
+    def newer(self) -> str | None:
+        """The line after the one shown, then the draft again; None if already there."""
+        if self._cursor >= len(self.lines):
+            return None
+        self._cursor += 1
+        return self.lines[self._cursor] if self._cursor < len(self.lines) else self._draft
+
+
+class ChatLog(RichLog, can_focus=False):
+    """The message log; it reports its size changes so the app can re-wrap and follow."""
+
+    def __init__(self, resized: Callable[[Size], None], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._resized = resized
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Tell the app (RichLog's own handler runs as well)."""
+        self._resized(event.size)
+
+    def cut(self, row: int) -> None:
+        """Forget the rows from row on, to write what follows again in another order."""
+        del self.lines[row:]
+        self._line_cache.clear()  # rows are cached by their number: these change
+        self.virtual_size = Size(self.virtual_size.width, len(self.lines))
+        self.refresh()
+
+
 class ChatInput(Input):
     """The input line: Up/Down walk through what was typed, Tab completes nicks and commands."""
 
@@ -79,51 +211,98 @@ class ChatInput(Input):
         Binding("up", "older", "earlier line", show=False),
         Binding("down", "newer", "later line", show=False),
         Binding("tab", "complete", "complete", show=False, priority=True),
+        Binding("ctrl+d", "delete_right_or_quit", "delete, or quit on an empty line", show=False),
     ]
 
-    def __init__(self, nicks: Callable[[], list[str]], **kwargs: object) -> None:
+    def __init__(self, chat: ChatApp, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._nicks = nicks
-        self.typed: list[str] = []
-        self._cursor = 0
+        self._chat = chat
 
-    def remember(self, line: str) -> None:
-        """Keep a sent line for Up/Down."""
-        if line and (not self.typed or self.typed[-1] != line):
-            self.typed.append(line)
-            del self.typed[:-INPUT_HISTORY]
-        self._cursor = len(self.typed)
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste keeps all its lines (Input alone would keep only the first)."""
+        event.stop()
+        event.prevent_default()
+        self._chat.take_text(event.text)
 
     def action_older(self) -> None:
-        if self._cursor > 0:
-            self._cursor -= 1
-            self.value = self.typed[self._cursor]
-            self.cursor_position = len(self.value)
+        self._chat.recall(older=True)
 
     def action_newer(self) -> None:
-        if self._cursor < len(self.typed):
-            self._cursor += 1
-            self.value = self.typed[self._cursor] if self._cursor < len(self.typed) else ""
-            self.cursor_position = len(self.value)
+        self._chat.recall(older=False)
 
     def action_complete(self) -> None:
         before = self.value[: self.cursor_position]
-        start = before.rfind(" ") + 1
-        word = before[start:]
-        if not word:
+        found = complete(before, self._chat.nicks())
+        if found is None:
             return
-        if start == 0 and word.startswith("/"):
-            options = [c for c in SLASH_COMMANDS if c.startswith(word.lower())]
-            suffix = " "
+        replaced, text = found
+        start = len(before) - replaced
+        self.value = before[:start] + text + self.value[self.cursor_position :]
+        self.cursor_position = start + len(text)
+
+    def action_delete_right_or_quit(self) -> None:
+        if self.value:
+            self.action_delete_right()
         else:
-            options = [n for n in self._nicks() if n.lower().startswith(word.lower())]
-            suffix = ": " if start == 0 else " "
-        if not options:
-            return
-        common = options[0] if len(options) == 1 else _common_prefix(options)
-        completed = common + (suffix if len(options) == 1 else "")
-        self.value = before[:start] + completed + self.value[self.cursor_position :]
-        self.cursor_position = start + len(completed)
+            self._chat.exit()
+
+    def action_paste(self) -> None:
+        self._chat.take_text(self.app.clipboard)
+
+    async def action_submit(self) -> None:
+        self._chat.send_draft()
+
+
+class MultiLineInput(TextArea):
+    """The input while it holds several lines: they can be edited, and Enter sends them all."""
+
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("up", "older", "line up, or the earlier line you typed", show=False),
+        Binding("down", "newer", "line down, or the later line you typed", show=False),
+    ]
+
+    def __init__(self, chat: ChatApp, **kwargs: object) -> None:
+        super().__init__(soft_wrap=True, tab_behavior="indent", **kwargs)  # type: ignore[arg-type]
+        self.indent_type = "tabs"
+        self._chat = chat
+
+    def on_key(self, event: events.Key) -> None:
+        """Enter sends (TextArea alone would start a new line); Escape keeps the focus here."""
+        if event.key in ("enter", "escape"):
+            event.stop()
+            event.prevent_default()
+        if event.key == "enter":
+            self._chat.send_draft()
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste is checked against the size limit first."""
+        event.stop()
+        event.prevent_default()
+        self._chat.take_text(event.text)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """Keep the count of lines in the title up to date."""
+        self.show_size()
+
+    def show_size(self) -> None:
+        """Say in the title how many lines the message has and how to send it."""
+        lines = self.document.line_count
+        self.border_title = f"{lines} line{'s' if lines != 1 else ''}, one message · Enter sends"
+
+    def action_older(self) -> None:
+        if self.cursor_at_first_line:
+            self._chat.recall(older=True)
+        else:
+            self.action_cursor_up()
+
+    def action_newer(self) -> None:
+        if self.cursor_at_last_line:
+            self._chat.recall(older=False)
+        else:
+            self.action_cursor_down()
+
+    def action_paste(self) -> None:
+        self._chat.take_text(self.app.clipboard)
 
 
 class ChatApp(App[None]):
@@ -137,6 +316,7 @@ class ChatApp(App[None]):
     #peers { width: 30; height: 1fr; border-left: solid $primary-darken-2; padding: 0 1; }
     #transfers { height: auto; max-height: 8; padding: 0 1; display: none; }
     #input { dock: bottom; }
+    #multiline { dock: bottom; height: auto; max-height: 12; display: none; }
     """
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("ctrl+c", "quit", "quit", priority=True),
@@ -146,38 +326,71 @@ class ChatApp(App[None]):
         Binding("f2", "accept_offer", "accept file", show=False),
         Binding("f12", "save_screen", "screenshot", show=False),
     ]
+    # Read by post_message on the terminal driver's thread, also before __init__ has run.
+    _keys_to_input: bool = False
+    _typing: TextTyped | None = None  # the burst message still open for more keys
 
-    def __init__(self, post: Post | None = None) -> None:
+    def __init__(self, post: Post | None = None, max_text_chars: int = MAX_TEXT_CHARS) -> None:
         super().__init__()
         self.post_to_node: Post = post or (lambda _event: None)
+        self.max_text_chars = max_text_chars
         self.on_started: Callable[[], None] | None = None
         self.me: vw.Ready | None = None
         self.peers: dict[str, _PeerState] = {}
         self.unread = 0
         self.bells = 0
         self.following = True  # False while the user reads back: no jumping, count unread
-        self._entries: list[tuple[tuple[int, int, str], RenderableType, float]] = []
-        self._redraw_due = False
-        self._serial = 0
-        self._last_day: str | None = None
+        self.history = TypedHistory()
         self.transfers = TransferBoard()
         self.ready = threading.Event()
+        self._entries: list[_Entry] = []
+        self._redraw_due = False
+        self._redraw_whole = False
+        self._serial = 0
+        self._last_day: str | None = None
+        self._log_width = 0
+        self._main_screen: Screen[object] | None = None
+        self._typing_lock = threading.Lock()
+        self._last_text_key = float("-inf")
+        self._quick_keys = 0  # text keys in a row, each within TYPED_PASTE_GAP_SECONDS
+        self._paste_until = float("-inf")  # keys before this belong to the paste going on
+        self._typed_posted = 0  # bursts handed to a widget's queue
+        self._typed_taken = 0  # bursts put into the input: in the order they were typed
+        self._typed_waiting: dict[int, tuple[str, bool, bool]] = {}
+        self._burst: _Burst | None = None
 
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
         yield Static(id="header")
         with Horizontal(id="body"):
-            yield RichLog(id="log", wrap=True, markup=False, highlight=False, auto_scroll=False)
+            yield ChatLog(
+                self._log_resized,
+                id="log",
+                wrap=True,
+                markup=False,
+                highlight=False,
+                auto_scroll=False,
+                min_width=MIN_LOG_WIDTH,
+            )
             yield Static(id="peers")
         yield Static(id="transfers")
-        yield ChatInput(self.nicks, id="input", placeholder="Type a message, /help for commands")
+        yield ChatInput(
+            self,
+            id="input",
+            placeholder="Type a message, /help for commands",
+            select_on_focus=False,  # the focus comes back after a paste: keep what was typed
+        )
+        yield MultiLineInput(self, id="multiline")
 
     def on_mount(self) -> None:
         self.query_one("#input", ChatInput).focus()
         self.set_interval(PEER_REFRESH_SECONDS, self._refresh_peers)
         self._draw_header()
         self._draw_peers()
+        self._main_screen = self.screen
+        self._keys_to_input = True
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         try:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, self.exit)
@@ -190,36 +403,107 @@ class ChatApp(App[None]):
 
     # ------------------------------------------------------------- input
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        line = event.value
-        field = self.query_one("#input", ChatInput)
-        field.value = ""
+    def post_message(self, message: Message) -> bool:
+        """Queue a message; printable keys that come in a burst are joined into one TextTyped.
+
+        Runs on the terminal driver's thread for keys. A key is text if it is printable, or if
+        it is Enter, Ctrl+J or Tab in a paste (see PASTE_WINDOW_SECONDS). Any other message
+        closes the open burst, so nothing typed ever overtakes what came before it.
+        """
+        if isinstance(message, events.Key) and not message.is_forwarded and self._keys_to_input:
+            with self._typing_lock:
+                now = time.monotonic()
+                pasting = now < self._paste_until
+                quick = now - self._last_text_key < TYPED_PASTE_GAP_SECONDS
+                text = self._key_text(message, now)
+                if text is not None:
+                    typed = self._typing
+                    if typed is not None:
+                        typed.parts.append(text)
+                        return True
+                    typed = self._typing = TextTyped(pasting=pasting, quick=quick)
+                    typed.parts.append(text)
+                    return super().post_message(typed)
+                self._typing = None
+        elif self._typing is not None:
+            with self._typing_lock:
+                self._typing = None
+        return super().post_message(message)
+
+    def on_text_typed(self, message: TextTyped) -> None:
+        """Hand a burst to the focused widget's queue, behind the keys that came before it."""
+        with self._typing_lock:
+            if self._typing is message:
+                self._typing = None
+            text = "".join(message.parts)
+        if not self.app_focus:
+            self.app_focus = True  # as for any key (Textual sets it where keys come in)
+        target = self.focused or self.screen
+        continues = message.continues_paste(text)
+        typed = (text, continues, message.pasting)
+        target.call_later(self._take_in_order, self._typed_posted, typed)
+        self._typed_posted += 1
+
+    def take_text(self, text: str) -> bool:
+        """Put pasted text at the cursor as one edit; refused with one line if it is too long."""
+        text = _LINE_BREAKS.sub("\n", text)
+        draft = self._draft()
+        size = len(draft.text) - self._selected_chars() + len(text)
+        if size > self.max_text_chars:
+            self._log_line(self._paste_refusal(size))
+            return False
+        self._insert(text)
+        return True
+
+    def send_draft(self) -> None:
+        """Send what the input holds (Enter), unless it is too long to be one message."""
+        line = self._draft().text
+        size = len(clean_text(line))
+        if size > self.max_text_chars:
+            self.show_view(
+                vw.Problem(
+                    f"message too long ({size} > {self.max_text_chars} characters); "
+                    "not sent, it is still in the input"
+                )
+            )
+            return
+        self._set_draft(_Draft("", 0))
         if not line.strip():
             return
-        field.remember(line)
-        ui = _AppUi(self)
-        if not run_line(line, self.post_to_node, ui):
+        self.history.remember(line)
+        if not run_line(line, self.post_to_node, _AppUi(self)):
             self.exit()
+
+    def recall(self, *, older: bool) -> None:
+        """Show an earlier (or later) line that was sent; the draft comes back after the last."""
+        line = self.history.older(self._draft().text) if older else self.history.newer()
+        if line is not None:
+            self._set_draft(_Draft(line, len(line)))
 
     def action_page_up(self) -> None:
         self.following = False
-        self.query_one("#log", RichLog).scroll_page_up()
+        self._chat_log().scroll_page_up()
 
     def action_page_down(self) -> None:
-        self.query_one("#log", RichLog).scroll_page_down(on_complete=self._maybe_caught_up)
+        self._chat_log().scroll_page_down(on_complete=self._maybe_caught_up)
 
     def action_newest(self) -> None:
-        # End does both: back to the newest messages, and the cursor to the end of the line.
-        self.query_one("#log", RichLog).scroll_end(animate=False)
-        field = self.query_one("#input", ChatInput)
-        field.cursor_position = len(field.value)
+        # End does both: back to the newest messages, and the cursor to the end of the input.
+        self._chat_log().scroll_end(animate=False)
+        area = self.query_one("#multiline", MultiLineInput)
+        if area.display:
+            area.move_cursor(area.document.end)
+        else:
+            field = self.query_one("#input", ChatInput)
+            field.cursor_position = len(field.value)
         self._caught_up()
 
     def action_accept_offer(self) -> None:
         self.post_to_node(ev.AcceptFile(""))
 
     def action_save_screen(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
+        name = time.strftime(SCREENSHOT_NAME)
+        path = self.save_screenshot(filename=name, path=str(Path.cwd()))
         self._log_line(Hanging(Text(safe_line(f"· screenshot saved to {path}"), style="dim")))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
@@ -241,38 +525,8 @@ class ChatApp(App[None]):
                 self._draw_header()
             case vw.MessageShown():
                 self._add_message(view)
-            case vw.PeerJoined():
-                self.peers[view.node_id] = _PeerState(view.node_id, view.nick, view.display)
-                short = view.node_id[:SHORT_ID_CHARS]
-                text = safe_line(f"→ {view.display} [{short}] joined from {view.addr}")
-                self._log_line(Hanging(Text(text, style="dim green")))
-                self._draw_peers()
-            case vw.PeerLeft():
-                peer = self.peers.get(view.node_id)
-                if view.reason == "quit" or peer is None:
-                    self.peers.pop(view.node_id, None)
-                else:
-                    peer.online = False
-                    peer.left_at = time.monotonic()
-                text = safe_line(f"← {view.display} left: {view.reason}")
-                self._log_line(Hanging(Text(text, style="dim")))
-                self._draw_peers()
-            case vw.NickChanged():
-                if view.own and self.me is not None:
-                    self.me = vw.Ready(
-                        self.me.node_id,
-                        view.new,
-                        self.me.room,
-                        self.me.port,
-                        self.me.mdns,
-                        self.me.private,
-                    )
-                    self._draw_header()
-                peer = self.peers.get(view.node_id)
-                if peer is not None:
-                    peer.nick = peer.display = view.new
-                    self._draw_peers()
-                self._log_line(render(view))
+            case vw.PeerJoined() | vw.PeerLeft() | vw.NickChanged():
+                self._show_peer_change(view)
             case vw.PeerTable():
                 self._update_peers(view)
                 if view.requested:
@@ -288,14 +542,171 @@ class ChatApp(App[None]):
                     self.bells += 1
                     self.bell()
                 self._log_line(render(view))
+            case vw.HistoryEnd():
+                self._log_line(render(view), dated_as_above=True)  # no day rule of its own
             case _:
                 self._log_line(render(view))
 
     def nicks(self) -> list[str]:
-        """Nicks to complete: connected peers first, then everyone seen."""
-        return sorted({p.nick for p in self.peers.values()}, key=str.lower)
+        """Names to complete: the nick of each peer in the sidebar, nick#id where two share one."""
+        return names_to_complete((node_id, p.nick) for node_id, p in self.peers.items())
 
-    # ------------------------------------------------------------- internals
+    @property
+    def pasting(self) -> bool:
+        """True while more keys of a paste typed as keys may come (Enter is a line break)."""
+        return time.monotonic() < self._paste_until
+
+    def _show_peer_change(self, view: vw.PeerJoined | vw.PeerLeft | vw.NickChanged) -> None:
+        """A join, leave or rename: the sidebar, the header and one line in the log."""
+        match view:
+            case vw.PeerJoined():
+                self.peers[view.node_id] = _PeerState(view.node_id, view.nick, view.display)
+                short = view.node_id[:SHORT_ID_CHARS]
+                text = safe_line(f"→ {view.display} [{short}] joined from {view.addr}")
+                self._log_line(Hanging(Text(text, style="dim green")))
+            case vw.PeerLeft():
+                peer = self.peers.get(view.node_id)
+                if view.reason == "quit" or peer is None:
+                    self.peers.pop(view.node_id, None)
+                else:
+                    peer.online = False
+                    peer.left_at = time.monotonic()
+                text = safe_line(f"← {view.display} left: {view.reason}")
+                self._log_line(Hanging(Text(text, style="dim")))
+            case vw.NickChanged():
+                if view.own and self.me is not None:
+                    self.me = replace(self.me, nick=view.new)
+                    self._draw_header()
+                peer = self.peers.get(view.node_id)
+                if peer is not None:
+                    peer.nick, peer.display = view.new, view.new_display or view.new
+                self._log_line(render(view))
+        self._draw_peers()
+
+    # ------------------------------------------------------------- internals: input
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        # Keys are joined only for the chat's own screen; a dialog gets them one by one.
+        self._keys_to_input = screen is self._main_screen
+
+    def _key_text(self, key: events.Key, now: float) -> str | None:
+        """The text a key types, or None; keeps count of quick keys (under _typing_lock)."""
+        quick = now - self._last_text_key < TYPED_PASTE_GAP_SECONDS
+        pasting = quick or now < self._paste_until
+        text = key.character if key.is_printable else None
+        if text is None and pasting:
+            text = BURST_TEXT_KEYS.get(key.key)
+        if text is None:
+            self._last_text_key = float("-inf")
+            self._quick_keys = 0
+            return None
+        self._quick_keys = self._quick_keys + 1 if quick else 1
+        if self._quick_keys >= PASTE_MIN_KEYS:
+            self._paste_until = now + PASTE_WINDOW_SECONDS
+        self._last_text_key = now
+        return text
+
+    def _take_in_order(self, number: int, typed: tuple[str, bool, bool]) -> None:
+        # Bursts go to the focused widget's queue, behind the keys before them; when the focus
+        # moves (to the multi-line box), two queues hold bursts: they are taken in turn.
+        self._typed_waiting[number] = typed
+        while self._typed_taken in self._typed_waiting:
+            self._take_typed(*self._typed_waiting.pop(self._typed_taken))
+            self._typed_taken += 1
+
+    def _take_typed(self, text: str, continues: bool, pasting: bool) -> None:
+        burst = self._burst
+        now = time.monotonic()
+        if burst is not None and not continues:
+            # On a busy machine the driver thread can stall between two reads of one long
+            # paste and see a slow, short burst: while the paste window is open, or right
+            # behind a refused paste, it is more of the same paste.
+            recent = now - burst.taken_at < PASTE_WINDOW_SECONDS
+            refused = burst.notice is not None and len(text) >= PASTE_MIN_KEYS
+            continues = recent and (pasting or refused)
+        if burst is None or not continues:
+            burst = self._burst = _Burst(self._draft())
+        burst.taken_at = now
+        burst.chars += len(text)
+        if burst.notice is not None:
+            # Refused already: the rest of it is dropped too, and counted in the same line.
+            burst.notice.renderable = self._paste_refusal(len(burst.before.text) + burst.chars)
+            self._rewrite(burst.notice)
+            return
+        draft = self._draft()
+        if len(draft.text) - self._selected_chars() + len(text) <= self.max_text_chars:
+            self._insert(text)
+            return
+        if len(text) == 1 and not continues:
+            self.bell()  # one key too many, typed by hand
+            return
+        self._set_draft(burst.before)
+        refusal = self._paste_refusal(len(burst.before.text) + burst.chars)
+        burst.notice = self._log_line(refusal)
+
+    def _paste_refusal(self, size: int) -> RenderableType:
+        text = f"paste too long ({size} > {self.max_text_chars} characters); nothing was added"
+        return render(vw.Problem(text))
+
+    def _draft(self) -> _Draft:
+        area = self.query_one("#multiline", MultiLineInput)
+        if area.display:
+            text = area.text
+            return _Draft(text, _offset_of(text, area.cursor_location))
+        field = self.query_one("#input", ChatInput)
+        return _Draft(field.value, field.cursor_position)
+
+    def _selected_chars(self) -> int:
+        area = self.query_one("#multiline", MultiLineInput)
+        if area.display:
+            return len(area.selected_text)
+        start, end = self.query_one("#input", ChatInput).selection
+        return abs(end - start)
+
+    def _insert(self, text: str) -> None:
+        """Text at the cursor, in place of what is selected: one edit."""
+        area = self.query_one("#multiline", MultiLineInput)
+        if area.display:
+            top, bottom = sorted(area.selection)
+            area.replace(text, top, bottom, maintain_selection_offset=False)
+            if not area.has_focus:
+                area.focus()
+            return
+        field = self.query_one("#input", ChatInput)
+        start, end = sorted(field.selection)
+        if "\n" not in text:
+            field.replace(text, start, end)
+            if not field.has_focus:
+                field.focus()
+            return
+        value = field.value[:start] + text + field.value[end:]
+        self._set_draft(_Draft(value, start + len(text)))
+
+    def _set_draft(self, draft: _Draft) -> None:
+        """Show draft in the input: the multi-line box if it has line breaks, else the line."""
+        field = self.query_one("#input", ChatInput)
+        area = self.query_one("#multiline", MultiLineInput)
+        if "\n" in draft.text:
+            field.value = ""
+            area.load_text(draft.text)
+            area.move_cursor(_location_of(draft.text, draft.cursor))
+            area.show_size()
+            field.display = False
+            area.display = True
+            area.focus()
+        else:
+            if area.display:
+                area.load_text("")
+                area.display = False
+                field.display = True
+            field.value = draft.text
+            field.cursor_position = draft.cursor
+            field.focus()
+
+    # ------------------------------------------------------------- internals: the log
+
+    def _chat_log(self) -> ChatLog:
+        return self.query_one("#log", ChatLog)
 
     def _add_message(self, view: vw.MessageShown) -> None:
         me = self.me.nick if self.me is not None else ""
@@ -303,69 +714,115 @@ class ChatApp(App[None]):
         if mention:
             self.bells += 1
             self.bell()
-        key = (view.lamport, 0 if view.backfill else 1, view.author)
         line = message_line(view, mention=mention)
-        log = self.query_one("#log", RichLog)
-        if self._entries and key < self._entries[-1][0] and view.backfill:
-            # A message from the past goes where it belongs. The log is redrawn around it
-            # once the burst it came with is in: a sync brings hundreds at a time.
-            self._insert(key, line, view.ts)
-            if not self._redraw_due:
-                self._redraw_due = True
-                self.call_after_refresh(self._redraw)
-        else:
-            self._append(key, line, view.ts, log)
+        if view.own:
+            line.text.stylize("bold", len(line.text) - len(safe_display(view.text)))
+        self._serial += 1
+        self._place(_Entry((view.lamport, view.author, self._serial), line, view.ts))
         if not self.following:
             self.unread += 1
             self._draw_header()
 
-    def _append(
-        self, key: tuple[int, int, str], line: RenderableType, ts: float, log: RichLog
-    ) -> None:
-        day = day_of(ts)
-        if day != self._last_day:
-            self._last_day = day
-            separator = Text(f"──── {day} ────", style="dim", justify="center")
-            self._entries.append((key, separator, ts))
-            log.write(separator, scroll_end=self.following)
-        self._entries.append((key, line, ts))
-        log.write(line, scroll_end=self.following)
-        self._trim()
-
-    def _insert(self, key: tuple[int, int, str], line: RenderableType, ts: float) -> None:
-        at = bisect.bisect_right(self._entries, key, key=lambda entry: entry[0])
-        self._entries.insert(at, (key, line, ts))
-        self._trim()
-
-    def _redraw(self) -> None:
-        self._redraw_due = False
-        log = self.query_one("#log", RichLog)
-        log.clear()
-        self._last_day = None
-        entries, self._entries = self._entries, []
-        for key, line, ts in entries:
-            if isinstance(line, Text) and line.plain.startswith("────"):
-                continue
-            self._append(key, line, ts, log)
-
-    def _log_line(self, renderable: RenderableType) -> None:
-        last = self._entries[-1][0] if self._entries else (0, 0, "")
+    def _log_line(self, renderable: RenderableType, *, dated_as_above: bool = False) -> _Entry:
+        lamport, author, _ = self._entries[-1].key if self._entries else (0, "", 0)
         self._serial += 1
-        key = (last[0], last[1], f"{last[2]}~{self._serial:09d}")
-        log = self.query_one("#log", RichLog)
-        self._entries.append((key, renderable, time.time()))
-        log.write(renderable, scroll_end=self.following)
-        self._trim()
+        ts = self._entries[-1].ts if dated_as_above and self._entries else time.time()
+        entry = _Entry((lamport, author, self._serial), renderable, ts)
+        self._place(entry)
+        return entry
 
-    def _trim(self) -> None:
+    def _rewrite(self, entry: _Entry) -> None:
+        """Show an entry again after its renderable changed (with what follows it)."""
+        entry.row = None
+        self._schedule_redraw()
+
+    def _place(self, entry: _Entry) -> None:
+        """Put an entry where its key belongs: written at once at the end, else one redraw."""
+        at = bisect.bisect_right(self._entries, entry.key, key=lambda e: e.key)
+        self._entries.insert(at, entry)
+        if at < len(self._entries) - 1 or not self._log_width:
+            # From the past (a sync brings hundreds at a time), or before the log has a size:
+            # the log is redrawn from there once the burst it came with is in.
+            self._schedule_redraw()
+        elif not self._redraw_due:
+            self._write(entry, self._chat_log(), scroll=self.following)
         if len(self._entries) > MAX_LOG_ENTRIES:
             del self._entries[: len(self._entries) - MAX_LOG_ENTRIES]
+            first = self._entries[0].top
+            if first is not None and first > MAX_DROPPED_ROWS:
+                self._schedule_redraw(whole=True)  # let go of rows no longer kept
+
+    def _write(self, entry: _Entry, log: ChatLog, *, scroll: bool) -> None:
+        entry.top = len(log.lines)
+        day = day_of(entry.ts)
+        if day != self._last_day:
+            self._last_day = day
+            log.write(Rule(day, style="dim"), expand=True, scroll_end=scroll)
+        entry.row = len(log.lines)
+        wide = isinstance(entry.renderable, Rule)
+        log.write(entry.renderable, expand=wide, scroll_end=scroll)
+
+    def _schedule_redraw(self, *, whole: bool = False) -> None:
+        self._redraw_whole = self._redraw_whole or whole
+        if not self._redraw_due:
+            self._redraw_due = True
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        """Write the entries again from the first one not yet written (all of them after a
+        resize), in order and wrapped to the log's width; the view stays where it was."""
+        self._redraw_due = False
+        if not self._log_width:
+            return  # the first resize brings it back
+        log = self._chat_log()
+        anchor = None if self.following else self._first_visible(log)
+        start = 0
+        if not self._redraw_whole:
+            unwritten = (i for i, entry in enumerate(self._entries) if entry.row is None)
+            start = next(unwritten, len(self._entries))
+        self._redraw_whole = False
+        tops = [entry.top for entry in self._entries[start:] if entry.top is not None]
+        if start == 0:
+            log.clear()
+        elif tops:
+            log.cut(min(tops))  # entries from start on are all below the ones before it
+        self._last_day = day_of(self._entries[start - 1].ts) if start else None
+        for entry in self._entries[start:]:
+            entry.top = entry.row = None
+        for entry in self._entries[start:]:
+            self._write(entry, log, scroll=False)
+        if anchor is not None and anchor[0].row is not None:
+            log.scroll_to(y=anchor[0].row + anchor[1], animate=False, immediate=True)
+        elif self.following:
+            log.scroll_end(animate=False, immediate=True)
+
+    def _first_visible(self, log: ChatLog) -> tuple[_Entry, int] | None:
+        """The entry at the top of the view and how many of its rows are above it."""
+        top = round(log.scroll_y)
+        written = [entry for entry in self._entries if entry.row is not None]
+        at = bisect.bisect_right(written, top, key=lambda e: e.row or 0) - 1
+        if at < 0:
+            return None
+        row = written[at].row or 0
+        return written[at], top - row
+
+    def _log_resized(self, size: Size) -> None:
+        if size.width != self._log_width:
+            self._log_width = size.width
+            self._schedule_redraw(whole=True)  # wrapped again to the new width
+        elif self.following:
+            # Shorter or taller: the newest row stays at the bottom once the layout is done.
+            self.call_after_refresh(self._follow)
+
+    def _follow(self) -> None:
+        if self.following:
+            self._chat_log().scroll_end(animate=False, immediate=True)
 
     def _at_end(self, log: RichLog) -> bool:
         return log.max_scroll_y == 0 or log.scroll_y >= log.max_scroll_y - 1
 
     def _maybe_caught_up(self) -> None:
-        if self._at_end(self.query_one("#log", RichLog)):
+        if self._at_end(self._chat_log()):
             self._caught_up()
 
     def _caught_up(self) -> None:
@@ -373,6 +830,8 @@ class ChatApp(App[None]):
         if self.unread:
             self.unread = 0
             self._draw_header()
+
+    # ------------------------------------------------------------- internals: panels
 
     def _refresh_peers(self) -> None:
         self.post_to_node(ev.ShowPeers(requested=False))
@@ -397,15 +856,22 @@ class ChatApp(App[None]):
 
     def _draw_header(self) -> None:
         if self.me is None:
-            title = "p2pchat: starting"
+            where = "p2pchat: starting"
         else:
-            privacy = "private, encrypted" if self.me.private else "OPEN room"
+            privacy = "private" if self.me.private else "OPEN room"
             room, nick = safe_line(self.me.room), safe_line(self.me.nick)
-            title = f"p2pchat · #{room} · {nick} [{self.me.node_id[:8]}] · {privacy}"
-        if self.unread:
-            title += f" · {self.unread} unread ↓"
-        self.title = title
-        self.query_one("#header", Static).update(Text(title, style="bold"))
+            where = (
+                f"#{room} · {nick} [{self.me.node_id[:SHORT_ID_CHARS]}] · {privacy} · "
+                f"port {self.me.port}"
+            )
+        unread = f"{self.unread} unread ↓" if self.unread else ""
+        self.title = f"p2pchat · {where}" + (f" · {unread}" if unread else "")
+        # The unread count keeps its place on the right however narrow the terminal is.
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(no_wrap=True, justify="right")
+        grid.add_row(Text(where, style="bold"), Text(unread, style="bold reverse"))
+        self.query_one("#header", Static).update(grid)
 
     def _draw_peers(self) -> None:
         text = Text()
@@ -504,9 +970,16 @@ class TuiUi:
         """Nothing to do."""
 
 
-def _common_prefix(words: list[str]) -> str:
-    first, last = min(words, key=str.lower), max(words, key=str.lower)
-    size = 0
-    while size < min(len(first), len(last)) and first[size].lower() == last[size].lower():
-        size += 1
-    return first[:size]
+def _offset_of(text: str, location: tuple[int, int]) -> int:
+    """The offset into text of a (row, column) location (rows end at line breaks)."""
+    row, column = location
+    start = 0
+    for _ in range(row):
+        start = text.index("\n", start) + 1
+    return start + column
+
+
+def _location_of(text: str, offset: int) -> tuple[int, int]:
+    """The (row, column) location of an offset into text."""
+    row = text.count("\n", 0, offset)
+    return row, offset - (text.rfind("\n", 0, offset) + 1)

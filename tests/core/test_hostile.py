@@ -569,3 +569,22 @@ def test_two_people_with_one_nick_stay_apart_in_renames_dms_and_warnings() -> No
     out = m.handle(ev.ChangeNick("alex"), 0.0, 0.0)
     [warning] = [v for v in shown(out) if isinstance(v, vw.Problem)]
     assert "here already goes by 'alex': others see you as alex#" in warning.text
+
+
+def test_messages_written_with_nobody_linked_count_as_unsent_until_a_peer_syncs() -> None:
+    # Issue 12: `echo hello | p2pchat` quit before anyone had the message. The core now says
+    # how many of ours reached no peer, and a peer's sync delivers them.
+    m = make_mesh()
+
+    def delivery() -> vw.Delivery:
+        [view] = [v for v in shown(m.handle(ev.ShowDelivery(), 0.0, 0.0))]
+        assert isinstance(view, vw.Delivery)
+        return view
+
+    m.handle(ev.SendChat("hello"), 0.0, 0.0)
+    assert delivery() == vw.Delivery(sent=1, unsent=1, ever_linked=False)
+    link(m, 1, P1_KEYS)
+    m.handle(ev.FramesReceived(1, (SyncRequest({}, 0),)), 0.0, 0.0)  # the peer asks for it
+    assert delivery() == vw.Delivery(sent=1, unsent=0, ever_linked=True)
+    m.handle(ev.SendChat("live"), 0.0, 0.0)  # with a link, it leaves at once
+    assert delivery().unsent == 0

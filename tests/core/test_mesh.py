@@ -738,7 +738,8 @@ def test_start_shows_ready_then_the_stored_history() -> None:
     views = [a.view for a in out if isinstance(a, act.Show)]
     assert views[0] == vw.Ready(ME, "me", "lobby", 4000, True, False)
     assert views[1] == vw.Notice("1 older messages in history; /history N shows more")
-    assert [v.text for v in views[2:]] == ["old 2", "old 3"]  # type: ignore[union-attr]
+    assert [v.text for v in views[2:4]] == ["old 2", "old 3"]  # type: ignore[union-attr]
+    assert views[4:] == [vw.HistoryEnd(2)]
     assert m.lamport == 3
     listing = m.handle(ev.ShowHistory(10), 0.0, 0.0)[0].view  # type: ignore[union-attr]
     assert isinstance(listing, vw.HistoryListing) and len(listing.messages) == 3

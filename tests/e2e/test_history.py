@@ -56,6 +56,8 @@ def test_restart_shows_the_stored_history_after_ready(cluster: Cluster) -> None:
     assert [m["text"] for m in replay] == [f"keep {i}" for i in range(5)]
     assert all(m["restored"] and not m["backfill"] for m in replay)
     assert again.events[0]["event"] == "ready"
+    end = again.wait_for(lambda e: e["event"] == "history_end")
+    assert end["count"] == 5 and again.events.index(end) == 6  # right after the restored ones
 
 
 def test_sigkilled_node_restarts_catches_up_and_shows_nothing_twice(cluster: Cluster) -> None:
@@ -64,7 +66,8 @@ def test_sigkilled_node_restarts_catches_up_and_shows_nothing_twice(cluster: Clu
         node.wait_peers({a.id, b.id, c.id} - {node.id})
     for i in range(10):
         (a, b, c)[i % 3].send(f"before {i}")
-    c.wait_count(lambda e: e["event"] == "message", 10)
+    for node in (a, b, c):
+        node.wait_count(lambda e: e["event"] == "message", 10)
     c.kill()
     for i in range(15):
         (a, b)[i % 2].send(f"while dead {i}")
@@ -147,3 +150,38 @@ def test_a_restarted_node_serves_its_stored_history_to_a_newcomer(cluster: Clust
     assert [m["text"] for m in got] == [f"stored {i}" for i in range(5)]
     late.send("after")
     again.wait_for(lambda e: e.get("text") == "after")
+
+
+def test_the_history_command_keeps_two_people_with_one_nick_apart_and_dates_each_day(
+    tmp_path: Path,
+) -> None:
+    # Issue 12: `p2pchat history` showed both alexes as plain "alex", and times without dates.
+    from dataclasses import replace as with_fields
+
+    from p2pchat.core.limits import Limits
+    from p2pchat.core.messages import Chat
+    from p2pchat.store.log import open_log
+    from p2pchat.store.trust import TrustStore
+
+    first, second = "a" * 32, "b" * 32
+    log = open_log(tmp_path, Limits())
+    day = 86400.0
+    base = time.time() - 3 * day
+    for seq, (author, when) in enumerate(((first, base), (second, base + day)), start=1):
+        chat = Chat(author, seq, seq, when, "alex", f"hello {seq}", b"k" * 32, b"s" * 64)
+        log.add("lobby", with_fields(chat, seq=1))
+    log.close()
+    trust = TrustStore(tmp_path)
+    trust.remember("alex", first)
+    trust.flush()
+    result = subprocess.run(
+        [sys.executable, "-m", "p2pchat", "history", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert any("alex: hello 1" in line and "#" not in line for line in lines)
+    assert any(f"alex#{second[:8]}: hello 2" in line for line in lines)
+    assert sum(1 for line in lines if line.startswith("────")) == 2  # one line per day

@@ -91,3 +91,19 @@ def test_quitting_node_really_sends_all_three_mdns_goodbyes(cluster: Cluster) ->
         assert counter.wait(3, timeout=2.0) == 3
     finally:
         counter.close()
+
+
+def test_a_wrong_passphrase_is_named_within_seconds_without_any_manual_step(
+    cluster: Cluster,
+) -> None:
+    # Issue 12: with discovery, a node whose passphrase differs simply saw nobody.
+    right = {"P2PCHAT_SECRET": "correct horse battery staple"}
+    wrong = {"P2PCHAT_SECRET": "incorrect horse battery staple"}
+    alice = cluster.start("alice", *LOOPBACK, "--room", "team", mdns=True, env=right).ready()
+    eve = cluster.start("eve", *LOOPBACK, "--room", "team", mdns=True, env=wrong).ready()
+    for node in (alice, eve):
+        told = node.wait_for(
+            lambda e: e["event"] == "error" and "another passphrase" in e["message"],
+            timeout=DISCOVERY_TIMEOUT,
+        )
+        assert "private room with the name 'team'" in told["message"]

@@ -265,3 +265,57 @@ def test_without_a_terminal_the_default_interface_is_plain_lines(tmp_path: Path)
     assert result.returncode == 0
     assert result.stdout.startswith("p2pchat: you are ")
     assert "open room: anyone on this network can read and join" in result.stdout
+
+
+def test_in_json_mode_an_error_never_overtakes_the_answers_to_earlier_lines(
+    cluster: Cluster,
+) -> None:
+    # Issue 12: a typo's error came out before the answers to the lines typed before it.
+    node = cluster.start("alice").ready()
+    for _ in range(3):
+        node.send("/peers")
+        node.send("/stats")
+        node.send("/frobnicate")
+    node.wait_count(lambda e: e["event"] == "error", 3)
+    kinds = [e["event"] for e in node.events if e["event"] in ("peers", "stats", "error")]
+    assert kinds == ["peers", "stats", "error"] * 3
+
+
+def piped(text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "p2pchat",
+            "--ui",
+            "plain",
+            "--no-mdns",
+            "--bind",
+            "127.0.0.1",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        input=text,
+        check=False,
+    )
+
+
+def test_piped_lines_wait_until_they_reached_a_peer(cluster: Cluster, tmp_path: Path) -> None:
+    # Issue 12: `echo hello | p2pchat` exited before it had linked to anyone; the line arrived
+    # only when that data dir joined again some day.
+    alice = cluster.start("alice").ready()
+    result = piped("hello from a pipe\n", "--data-dir", str(tmp_path / "p"), "--peer", alice.addr)
+    assert result.returncode == 0, result.stderr
+    assert "all 1 messages reached a peer" in result.stderr
+    alice.wait_for(lambda e: e.get("text") == "hello from a pipe")
+
+
+def test_piped_lines_that_reach_nobody_say_so_and_exit_non_zero(tmp_path: Path) -> None:
+    result = piped("nobody hears this\n", "--data-dir", str(tmp_path / "p"), "--wait", "1")
+    assert result.returncode == 3
+    assert "1 of 1 messages reached no peer within 1 s; they are stored" in result.stderr
+    # Nothing typed: nothing to wait for.
+    quiet = piped("", "--data-dir", str(tmp_path / "q"))
+    assert quiet.returncode == 0 and "reached" not in quiet.stderr

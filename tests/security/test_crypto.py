@@ -148,3 +148,11 @@ def test_signed_chat_from_a_random_seed_verifies() -> None:
     keys = NodeKeys.generate()
     chat = replace(signed_chat(keys, random.randint(1, 10), 1, "x"), nick="peer")
     assert keys.verify(keys.public_key, chat.signature, chat_signing_bytes("lobby", chat))
+
+
+def test_the_room_hint_is_short_stable_and_tells_names_apart() -> None:
+    from p2pchat.security.room import ROOM_HINT_HEX_CHARS, room_hint
+
+    assert room_hint("team") == room_hint("team")
+    assert len(room_hint("team")) == ROOM_HINT_HEX_CHARS
+    assert room_hint("team") != room_hint("elsewhere")

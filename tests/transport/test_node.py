@@ -267,3 +267,48 @@ def test_refused_connections_start_no_threads(make_node: Callable[..., tuple[Nod
     finally:
         for sock in socks:
             sock.close()
+
+
+class _CommitWatch:
+    """A message log that records which of our texts were committed when each is shown."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._log = open_log(None, limits)
+        self._added: list[str] = []
+        self.committed: set[str] = set()
+
+    def add(self, room: str, chat: object, **kwargs: object) -> None:
+        self._added.append(getattr(chat, "text", ""))
+        self._log.add(room, chat, **kwargs)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        self._log.commit()
+        self.committed.update(self._added)
+        self._added.clear()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._log, name)
+
+
+def test_our_message_is_shown_only_once_it_is_committed() -> None:
+    # A node killed between showing and committing lost the message it had shown as sent.
+    limits = Limits()
+    store = _CommitWatch(limits)
+    shown_uncommitted: list[str] = []
+    views = Views()
+
+    def on_view(view: vw.View) -> None:
+        if isinstance(view, vw.MessageShown) and view.text not in store.committed:
+            shown_uncommitted.append(view.text)
+        views(view)
+
+    config = NodeConfig(nick="a", bind_host="127.0.0.1", limits=limits)
+    node = Node(config, NodeKeys.generate(), store, on_view)  # type: ignore[arg-type]
+    node.start()
+    try:
+        for i in range(20):
+            node.post(ev.SendChat(f"line {i}"))
+        views.wait(lambda v: isinstance(v, vw.MessageShown), 20)
+    finally:
+        node.close()
+    assert shown_uncommitted == []

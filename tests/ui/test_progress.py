@@ -67,3 +67,11 @@ def test_sending_and_receiving_the_same_offer_are_separate_rows() -> None:
 
 def test_durations_read_naturally() -> None:
     assert [duration(s) for s in (0.2, 4.6, 75, 3725)] == ["0s", "5s", "1m15s", "1h02m"]
+
+
+def test_a_small_file_whole_at_its_first_report_gives_no_rate_rather_than_zero() -> None:
+    clock = iter([0.0, 0.5]).__next__
+    board = TransferBoard(clock)
+    board.progress(vw.FileProgress("0123456789abcdef", "tiny.txt", 10, 10, False, "ann"))
+    done = vw.FileDone("0123456789abcdef", "tiny.txt", "/dl/tiny.txt", 10, False, "ann")
+    assert board.finish(done) == ""

@@ -24,8 +24,8 @@ VIEWS: list[vw.View] = [
     vw.NickChanged(A, "ann", "anna", False),
     vw.Notice("note"),
     vw.Problem("oops"),
-    vw.PeerTable((vw.PeerRow(A, "ann", "ann", "10.0.0.1:4000", 75.0, 0.0012),)),
-    vw.PeerTable(()),
+    vw.PeerTable((vw.PeerRow(A, "ann", "ann", "10.0.0.1:4000", 75.0, 0.0012),), port=4000),
+    vw.PeerTable((), port=4100),
     vw.HistoryListing((MESSAGE,)),
     vw.MessageShown(f"{A}:2", A, "ann", "ann", "from before", 0.0, 2, False, False, backfill=True),
     vw.FileOffered("0123456789abcdef", A, "ann", "[red]x[/red].pdf", 1536, False, False),
@@ -37,6 +37,7 @@ VIEWS: list[vw.View] = [
         (vw.TransferRow("0123456789abcdef", "x.pdf", 2048, 512, "receiving", False, "ann"),)
     ),
     vw.TransferTable(()),
+    vw.HistoryEnd(2),
 ]
 
 
@@ -57,7 +58,9 @@ def test_every_view_renders_in_plain() -> None:
         "! oops",
         "1m15s",
         "1.2 ms",
-        "no peers connected yet",
+        "no peers connected yet · you listen on port 4100; others can /connect YOUR-ADDRESS:4100",
+        "1 peer(s) · you listen on port 4000",
+        "2 earlier messages above, kept on this machine · new ones below",
         "last 1 messages:",
         "↶ ann: from before",
         "ann offers [red]x[/red].pdf (1.5 KiB) [01234567]: /accept 01234567 or /decline 01234567",
@@ -101,6 +104,7 @@ def test_json_contract_fields() -> None:
         "file_failed",
         "transfers",
         "transfers",
+        "history_end",
     ]
     offer, progress, done, failed, table = (
         events[12],
