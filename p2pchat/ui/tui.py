@@ -446,6 +446,7 @@ class ChatApp(App[None]):
 
     def take_text(self, text: str) -> bool:
         """Put pasted text at the cursor as one edit; refused with one line if it is too long."""
+        self._burst = None  # a marked paste is its own: keys after it start a new burst
         text = _LINE_BREAKS.sub("\n", text)
         draft = self._draft()
         size = len(draft.text) - self._selected_chars() + len(text)
@@ -457,6 +458,7 @@ class ChatApp(App[None]):
 
     def send_draft(self) -> None:
         """Send what the input holds (Enter), unless it is too long to be one message."""
+        self._burst = None
         line = self._draft().text
         size = len(clean_text(line))
         if size > self.max_text_chars:

@@ -540,6 +540,33 @@ def test_a_typed_paste_that_comes_in_several_reads_is_refused_whole() -> None:
     run(check)
 
 
+def test_a_typed_paste_whose_reads_stall_on_a_busy_machine_is_still_refused_whole() -> None:
+    # Under load the terminal driver saw a slow, short read in the middle of a paste and began
+    # a new one: the paste was refused in parts and its tail slipped into the input.
+    text = multi_line_text(40_000)
+    refused = f"! paste too long ({len('keep') + len(text)} > {Limits().max_text_chars} characters)"
+
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        await pilot.press(*"keep")  # type: ignore[attr-defined]
+        keys = typed(text)
+        reads = [keys[:20_000], keys[20_000:20_003], keys[20_003:]]
+        for read in reads:
+            for key in read:
+                app.post_message(key)
+            await asyncio.sleep(READ_GAP)
+        await until(lambda: any(refused in row for row in log_text(app)))
+        paste(app, multi_line_text(20_000), "bracketed")  # a marked paste is one of its own
+        await until(lambda: sum("paste too long" in row for row in log_text(app)) == 2)
+        for key in typed(multi_line_text(20_000)):  # and the next typed paste is one too
+            app.post_message(key)
+        await until(lambda: sum("paste too long" in row for row in log_text(app)) == 3)
+        await until(lambda: not app.pasting)
+        await pilot.press(*" me", "enter")  # type: ignore[attr-defined]
+        assert sent(posted) == [ev.SendChat("keep me")]
+
+    run(check)
+
+
 def test_a_paste_that_fits_exactly_is_taken_and_one_more_character_is_refused() -> None:
     limit = Limits().max_text_chars
 
