@@ -24,11 +24,13 @@ from rich.text import Text
 
 from p2pchat import __version__
 from p2pchat.core.events import ShowDelivery
-from p2pchat.core.limits import DEFAULT_LIMITS, Limits
+from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, Limits
 from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
 from p2pchat.core.trust import TrustTable
 from p2pchat.core.views import Delivery, MessageShown, View
-from p2pchat.discovery.interfaces import advertise_addresses, unknown_interfaces
+from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
+from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
+from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.static import resolve_peer
 from p2pchat.security.confusables import skeletons
@@ -129,24 +131,13 @@ def _chat(args: argparse.Namespace) -> int:
         _log_to_file(data_dir)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
     with identity, open_log(data_dir, limits) as message_log:
-        discovery = None
-        if not args.no_mdns:
-            discovery = MdnsDiscovery(
-                MdnsConfig(
-                    node_id=identity.node_id,
-                    nick=nick,
-                    room=args.room,
-                    advertise=advertise_addresses(args.bind, interfaces),
-                    interfaces=interfaces,
-                    room_tag=None if key is None else room_tag(key),
-                    room_hint="" if key is None else room_hint(args.room),
-                )
-            )
+        discovery = _discovery(args, identity.node_id, nick, key, limits)
         config = NodeConfig(
             nick=nick,
             room=args.room,
             bind_host=args.bind,
-            port=args.port,
+            port=DEFAULT_PORT if args.port is None else args.port,
+            port_fallback=args.port is None,
             static_peers=peers,
             limits=limits,
             replay_on_start={"json": None, "tui": TUI_REPLAY}.get(mode, PLAIN_REPLAY),
@@ -187,6 +178,32 @@ def _chat(args: argparse.Namespace) -> int:
             elif args.wait > 0 and not sys.stdin.isatty():
                 return _wait_for_delivery(node, deliveries, args.wait)
     return EXIT_OK
+
+
+def _discovery(
+    args: argparse.Namespace, node_id: str, nick: str, key: bytes | None, limits: Limits
+) -> DiscoveryLayers | None:
+    """The discovery layers asked for, each kept to --bind's or --interface's interfaces."""
+    interfaces = tuple(args.interface) or None
+    scope = (args.bind,) if args.bind not in WILDCARDS else interfaces
+    tag = None if key is None else room_tag(key)
+    hint = "" if key is None else room_hint(args.room)
+    layers: list[tuple[LayerName, Layer]] = []
+    if not (args.no_mdns or args.no_discovery):
+        mdns = MdnsConfig(
+            node_id=node_id,
+            nick=nick,
+            room=args.room,
+            advertise=advertise_addresses(args.bind, interfaces),
+            interfaces=scope,
+            room_tag=tag,
+            room_hint=hint,
+        )
+        layers.append(("mDNS", MdnsDiscovery(mdns)))
+    if not (args.no_beacon or args.no_discovery):
+        beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint)
+        layers.append(("beacon", BeaconDiscovery(beacon)))
+    return DiscoveryLayers(layers) if layers else None
 
 
 def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:
@@ -369,7 +386,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--nick", help="your name in the room (default: your OS user name)")
     parser.add_argument("--room", default=DEFAULT_ROOM, help="room to join (default: lobby)")
     parser.add_argument(
-        "--port", type=_port, default=0, help="TCP port to listen on (default 0: any free port)"
+        "--port",
+        type=_port,
+        default=None,
+        help=(
+            f"TCP port to listen on (default {DEFAULT_PORT}, or any free port if that is taken; "
+            "0: any free port)"
+        ),
     )
     parser.add_argument(
         "--bind", type=_address, default="0.0.0.0", help="address to listen on (default 0.0.0.0)"
@@ -378,8 +401,11 @@ def _parser() -> argparse.ArgumentParser:
         "--peer",
         action="append",
         default=[],
-        metavar="HOST:PORT",
-        help="connect to this peer at start (repeatable; for networks that block multicast)",
+        metavar="HOST[:PORT]",
+        help=(
+            f"connect to this peer at start (repeatable; PORT defaults to {DEFAULT_PORT}; "
+            "for networks that block multicast)"
+        ),
     )
     parser.add_argument(
         "--interface",
@@ -387,9 +413,20 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         type=_address,
         metavar="ADDR",
-        help="run mDNS only on the interface with this address (repeatable; default: all)",
+        help=(
+            "discover only on the interface with this address: mDNS and the beacon "
+            "(repeatable; default: all; --bind ADDR restricts them too)"
+        ),
     )
-    parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS at all")
+    parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS (the beacon stays)")
+    parser.add_argument(
+        "--no-beacon", action="store_true", help="do not use the UDP broadcast beacon (mDNS stays)"
+    )
+    parser.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="no automatic discovery (neither mDNS nor the beacon): only --peer and /connect",
+    )
     parser.add_argument(
         "--secret-file",
         metavar="PATH",

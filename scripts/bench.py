@@ -78,7 +78,7 @@ class Room:
         self.started = time.monotonic()
         if system == "p2pchat":
             for i in range(nodes):
-                cmd = [py, "-m", "p2pchat", "--ui", "json", "--no-mdns", "--bind", "127.0.0.1"]
+                cmd = [py, "-m", "p2pchat", "--ui", "json", "--no-discovery", "--bind", "127.0.0.1"]
                 cmd += ["--rate-limit", "1000000"]  # measure the machinery, not the spam guard
                 cmd += ["--port", str(ports[i]), "--nick", f"n{i}"]
                 cmd += ["--data-dir", str(workdir / f"n{i}")]

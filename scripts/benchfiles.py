@@ -220,7 +220,7 @@ class _ChatCopy(_Copy):
         ports = free_ports(2)
         env = {"P2PCHAT_SECRET": SECRET} if self._private else {}
         for index, nick in enumerate(("sender", "receiver")):
-            cmd = [sys.executable, "-m", "p2pchat", "--ui", "json", "--no-mdns"]
+            cmd = [sys.executable, "-m", "p2pchat", "--ui", "json", "--no-discovery"]
             cmd += ["--bind", "127.0.0.1", "--port", str(ports[index]), "--nick", nick]
             cmd += ["--data-dir", str(self._workdir / nick)]
             cmd += ["--downloads", str(self.target.parent)]

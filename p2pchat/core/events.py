@@ -48,7 +48,7 @@ class ConnectionLost:
     reason: str
 
 
-DiscoverySource = Literal["mdns", "static", "user"]
+DiscoverySource = Literal["mdns", "beacon", "static", "user"]
 """mDNS adverts; --peer at start; /connect typed by the user."""
 
 
@@ -142,6 +142,7 @@ class Started:
     """The node is listening: tell the user interface, then replay the stored history."""
 
     mdns: bool
+    port_taken: str = ""  # why we listen on another port than the one asked for
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROTOCOL_VERSION = 3
+DEFAULT_PORT = 41234  # the chat's TCP port, and the discovery beacon's UDP port, unless taken
 SERVICE_TYPE = "_p2pchat._tcp.local."
 FRAME_HEADER_BYTES = 4
 NODE_ID_HEX_CHARS = 32
@@ -13,6 +14,7 @@ PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 NONCE_BYTES = 16
 TAG_HEX_CHARS = 32
+ROOM_HINT_HEX_CHARS = 3  # 12 bits of a private room's name (security.room.room_hint)
 FILE_CHUNK_HEADER_BYTES = 9  # 0x01 and the 8-byte transfer tag
 MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit of 2**63 - 1
 

@@ -73,6 +73,8 @@ BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
 STATIC_SOURCES = frozenset({"static", "user"})
 MDNS_BUCKET = "mdns"
+BEACON_BUCKET = "beacon"
+DISCOVERY_BUCKETS = frozenset({MDNS_BUCKET, BEACON_BUCKET})  # unproven addresses, share capped
 MIN_ID_PREFIX = 4
 COUNTERS = (
     "sent",  # room messages we wrote
@@ -225,10 +227,7 @@ class Mesh:
             ):
                 self.files.handle(event)
             case ev.Started():
-                private = bool(self.room_tag)
-                ready = vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
-                self._show(replace(ready, private=private))
-                self._replay_history()
+                self._on_started(event)
             case ev.Tick():
                 if not self.closing:
                     self._run_timers()
@@ -684,7 +683,11 @@ class Mesh:
         limits = self.limits
         if bucket is not None:
             share = self._buckets.get(bucket)
-            cap = limits.max_mdns_addresses if bucket == MDNS_BUCKET else limits.max_gossip_peers
+            cap = (
+                limits.max_mdns_addresses
+                if bucket in DISCOVERY_BUCKETS
+                else limits.max_gossip_peers
+            )
             if share is not None and len(share) >= cap:
                 self._drop_address(next(iter(share)))
         if len(self._addresses) < limits.max_known_addresses:
@@ -1144,6 +1147,16 @@ class Mesh:
                 )
             )
 
+    def _on_started(self, event: ev.Started) -> None:
+        """Say who we are (and why on another port, if so), then show the stored history."""
+        private = bool(self.room_tag)
+        ready = vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
+        self._show(replace(ready, private=private))
+        if event.port_taken:
+            where = f"HOST:{self.listen_port}"
+            self._show(vw.Notice(f"{event.port_taken}: others find us by discovery, or as {where}"))
+        self._replay_history()
+
     def _replay_history(self) -> None:
         total = len(self.history)
         count = total if self.replay_on_start is None else min(total, self.replay_on_start)
@@ -1332,7 +1345,12 @@ class Mesh:
     ) -> None:
         """Note addresses someone may listen at; node_id is only a claim until a handshake."""
         static = source in STATIC_SOURCES
-        bucket = None if static else MDNS_BUCKET if reporter is None else f"gossip:{reporter}"
+        if static:
+            bucket = None
+        elif reporter is not None:
+            bucket = f"gossip:{reporter}"
+        else:
+            bucket = BEACON_BUCKET if source == "beacon" else MDNS_BUCKET
         for key in addresses:
             if key in self._self_addresses or node_id == self.node_id:
                 continue

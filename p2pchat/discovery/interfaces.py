@@ -7,6 +7,7 @@ import ipaddress
 import ifaddr
 
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+MAX_BROADCAST_PREFIX = 31  # /31 and /32 links have no broadcast address
 
 
 def local_addresses() -> list[str]:
@@ -18,6 +19,35 @@ def local_addresses() -> list[str]:
             if text not in found:
                 found.append(text)
     return found
+
+
+def ipv4_prefixes() -> list[tuple[str, int]]:
+    """(address, prefix length) of every IPv4 address of a local interface."""
+    found: list[tuple[str, int]] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and (ip.ip, ip.network_prefix) not in found:
+                found.append((ip.ip, ip.network_prefix))
+    return found
+
+
+def broadcast_targets(scope: tuple[str, ...] | None) -> list[tuple[str, str]]:
+    """(local address, directed broadcast address) for each IPv4 interface we may use.
+
+    scope: only the interfaces with these addresses (loopback too, if named); None: every
+    interface but loopback. Never the limited broadcast 255.255.255.255, which could leave by
+    an interface outside the scope; /31 and /32 links have no broadcast address.
+    """
+    targets: list[tuple[str, str]] = []
+    for ip, prefix in ipv4_prefixes():
+        address = ipaddress.IPv4Address(ip)
+        if scope is not None and ip not in scope:
+            continue
+        if (scope is None and address.is_loopback) or prefix >= MAX_BROADCAST_PREFIX:
+            continue
+        network = ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+        targets.append((ip, str(network.broadcast_address)))
+    return targets
 
 
 def advertise_addresses(bind_host: str, interfaces: tuple[str, ...] | None) -> tuple[str, ...]:

@@ -7,14 +7,13 @@ import hmac
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from p2pchat.core.limits import TAG_HEX_CHARS
+from p2pchat.core.limits import ROOM_HINT_HEX_CHARS, TAG_HEX_CHARS
 
 ROOM_KEY_BYTES = 32
 ARGON2_ITERATIONS = 3
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_LANES = 1
 MIN_PASSPHRASE_CHARS = 8
-ROOM_HINT_HEX_CHARS = 3
 HINT_SALT = b"p2pchat room hint v1"
 HINT_ITERATIONS = 2
 HINT_MEMORY_KIB = 16 * 1024

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 import platformdirs
 
@@ -31,6 +30,7 @@ from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import Hello, encode_message
+from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.fsutil import write_atomically
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
@@ -51,22 +51,6 @@ TRANSFERS_FILE = "transfers-{room}.json"  # room: a hash of the room name (offer
 Post = Callable[[object], None]
 
 
-class Discovery(Protocol):
-    """What the node needs from a discovery adapter; every method returns without blocking long."""
-
-    def start(self, port: int, post: Post) -> None:
-        """Begin advertising the node at port and posting PeerDiscovered/PeerWithdrawn."""
-
-    def rediscover(self) -> None:
-        """Announce again and query for peers afresh."""
-
-    def announce(self, nick: str) -> None:
-        """Advertise a new nick."""
-
-    def close(self) -> None:
-        """Withdraw the advertisement (goodbyes really sent) and stop; idempotent."""
-
-
 @dataclass(frozen=True)
 class NodeConfig:
     """Everything a node needs to know at start."""
@@ -75,6 +59,7 @@ class NodeConfig:
     room: str = "lobby"
     bind_host: str = "0.0.0.0"
     port: int = 0
+    port_fallback: bool = False  # the port is taken: listen on any free one, and say so
     static_peers: tuple[tuple[str, int], ...] = ()
     limits: Limits = field(default=DEFAULT_LIMITS)
     replay_on_start: int | None = None
@@ -92,7 +77,7 @@ class Node:
         crypto: Crypto,
         log: MessageLog,
         on_view: Callable[[vw.View], None],
-        discovery: Discovery | None = None,
+        discovery: DiscoveryLayers | None = None,
         *,
         on_flush: Callable[[], None] | None = None,
         trust: TrustStore | None = None,
@@ -139,7 +124,14 @@ class Node:
     def start(self) -> None:
         """Listen, load history, start threads and discovery; raise StartupError if it cannot."""
         config = self.config
-        sock = open_listener(config.bind_host, config.port)
+        taken = ""
+        try:
+            sock = open_listener(config.bind_host, config.port)
+        except StartupError as exc:
+            if not config.port_fallback:
+                raise
+            sock = open_listener(config.bind_host, 0)
+            taken = f"{exc}; listening on port {sock.getsockname()[1]} instead"
         self._listener = Listener(sock, self.post, self._limits)
         transfers = self._load_transfers()
         stored = self._log.load(config.room)
@@ -166,16 +158,13 @@ class Node:
             ),
         )
         # Queued before any connection can be, so Ready and the replay come first.
-        self.post(ev.Started(mdns=self._discovery is not None))
+        mdns = self._discovery is not None and "mDNS" in self._discovery.names
+        self.post(ev.Started(mdns=mdns, port_taken=taken))
         self._listener.start()
         self._thread.start()
         port = self._listener.port
         if self._discovery is not None:
-            try:
-                self._discovery.start(port, self.post)
-            except Exception as exc:
-                self.close()
-                raise StartupError(f"cannot start mDNS discovery: {exc}") from None
+            self._discovery.start(port, self.post)  # a layer that cannot start says so
         if self.config.static_peers:
             self.post(ev.PeerDiscovered(self.config.static_peers, None, "static"))
 

@@ -120,7 +120,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/msg NICK TEXT", "send a direct message to one peer (NICK#id if two share a nick)"),
     ("/nick NEW", "change your nick"),
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
-    ("/connect HOST:PORT", "connect to a peer by hand (when multicast is blocked)"),
+    ("/connect HOST[:PORT]", "connect to a peer by hand (when multicast is blocked)"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
     ("/whois NICK", "the full key fingerprint of NICK, to compare in person"),
     ("/send NICK PATH", "offer a file to one peer; it arrives once they /accept it"),
@@ -167,7 +167,7 @@ def parse_line(line: str) -> Command | None:
     if name == "nick":
         return Nick(rest) if rest else Invalid("usage: /nick NEW")
     if name == "connect":
-        return Connect(rest) if rest else Invalid("usage: /connect HOST:PORT")
+        return Connect(rest) if rest else Invalid("usage: /connect HOST[:PORT]")
     if name == "send":
         target, _, path = rest.partition(" ")
         if not target or not path.strip():

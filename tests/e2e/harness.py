@@ -31,13 +31,16 @@ class ChatProcess:
         bind: str | None = "127.0.0.1",
         mdns: bool = False,
         env: dict[str, str] | None = None,
+        default_port: bool = False,
     ) -> None:
         cmd = [*prefix, sys.executable, "-m", "p2pchat", "--ui", "json", "--nick", nick]
         cmd += ["--data-dir", str(data_dir)]
+        if not default_port and "--port" not in args:
+            cmd += ["--port", "0"]  # many nodes on one host; the default port is tried in netns
         if bind is not None:
             cmd += ["--bind", bind]
         if not mdns:
-            cmd.append("--no-mdns")
+            cmd.append("--no-discovery")
         cmd += list(args)
         self.nick = nick
         self.events: list[Event] = []

@@ -2,91 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import ChatProcess, Cluster
+from tests.e2e.netlan import Lan
 
-ROOT = Path(__file__).resolve().parents[2]
-LAN_SCRIPT = ROOT / "scripts" / "lan"
 DISCOVERY_TIMEOUT = 20.0
 SYNC_TIMEOUT = 30.0
 LOSS_SYNC_TIMEOUT = 60.0
 POLL_INTERVAL = 0.2
-_lan_numbers = itertools.count(1)
 
 pytestmark = pytest.mark.netns
-
-
-class Lan:
-    """A LAN built by scripts/lan under a name of its own; removed at the end."""
-
-    def __init__(self, hosts: int) -> None:
-        self.name = f"p2pt{os.getpid()}-{next(_lan_numbers)}"
-        self.env = {**os.environ, "P2PCHAT_LAN": self.name}
-        self.hosts = hosts
-        result = self._lan("up", str(hosts))
-        if result.returncode != 0:
-            self._lan("down")
-            pytest.skip(f"cannot build network namespaces: {result.stderr.strip()}")
-
-    def host_ns(self, i: int) -> str:
-        return f"{self.name}-h{i}"
-
-    def faults(self, *args: str) -> None:
-        """scripts/lan split/loss/heal on this LAN; skip the test if nftables is missing."""
-        if shutil.which("nft") is None:
-            pytest.skip("needs nftables (nft); .ci/run installs it")
-        result = self._lan(*args)
-        assert result.returncode == 0, result.stderr
-
-    def set_link(self, i: int, up: bool) -> None:
-        """Plug (up) or unplug host i's cable at the bridge."""
-        state = "up" if up else "down"
-        cmd = ["ip", "-n", f"{self.name}-br", "link", "set", f"h{i}", state]
-        subprocess.run(cmd, check=True, timeout=10)
-
-    def shape(self, i: int, rate: str) -> None:
-        """Limit what host i receives to rate (tc token bucket at its bridge port)."""
-        cmd = ["ip", "netns", "exec", f"{self.name}-br", "tc", "qdisc", "replace", "dev"]
-        cmd += [f"h{i}", "root", "tbf", "rate", rate, "burst", "64kb", "latency", "50ms"]
-        subprocess.run(cmd, check=True, timeout=10)
-
-    def down(self) -> None:
-        self._lan("down")
-
-    def _lan(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(LAN_SCRIPT), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-
-@pytest.fixture
-def lan() -> Iterator[Callable[[int], Lan]]:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 (ip) to build network namespaces")
-    built: list[Lan] = []
-
-    def make(hosts: int) -> Lan:
-        built.append(Lan(hosts))
-        return built[-1]
-
-    yield make
-    for item in built:
-        item.down()
 
 
 def start_on(cluster: Cluster, lan: Lan, i: int, *args: str) -> ChatProcess:

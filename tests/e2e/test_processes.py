@@ -211,11 +211,11 @@ def test_startup_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         cases = [
-            ["--bind", "127.0.0.1", "--port", str(port), "--no-mdns"],
-            ["--peer", "no-such-host.invalid:1", "--no-mdns"],
-            ["--peer", "127.0.0.1", "--no-mdns"],
+            ["--bind", "127.0.0.1", "--port", str(port), "--no-discovery"],
+            ["--peer", "no-such-host.invalid:1", "--no-discovery"],
+            ["--peer", "127.0.0.1:0", "--no-discovery"],
             ["--interface", "192.0.2.77"],
-            ["--nick", "two words", "--no-mdns"],
+            ["--nick", "two words", "--no-discovery"],
             ["--port", "70000"],
         ]
         errors = []
@@ -232,7 +232,7 @@ def test_startup_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
 
 def test_second_node_on_the_same_data_dir_is_refused(cluster: Cluster, tmp_path: Path) -> None:
     first = cluster.start("solo").ready()
-    result = run_cli("--data-dir", str(tmp_path / "solo"), "--no-mdns", "--bind", "127.0.0.1")
+    result = run_cli("--data-dir", str(tmp_path / "solo"), "--no-discovery", "--bind", "127.0.0.1")
     assert result.returncode == 2
     assert "another p2pchat is running" in result.stderr
     assert first.proc.poll() is None
@@ -261,7 +261,7 @@ def test_connect_command_joins_by_hand(cluster: Cluster) -> None:
 
 
 def test_without_a_terminal_the_default_interface_is_plain_lines(tmp_path: Path) -> None:
-    result = run_cli("--data-dir", str(tmp_path / "d"), "--no-mdns", "--bind", "127.0.0.1")
+    result = run_cli("--data-dir", str(tmp_path / "d"), "--no-discovery", "--bind", "127.0.0.1")
     assert result.returncode == 0
     assert result.stdout.startswith("p2pchat: you are ")
     assert "open room: anyone on this network can read and join" in result.stdout
@@ -289,7 +289,7 @@ def piped(text: str, *args: str) -> subprocess.CompletedProcess[str]:
             "p2pchat",
             "--ui",
             "plain",
-            "--no-mdns",
+            "--no-discovery",
             "--bind",
             "127.0.0.1",
             *args,

@@ -96,7 +96,7 @@ def start_pair(tmux: Tmux, tmp_path: Path, *, plain: bool = False) -> None:
     """alice and bob linked over 127.0.0.1: in full screen, or in plain mode (the line editor)."""
     port = free_port()
     ui = ["--ui", "plain"] if plain else []
-    base = [sys.executable, "-m", "p2pchat", *ui, "--no-mdns", "--bind", "127.0.0.1"]
+    base = [sys.executable, "-m", "p2pchat", *ui, "--no-discovery", "--bind", "127.0.0.1"]
     tmux.start(
         "alice", [*base, "--nick", "alice", "--port", str(port), "--data-dir", str(tmp_path / "a")]
     )
@@ -146,7 +146,7 @@ def test_a_multi_line_paste_arrives_as_one_message(tmux: Tmux, tmp_path: Path) -
 def test_a_70_kb_paste_is_refused_at_once_and_nothing_typed_is_lost(
     tmux: Tmux, tmp_path: Path
 ) -> None:
-    base = [sys.executable, "-m", "p2pchat", "--no-mdns", "--bind", "127.0.0.1", "--port", "0"]
+    base = [sys.executable, "-m", "p2pchat", "--no-discovery", "--bind", "127.0.0.1", "--port", "0"]
     tmux.start("alice", [*base, "--nick", "alice", "--data-dir", str(tmp_path / "a")])
     tmux.wait_for("alice", "#lobby")
     tmux.type("alice", *"keep")

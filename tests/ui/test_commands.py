@@ -22,7 +22,7 @@ from p2pchat.ui import commands as cmd
         ("/exit", cmd.Quit()),
         ("/msg bob", cmd.Invalid("usage: /msg NICK TEXT")),
         ("/nick", cmd.Invalid("usage: /nick NEW")),
-        ("/connect", cmd.Invalid("usage: /connect HOST:PORT")),
+        ("/connect", cmd.Invalid("usage: /connect HOST[:PORT]")),
         ("/send bob ~/My Docs/report.pdf", cmd.SendFile("~/My Docs/report.pdf", "bob")),
         ("/send bob '/tmp/a b.txt'", cmd.SendFile("/tmp/a b.txt", "bob")),
         ('/share "notes.txt"', cmd.SendFile("notes.txt", None)),

@@ -1,0 +1,232 @@
+"""Beacon discovery: UDP broadcast on the local subnets, for networks that filter multicast.
+
+Each node sends its beacon (p2pchat.core.beacon) to the directed broadcast address of each
+interface it may use, at start, when asked to look again, and then with backoff; it hears the
+beacons of others on the same UDP port and reports those of its room as addresses to dial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import select
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from p2pchat.core import events as ev
+from p2pchat.core.beacon import (
+    MAX_BEACON_BYTES,
+    Beacon,
+    BeaconMatch,
+    decode_beacon,
+    encode_beacon,
+    match_beacon,
+)
+from p2pchat.core.limits import DEFAULT_PORT, Limits
+from p2pchat.discovery.interfaces import broadcast_targets, ipv4_prefixes
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[object], None]
+
+FIRST_INTERVAL = 2.0  # seconds between the first rounds; doubled up to MAX_INTERVAL
+MAX_INTERVAL = 30.0
+MIN_GAP = 2.0  # never more than one round every MIN_GAP seconds, whatever asks for one
+SOURCE_RATE = 1.0  # beacons a second heard from one address (more are dropped)
+SOURCE_BURST = 5.0
+MAX_SOURCES = 256  # addresses whose rate we track, and node addresses we remember reporting
+REPORT_EVERY = 10.0  # a node at one address is reported again at most this often
+POLL_SECONDS = 1.0
+
+
+class BeaconError(Exception):
+    """The beacon cannot run here; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class BeaconConfig:
+    """Who we are, our room, and the interfaces we may use (scope None: every LAN interface)."""
+
+    node_id: str
+    room: str
+    limits: Limits
+    scope: tuple[str, ...] | None = None
+    room_tag: str | None = None
+    room_hint: str = ""
+    udp_port: int = DEFAULT_PORT
+
+
+class BeaconDiscovery:
+    """Sends and hears beacons on one thread; every method returns at once."""
+
+    def __init__(self, config: BeaconConfig) -> None:
+        self._config = config
+        self._sock: socket.socket | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="p2pchat-beacon")
+        self._lock = threading.Lock()
+        self._due = 0.0  # when the next round goes out
+        self._interval = FIRST_INTERVAL
+        self._last_round = float("-inf")
+        self._closing = False
+        self._post: Post | None = None
+        self._beacon = b""
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # ip -> tokens, t
+        self._reported: OrderedDict[tuple[str, str, int], float] = OrderedDict()
+        self._told_other_passphrase = False
+
+    def start(self, port: int, post: Post) -> None:
+        """Open the UDP socket (raise BeaconError if impossible) and start sending and hearing."""
+        cfg = self._config
+        self._post = post
+        self._beacon = encode_beacon(
+            Beacon(
+                cfg.node_id,
+                port,
+                room=None if cfg.room_tag else cfg.room,
+                tag=cfg.room_tag,
+                hint=cfg.room_hint,
+            )
+        )
+        self._sock = _open_receiver(cfg.udp_port)
+        self._thread.start()
+
+    def rediscover(self) -> None:
+        """Send a round soon (the network may have changed) and start the backoff again."""
+        with self._lock:
+            self._interval = FIRST_INTERVAL
+            self._due = max(time.monotonic(), self._last_round + MIN_GAP)
+        self._wake()
+
+    def announce(self, nick: str) -> None:
+        """Nothing to do: a beacon carries no nick."""
+
+    def close(self) -> None:
+        """Stop the thread and close the sockets; idempotent."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        self._wake()
+        if self._thread.ident is not None:
+            self._thread.join()
+        for sock in (self._sock, self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+
+    # ---------------------------------------------------------------- thread
+
+    def _run(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while True:
+            with self._lock:
+                if self._closing:
+                    return
+                wait = max(0.0, min(self._due - time.monotonic(), POLL_SECONDS))
+            readable, _, _ = select.select([sock, self._wake_r], [], [], wait)
+            if self._wake_r in readable:
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(64)
+            if sock in readable:
+                self._hear(sock)
+            if time.monotonic() >= self._due:
+                self._send_round()
+
+    def _send_round(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._last_round = now
+            self._due = now + self._interval
+            self._interval = min(self._interval * 2, MAX_INTERVAL)
+        for local, broadcast in broadcast_targets(self._config.scope):
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+                    out.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                    out.bind((local, 0))
+                    out.sendto(self._beacon, (broadcast, self._config.udp_port))
+            except OSError as exc:
+                log.debug("beacon to %s from %s failed: %s", broadcast, local, exc)
+
+    def _hear(self, sock: socket.socket) -> None:
+        try:
+            data, source = sock.recvfrom(MAX_BEACON_BYTES + 1)
+        except OSError:
+            return
+        host = str(source[0])
+        if not self._in_scope(host) or not self._allow(host):
+            return
+        beacon = decode_beacon(data, self._config.limits)
+        if beacon is None or beacon.node_id == self._config.node_id or self._post is None:
+            return
+        cfg = self._config
+        match = match_beacon(beacon, cfg.room, cfg.room_tag, cfg.room_hint)
+        if match is BeaconMatch.OTHER_PASSPHRASE and not self._told_other_passphrase:
+            self._told_other_passphrase = True
+            self._post(ev.OtherPassphraseSeen(beacon.node_id))
+        elif match is BeaconMatch.SAME_ROOM and self._first_report(beacon, host):
+            self._post(ev.PeerDiscovered(((host, beacon.port),), beacon.node_id, "beacon"))
+
+    def _in_scope(self, host: str) -> bool:
+        """With a scope, only beacons from the networks of its interfaces count."""
+        scope = self._config.scope
+        if scope is None:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in _networks(scope))
+
+    def _allow(self, host: str) -> bool:
+        """A token bucket per sending address: a flood from one host costs us little."""
+        now = time.monotonic()
+        tokens, then = self._buckets.pop(host, (SOURCE_BURST, now))
+        tokens = min(SOURCE_BURST, tokens + (now - then) * SOURCE_RATE)
+        allowed = tokens >= 1.0
+        self._buckets[host] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > MAX_SOURCES:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def _first_report(self, beacon: Beacon, host: str) -> bool:
+        """True if this node at this address was not reported within REPORT_EVERY."""
+        key, now = (beacon.node_id, host, beacon.port), time.monotonic()
+        last = self._reported.pop(key, None)
+        self._reported[key] = now if last is None or now - last >= REPORT_EVERY else last
+        while len(self._reported) > MAX_SOURCES:
+            self._reported.popitem(last=False)
+        return last is None or now - last >= REPORT_EVERY
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+
+def _open_receiver(udp_port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):  # several nodes on one host hear every beacon
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        # Broadcasts reach only sockets bound to the wildcard address; the scope filters.
+        sock.bind(("", udp_port))
+    except OSError as exc:
+        sock.close()
+        raise BeaconError(f"UDP port {udp_port} cannot be used: {exc.strerror or exc}") from None
+    return sock
+
+
+def _networks(scope: tuple[str, ...]) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks of the interfaces whose addresses are in scope."""
+    return [
+        ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+        for ip, prefix in ipv4_prefixes()
+        if ip in scope
+    ]

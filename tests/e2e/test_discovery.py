@@ -1,0 +1,128 @@
+"""Finding each other on real networks (issue 13): in network namespaces built by scripts/lan."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from p2pchat.core.limits import DEFAULT_PORT
+from tests.e2e.harness import ChatProcess, Cluster
+from tests.e2e.netlan import Lan
+
+JOIN_TIMEOUT = 20.0
+CONTROL_WAIT = 6.0  # how long nobody must appear where discovery cannot work
+
+pytestmark = pytest.mark.netns
+
+
+def start_on(
+    cluster: Cluster, lan: Lan, i: int, *args: str, name: str = "", mdns: bool = False
+) -> ChatProcess:
+    """A node on host i, on the default port unless args say otherwise."""
+    prefix = ("ip", "netns", "exec", lan.host_ns(i))
+    return cluster.start(
+        name or f"h{i}", *args, prefix=prefix, bind=None, mdns=mdns, default_port=True
+    ).ready()
+
+
+def test_the_default_port_lets_a_peer_be_given_without_one(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    a = start_on(cluster, net, 1)
+    assert a.events[0]["port"] == DEFAULT_PORT
+    b = start_on(cluster, net, 2, "--peer", "198.18.0.1")
+    b.wait_peers({a.id}, timeout=JOIN_TIMEOUT)
+    b.send("/connect 198.18.0.1")  # and /connect without a port too
+    b.send("hello")
+    a.wait_for(lambda e: e.get("text") == "hello")
+    assert not [e for e in b.events if e["event"] == "error"]
+
+
+def test_a_taken_default_port_falls_back_to_a_free_one_and_says_so(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    first = start_on(cluster, net, 1)
+    second = start_on(cluster, net, 1, name="second")
+    port = second.events[0]["port"]
+    assert port != DEFAULT_PORT
+    notice = second.wait_for(lambda e: e["event"] == "notice")
+    assert f"address already in use; listening on port {port} instead" in notice["message"]
+    c = start_on(cluster, net, 2, "--peer", f"198.18.0.1:{port}")
+    c.wait_peers({second.id}, timeout=JOIN_TIMEOUT)
+    assert first.events[0]["port"] == DEFAULT_PORT
+
+
+def test_with_multicast_dropped_the_beacon_finds_the_peer(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    net.faults("nomulticast")  # no mDNS: as on many campus, hotel and office Wi-Fi networks
+    a = start_on(cluster, net, 1, mdns=True)
+    b = start_on(cluster, net, 2, mdns=True)
+    for node, other in ((a, b), (b, a)):
+        node.wait_peers({other.id}, timeout=JOIN_TIMEOUT)
+    b.send("found you")
+    a.wait_for(lambda e: e.get("text") == "found you")
+
+
+def test_the_multicast_fault_really_stops_mdns_and_the_beacon_alone_joins(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    # The control for the test above: through this bridge mDNS alone finds nobody...
+    net = lan(4)
+    net.faults("nomulticast")
+    a = start_on(cluster, net, 1, "--no-beacon", mdns=True)
+    b = start_on(cluster, net, 2, "--no-beacon", mdns=True)
+    with pytest.raises(AssertionError, match="linked to 0"):
+        a.wait_peers({b.id}, timeout=CONTROL_WAIT)
+    # ...and the beacon alone does.
+    c = start_on(cluster, net, 3, "--no-mdns", mdns=True)
+    d = start_on(cluster, net, 4, "--no-mdns", mdns=True)
+    c.wait_peers({d.id}, timeout=JOIN_TIMEOUT)
+
+
+def udp_tcp_sent_on_eth0(lan: Lan, i: int) -> int:
+    """Packets host i has sent out of eth0 (UDP and TCP), counted by nftables since set up."""
+    ns = ["ip", "netns", "exec", lan.host_ns(i), "nft"]
+    out = subprocess.run(
+        [*ns, "list", "table", "inet", "p2pt_watch"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+    return int(out.split("counter packets ")[1].split()[0])
+
+
+def watch_eth0(lan: Lan, i: int) -> None:
+    """Count host i's UDP and TCP packets out of eth0."""
+    if shutil.which("nft") is None:
+        pytest.skip("needs nftables (nft); .ci/run installs it")
+    rules = (
+        "table inet p2pt_watch {\n chain out {\n type filter hook output priority 0;\n"
+        ' oifname "eth0" meta l4proto { tcp, udp } counter\n }\n}\n'
+    )
+    cmd = ["ip", "netns", "exec", lan.host_ns(i), "nft", "-f", "-"]
+    subprocess.run(cmd, input=rules, text=True, check=True, timeout=10)
+
+
+def test_a_node_bound_to_loopback_never_sends_a_packet_off_loopback(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    watch_eth0(net, 1)
+    watch_eth0(net, 2)
+    # Both with every discovery layer on; one bound to 127.0.0.1, the other to everything.
+    local = start_on(cluster, net, 1, "--bind", "127.0.0.1", mdns=True)
+    seen = start_on(cluster, net, 2, mdns=True)
+    twin = start_on(cluster, net, 1, "--bind", "127.0.0.1", "--port", "0", name="twin", mdns=True)
+    twin.wait_peers({local.id}, timeout=JOIN_TIMEOUT)  # discovery works, on loopback
+    with pytest.raises(AssertionError, match="linked to 0"):
+        seen.wait_peers({local.id}, timeout=CONTROL_WAIT)
+    assert udp_tcp_sent_on_eth0(net, 1) == 0
+    assert udp_tcp_sent_on_eth0(net, 2) > 0  # the counter counts: host 2 did advertise
