@@ -113,6 +113,7 @@ class Limits:
     redial_jitter: float = 0.25
     rediscover_min_interval: float = 5.0
     rediscover_retry_interval: float = 30.0
+    alone_hint_seconds: float = 10.0  # found nobody this long after start: say what to do
 
     # Known peers (first key seen per nick), kept in the data dir: beyond either bound a new
     # nick is not remembered; an entry already there is never evicted.

@@ -146,6 +146,7 @@ class Mesh:
         self._sync_waiting: OrderedDict[str, bool] = OrderedDict()  # peer -> recheck
         self._unsent: set[int] = set()  # our seqs sent to nobody yet (no link when written)
         self._ever_linked = False
+        self._alone_hint_at: float | None = None  # when to say we found nobody, until we do
         self._self_addresses: set[tuple[str, int]] = set()
         self._directs = DirectLedger(
             limits.max_seen_directs,
@@ -278,6 +279,8 @@ class Mesh:
             times.append(self._next_heartbeat)
         if self._announce_links_at is not None:
             times.append(self._announce_links_at)
+        if self._alone_hint_at is not None:
+            times.append(self._alone_hint_at)
         for peer in self._peers.values():
             if peer.conn is None:
                 times.append(peer.switching_until)
@@ -497,6 +500,7 @@ class Mesh:
             )
             self._peers[peer_id] = peer
             self._ever_linked = True
+            self._alone_hint_at = None
             addr = format_addr(link.host, hello.port)
             self._vouch(
                 peer_id,
@@ -1152,10 +1156,23 @@ class Mesh:
         private = bool(self.room_tag)
         ready = vw.Ready(self.node_id, self.nick, self.room, self.listen_port, event.mdns)
         self._show(replace(ready, private=private))
+        self._alone_hint_at = self._now + self.limits.alone_hint_seconds
+        self._timers_dirty = True
         if event.port_taken:
             where = f"HOST:{self.listen_port}"
             self._show(vw.Notice(f"{event.port_taken}: others find us by discovery, or as {where}"))
         self._replay_history()
+
+    def _alone_hint(self) -> str:
+        """What to do when nobody was found: one line, the likely causes first."""
+        seconds = f"{self.limits.alone_hint_seconds:g}"
+        passphrase = " and passphrase" if self.room_tag else ""
+        return (
+            f"nobody found in room {self.room!r} after {seconds} s: check that the others use "
+            f"the same room name{passphrase}; if this network filters multicast and broadcast, "
+            "ask someone for their address and type /connect HOST (HOST:PORT if their port is "
+            "not the default; it is shown in their /peers)"
+        )
 
     def _replay_history(self) -> None:
         total = len(self.history)
@@ -1385,6 +1402,9 @@ class Mesh:
         now = self._now
         limits = self.limits
         self.history.expire(now, self._wall)
+        if self._alone_hint_at is not None and now >= self._alone_hint_at:
+            self._alone_hint_at = None
+            self._show(vw.Notice(self._alone_hint()))
         for link in self._unestablished():
             if link.handshake.expired(now):
                 self._close(link, "handshake timed out", flush=False)

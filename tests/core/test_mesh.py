@@ -757,3 +757,28 @@ def test_spamming_author_is_throttled_and_its_excess_not_relayed() -> None:
         shown += sum(1 for a in out if isinstance(a, act.Show))
     assert shown == 3
     assert m.guard.throttled == 7
+
+
+def notices(actions: list[act.Action]) -> list[str]:
+    return [
+        a.view.text for a in actions if isinstance(a, act.Show) and isinstance(a.view, vw.Notice)
+    ]
+
+
+def test_a_node_that_found_nobody_says_once_what_to_do() -> None:
+    m = make_mesh()
+    m.handle(ev.Started(mdns=True), 0.0, 0.0)
+    assert m.next_deadline() == LIMITS.alone_hint_seconds
+    assert notices(m.handle(ev.Tick(), LIMITS.alone_hint_seconds - 0.1, 0.0)) == []
+    hint = notices(m.handle(ev.Tick(), LIMITS.alone_hint_seconds, 0.0))
+    assert len(hint) == 1 and "nobody found in room 'lobby' after 10 s" in hint[0]
+    assert "/connect HOST" in hint[0]
+    assert notices(m.handle(ev.Tick(), 1000.0, 0.0)) == []  # once
+
+
+def test_a_node_that_found_someone_in_time_says_nothing() -> None:
+    m = make_mesh()
+    m.handle(ev.Started(mdns=True), 0.0, 0.0)
+    link(m, 1, OTHER_KEYS)
+    later = m.handle(ev.Tick(), LIMITS.alone_hint_seconds + 1, 0.0)
+    assert not [t for t in notices(later) if "nobody found" in t]

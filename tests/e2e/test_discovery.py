@@ -126,3 +126,16 @@ def test_a_node_bound_to_loopback_never_sends_a_packet_off_loopback(
         seen.wait_peers({local.id}, timeout=CONTROL_WAIT)
     assert udp_tcp_sent_on_eth0(net, 1) == 0
     assert udp_tcp_sent_on_eth0(net, 2) > 0  # the counter counts: host 2 did advertise
+
+
+def test_a_node_that_finds_nobody_says_what_to_do(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    net.faults("nobroadcast")  # neither mDNS nor the beacon can pass
+    a = start_on(cluster, net, 1, mdns=True)
+    b = start_on(cluster, net, 2, mdns=True)
+    hint = b.wait_for(lambda e: "nobody found" in e.get("message", ""), timeout=JOIN_TIMEOUT)
+    assert hint["event"] == "notice" and "/connect HOST" in hint["message"]
+    b.send("/connect 198.18.0.1")  # what it says works
+    b.wait_peers({a.id}, timeout=JOIN_TIMEOUT)
