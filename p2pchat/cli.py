@@ -32,6 +32,7 @@ from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
 from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
+from p2pchat.discovery.scan import SubnetScan
 from p2pchat.discovery.static import resolve_peer
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_hint, room_key, room_tag
@@ -203,7 +204,9 @@ def _discovery(
     if not (args.no_beacon or args.no_discovery):
         beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint)
         layers.append(("beacon", BeaconDiscovery(beacon)))
-    return DiscoveryLayers(layers) if layers else None
+    if args.scan:
+        layers.append(("scan", SubnetScan(scope)))
+    return DiscoveryLayers(layers, follow=scope is None) if layers else None
 
 
 def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:
@@ -421,6 +424,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS (the beacon stays)")
     parser.add_argument(
         "--no-beacon", action="store_true", help="do not use the UDP broadcast beacon (mDNS stays)"
+    )
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help=(
+            f"also try port {DEFAULT_PORT} on every address of the local subnets (at most a /22), "
+            "for networks that drop multicast and broadcast"
+        ),
     )
     parser.add_argument(
         "--no-discovery",

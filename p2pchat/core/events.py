@@ -48,7 +48,7 @@ class ConnectionLost:
     reason: str
 
 
-DiscoverySource = Literal["mdns", "beacon", "static", "user"]
+DiscoverySource = Literal["mdns", "beacon", "scan", "static", "user"]
 """mDNS adverts; --peer at start; /connect typed by the user."""
 
 

@@ -74,7 +74,9 @@ BYE_DUPLICATE = "duplicate"
 STATIC_SOURCES = frozenset({"static", "user"})
 MDNS_BUCKET = "mdns"
 BEACON_BUCKET = "beacon"
-DISCOVERY_BUCKETS = frozenset({MDNS_BUCKET, BEACON_BUCKET})  # unproven addresses, share capped
+SCAN_BUCKET = "scan"
+# Unproven addresses from discovery: each source keeps a capped share of the address book.
+DISCOVERY_BUCKETS = frozenset({MDNS_BUCKET, BEACON_BUCKET, SCAN_BUCKET})
 MIN_ID_PREFIX = 4
 COUNTERS = (
     "sent",  # room messages we wrote
@@ -1367,7 +1369,7 @@ class Mesh:
         elif reporter is not None:
             bucket = f"gossip:{reporter}"
         else:
-            bucket = BEACON_BUCKET if source == "beacon" else MDNS_BUCKET
+            bucket = {"beacon": BEACON_BUCKET, "scan": SCAN_BUCKET}.get(source, MDNS_BUCKET)
         for key in addresses:
             if key in self._self_addresses or node_id == self.node_id:
                 continue

@@ -103,6 +103,10 @@ class BeaconDiscovery:
             self._due = max(time.monotonic(), self._last_round + MIN_GAP)
         self._wake()
 
+    def network_changed(self) -> None:
+        """The host's addresses changed: send a round from the new ones soon."""
+        self.rediscover()
+
     def announce(self, nick: str) -> None:
         """Nothing to do: a beacon carries no nick."""
 

@@ -21,6 +21,7 @@ from zeroconf import (
 from p2pchat.core import events as ev
 from p2pchat.core.limits import PROTOCOL_VERSION, SERVICE_TYPE
 from p2pchat.core.messages import is_node_id
+from p2pchat.discovery.interfaces import advertise_addresses
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class MdnsDiscovery:
     def __init__(self, config: MdnsConfig) -> None:
         self._config = config
         self._nick = config.nick
+        self._advertise = config.advertise
         self._zc: Zeroconf | None = None
         self._browser: ServiceBrowser | None = None
         self._info: ServiceInfo | None = None
@@ -80,6 +82,11 @@ class MdnsDiscovery:
     def rediscover(self) -> None:
         """Re-announce and restart browsing (zeroconf alone does not re-find peers after a cut)."""
         self._tasks.put(("rediscover", "", 0))
+
+    def network_changed(self) -> None:
+        """The host's addresses changed: reopen the sockets, advertise the new addresses, look
+        again (only when mDNS runs on all interfaces: given ones are fixed)."""
+        self._tasks.put(("reopen", "", 0))
 
     def announce(self, nick: str) -> None:
         """Advertise a new nick in TXT."""
@@ -130,6 +137,15 @@ class MdnsDiscovery:
             self._browser = self._new_browser(zc)
         elif kind == "rediscover":
             if self._info is not None:
+                zc.update_service(self._info)
+            if self._browser is not None:
+                self._browser.cancel()
+                self._browser = self._new_browser(zc)
+        elif kind == "reopen" and self._config.interfaces is None:
+            zc.update_interfaces(InterfaceChoice.All, IPVersion.V4Only)
+            self._advertise = advertise_addresses("0.0.0.0", None)
+            if self._info is not None:
+                self._info = self._service_info()
                 zc.update_service(self._info)
             if self._browser is not None:
                 self._browser.cancel()
@@ -209,7 +225,7 @@ class MdnsDiscovery:
             port=self._port,
             properties=properties,
             server=f"p2pchat-{cfg.node_id[:INSTANCE_ID_CHARS]}.local.",
-            parsed_addresses=list(cfg.advertise),
+            parsed_addresses=list(self._advertise),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -139,3 +140,87 @@ def test_a_node_that_finds_nobody_says_what_to_do(
     assert hint["event"] == "notice" and "/connect HOST" in hint["message"]
     b.send("/connect 198.18.0.1")  # what it says works
     b.wait_peers({a.id}, timeout=JOIN_TIMEOUT)
+
+
+def ip_in(lan: Lan, i: int, *args: str) -> None:
+    """Run `ip ARGS` on host i."""
+    subprocess.run(["ip", "-n", lan.host_ns(i), *args], check=True, timeout=10)
+
+
+FOLLOW_TIMEOUT = 15.0  # from the change to the join
+
+
+def test_a_node_whose_network_comes_up_after_it_started_is_found_by_mdns(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    # A laptop that opens the chat before its Wi-Fi has an address. mDNS alone (no beacon):
+    # its sockets must follow the new address.
+    net = lan(2)
+    ip_in(net, 2, "addr", "flush", "dev", "eth0")
+    late = start_on(cluster, net, 2, "--no-beacon", mdns=True)
+    early = start_on(cluster, net, 1, "--no-beacon", mdns=True)
+    ip_in(net, 2, "addr", "add", "198.18.0.2/24", "dev", "eth0")
+    ip_in(net, 2, "route", "replace", "224.0.0.0/4", "dev", "eth0")
+    for node, other in ((late, early), (early, late)):
+        node.wait_peers({other.id}, timeout=FOLLOW_TIMEOUT)
+
+
+ADVERT_PROBE = """
+import sys, time
+from zeroconf import ServiceBrowser, ServiceInfo, Zeroconf
+kind = "_p2pchat._tcp.local."
+zc = Zeroconf()
+names = set()
+def seen(zeroconf, service_type, name, state_change):
+    names.add(name)
+ServiceBrowser(zc, kind, handlers=[seen])
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    for name in list(names):
+        info = ServiceInfo(kind, name)
+        if info.request(zc, 500) and sys.argv[1] in info.parsed_addresses():
+            print("found", info.parsed_addresses())
+            zc.close()
+            sys.exit(0)
+    time.sleep(0.2)
+zc.close()
+sys.exit(1)
+"""
+
+
+def test_a_node_whose_address_changes_advertises_the_new_one(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    # A new lease: a newcomer that finds the node by mDNS must be given the address it has now.
+    net = lan(3)
+    moved = start_on(cluster, net, 1, "--no-beacon", mdns=True)
+    ip_in(net, 1, "addr", "del", "198.18.0.1/24", "dev", "eth0")
+    ip_in(net, 1, "addr", "add", "198.18.0.11/24", "dev", "eth0")
+    ip_in(net, 1, "route", "replace", "224.0.0.0/4", "dev", "eth0")
+    probe = ["ip", "netns", "exec", net.host_ns(3), sys.executable, "-c", ADVERT_PROBE]
+    found = subprocess.run(
+        [*probe, "198.18.0.11", str(FOLLOW_TIMEOUT)],
+        capture_output=True,
+        text=True,
+        timeout=FOLLOW_TIMEOUT + 10,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr[-500:]
+    newcomer = start_on(cluster, net, 3, "--no-beacon", mdns=True)
+    newcomer.wait_peers({moved.id}, timeout=FOLLOW_TIMEOUT)
+
+
+SCAN_TIMEOUT = 30.0
+
+
+def test_with_multicast_and_broadcast_dropped_scan_finds_the_peer(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(3)
+    net.faults("nobroadcast")
+    a = start_on(cluster, net, 1, mdns=True)
+    b = start_on(cluster, net, 3, "--scan", mdns=True)
+    b.wait_peers({a.id}, timeout=SCAN_TIMEOUT)
+    a.send("found by a scan")
+    b.wait_for(lambda e: e.get("text") == "found by a scan")
+    assert not [e for e in a.events if e["event"] == "error"]  # the probes did not upset a
