@@ -24,6 +24,7 @@ from rich.text import Text
 
 from p2pchat import __version__
 from p2pchat.core.events import ShowDelivery
+from p2pchat.core.invite import Invite, InviteError, decode_invite
 from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, Limits
 from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
 from p2pchat.core.trust import TrustTable
@@ -102,11 +103,14 @@ def default_nick() -> str:
 
 def _chat(args: argparse.Namespace) -> int:
     limits = DEFAULT_LIMITS
+    invite = _invite(args, limits)
     nick = normal_nick(args.nick) if args.nick else default_nick()
     for problem in (nick_problem(nick, limits), room_problem(args.room, limits)):
         if problem is not None:
             raise UsageError(problem)
     peers = tuple(_resolve(spec) for spec in args.peer)
+    if invite is not None:
+        peers += tuple((address, invite.port) for address in invite.addresses)
     interfaces = tuple(args.interface) or None
     if interfaces:
         missing = unknown_interfaces(interfaces)
@@ -121,6 +125,12 @@ def _chat(args: argparse.Namespace) -> int:
     )
     passphrase = _passphrase(args)
     key = None if passphrase is None else room_key(passphrase, args.room)
+    if (
+        invite is not None
+        and invite.tag is not None
+        and (key is None or room_tag(key) != invite.tag)
+    ):
+        raise UsageError(f"that passphrase does not open the invite's room {args.room!r}; check it")
     mode = args.ui or ("tui" if sys.stdin.isatty() and sys.stdout.isatty() else "plain")
     app = ChatApp() if mode == "tui" else None
     ui: Ui = JsonUi(sys.stdout) if mode == "json" else PlainUi() if app is None else TuiUi(app)
@@ -138,6 +148,7 @@ def _chat(args: argparse.Namespace) -> int:
             room=args.room,
             bind_host=args.bind,
             port=DEFAULT_PORT if args.port is None else args.port,
+            interfaces=(args.bind,) if args.bind not in WILDCARDS else interfaces,
             port_fallback=args.port is None,
             static_peers=peers,
             limits=limits,
@@ -179,6 +190,21 @@ def _chat(args: argparse.Namespace) -> int:
             elif args.wait > 0 and not sys.stdin.isatty():
                 return _wait_for_delivery(node, deliveries, args.wait)
     return EXIT_OK
+
+
+def _invite(args: argparse.Namespace, limits: Limits) -> Invite | None:
+    """The invite of --join, with --room and --private set from it; None without --join."""
+    if args.join is None:
+        return None
+    try:
+        invite = decode_invite(args.join, limits)
+    except InviteError as exc:
+        raise UsageError(f"bad --join: {exc}") from None
+    if args.room not in (DEFAULT_ROOM, invite.room):
+        raise UsageError(f"--room {args.room!r} differs from the invite's room {invite.room!r}")
+    args.room = invite.room
+    args.private = args.private or invite.tag is not None
+    return invite
 
 
 def _discovery(
@@ -424,6 +450,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS (the beacon stays)")
     parser.add_argument(
         "--no-beacon", action="store_true", help="do not use the UDP broadcast beacon (mDNS stays)"
+    )
+    parser.add_argument(
+        "--join",
+        metavar="CODE",
+        help=(
+            "join with an invite code (/invite on any member shows one): its room, and its "
+            "addresses dialled; a private room asks for the passphrase and checks it"
+        ),
     )
     parser.add_argument(
         "--scan",

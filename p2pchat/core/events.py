@@ -119,6 +119,13 @@ class ShowStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowInvite:
+    """The user asked for an invite code; transport adds the addresses we can be dialled at."""
+
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ShowHistory:
     """The user asked for the last count messages of the room."""
 
@@ -255,6 +262,7 @@ Event = (
     | ShowPeers
     | ShowHistory
     | ShowStats
+    | ShowInvite
     | ShowWhois
     | ShowDelivery
     | ShowProblem

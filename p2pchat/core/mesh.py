@@ -39,6 +39,7 @@ from p2pchat.core.handshake import (
     hidden_hello,
 )
 from p2pchat.core.history import History
+from p2pchat.core.invite import MAX_INVITE_ADDRESSES, Invite, encode_invite
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import (
     MAX_NONCE,
@@ -215,6 +216,7 @@ class Mesh:
                 | ev.ShowWhois()
                 | ev.ShowStats()
                 | ev.ShowDelivery()
+                | ev.ShowInvite()
             ):
                 self._answer(event)
             case (
@@ -244,10 +246,17 @@ class Mesh:
 
     def _answer(
         self,
-        event: ev.ShowPeers | ev.ShowHistory | ev.ShowWhois | ev.ShowStats | ev.ShowDelivery,
+        event: ev.ShowPeers
+        | ev.ShowHistory
+        | ev.ShowWhois
+        | ev.ShowStats
+        | ev.ShowDelivery
+        | ev.ShowInvite,
     ) -> None:
         """The user asked to see something."""
         match event:
+            case ev.ShowInvite():
+                self._show_invite(event.addresses)
             case ev.ShowDelivery():
                 sent, unsent = self.counters["sent"], len(self._unsent)
                 self._show(vw.Delivery(sent, unsent, self._ever_linked))
@@ -1164,6 +1173,16 @@ class Mesh:
             where = f"HOST:{self.listen_port}"
             self._show(vw.Notice(f"{event.port_taken}: others find us by discovery, or as {where}"))
         self._replay_history()
+
+    def _show_invite(self, addresses: tuple[str, ...]) -> None:
+        """An invite code with the addresses transport found for us, or why there is none."""
+        usable = tuple(a for a in addresses if ":" not in a)[:MAX_INVITE_ADDRESSES]
+        if not usable:
+            self._show(vw.Problem("no IPv4 address to invite others to: is the network up?"))
+            return
+        invite = Invite(usable, self.listen_port, self.room, self.room_tag or None)
+        addrs = tuple(format_addr(a, self.listen_port) for a in usable)
+        self._show(vw.InviteCode(encode_invite(invite), addrs, self.room))
 
     def _alone_hint(self) -> str:
         """What to do when nobody was found: one line, the likely causes first."""

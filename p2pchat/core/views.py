@@ -141,6 +141,15 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class InviteCode:
+    """The answer to /invite: the code, the addresses in it (ip:port), and the room."""
+
+    code: str
+    addrs: tuple[str, ...]
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
 class PeerRow:
     """One row of /peers."""
 
@@ -245,6 +254,7 @@ View = (
     | PeerTable
     | HistoryListing
     | Stats
+    | InviteCode
     | Whois
     | FileOffered
     | FileProgress

@@ -30,6 +30,7 @@ from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import Hello, encode_message
+from p2pchat.discovery.interfaces import advertise_addresses
 from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.fsutil import write_atomically
 from p2pchat.security.confusables import skeletons
@@ -60,6 +61,7 @@ class NodeConfig:
     bind_host: str = "0.0.0.0"
     port: int = 0
     port_fallback: bool = False  # the port is taken: listen on any free one, and say so
+    interfaces: tuple[str, ...] | None = None  # discovery kept to these (None: all)
     static_peers: tuple[tuple[str, int], ...] = ()
     limits: Limits = field(default=DEFAULT_LIMITS)
     replay_on_start: int | None = None
@@ -277,6 +279,9 @@ class Node:
             self._retire(item.conn, flush=False)
         elif isinstance(item, ev.ShowStats):
             item = ev.ShowStats(tuple(self._traffic().items()))
+        elif isinstance(item, ev.ShowInvite):
+            config = self.config
+            item = ev.ShowInvite(advertise_addresses(config.bind_host, config.interfaces))
         elif isinstance(item, ev.ShareFile):
             self._start_job(f"hash-{len(self._jobs)}", self._measure, item)
             return

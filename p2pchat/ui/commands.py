@@ -59,6 +59,11 @@ class StatsCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class InviteCmd:
+    """Show an invite code for others to join with."""
+
+
+@dataclass(frozen=True, slots=True)
 class SendFile:
     """Offer a file: to one peer (target) or to the whole room (target None)."""
 
@@ -105,6 +110,7 @@ Command = (
     | HistoryCmd
     | Whois
     | StatsCmd
+    | InviteCmd
     | SendFile
     | TransferCmd
     | Transfers
@@ -121,6 +127,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/nick NEW", "change your nick"),
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
     ("/connect HOST[:PORT]", "connect to a peer by hand (when multicast is blocked)"),
+    ("/invite", "a code others join with (p2pchat --join CODE) when discovery cannot find us"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
     ("/whois NICK", "the full key fingerprint of NICK, to compare in person"),
     ("/send NICK PATH", "offer a file to one peer; it arrives once they /accept it"),
@@ -156,6 +163,8 @@ def parse_line(line: str) -> Command | None:
         return Peers()
     if name == "stats":
         return StatsCmd()
+    if name == "invite":
+        return InviteCmd()
     if name == "whois":
         return Whois(rest) if rest else Invalid("usage: /whois NICK")
     if name == "history":

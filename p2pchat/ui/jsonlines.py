@@ -138,6 +138,13 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "unsent": view.unsent,
                 "ever_linked": view.ever_linked,
             }
+        case vw.InviteCode():
+            return {
+                "event": "invite",
+                "code": view.code,
+                "addrs": list(view.addrs),
+                "room": view.room,
+            }
         case vw.HistoryEnd():
             return {"event": "history_end", "count": view.count}
         case vw.Notice():

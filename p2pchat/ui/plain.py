@@ -130,6 +130,18 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             return Hanging(Text(f"· {view.sent} messages sent: {state}", style="dim"))
         case vw.HistoryEnd():
             return Rule(history_end_text(view), style="dim")
+        case vw.InviteCode():
+            where = ", ".join(view.addrs)
+            return Hanging(
+                Text.assemble(
+                    ("invite code: ", "bold"),
+                    (view.code, "bold"),
+                    (
+                        f"\n  others join with: p2pchat --join {view.code}  (it dials {where})",
+                        "dim",
+                    ),
+                )
+            )
         case vw.Notice():
             return Hanging(Text(safe_line(f"· {view.text}"), style="dim"))
         case vw.Problem():

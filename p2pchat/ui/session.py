@@ -42,6 +42,8 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             post(ev.ShowWhois(command.target))
         case cmd.StatsCmd():
             post(ev.ShowStats())
+        case cmd.InviteCmd():
+            post(ev.ShowInvite())
         case cmd.SendFile():
             post(ev.ShareFile(command.path, command.target))
         case cmd.TransferCmd():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,12 +21,18 @@ pytestmark = pytest.mark.netns
 
 
 def start_on(
-    cluster: Cluster, lan: Lan, i: int, *args: str, name: str = "", mdns: bool = False
+    cluster: Cluster,
+    lan: Lan,
+    i: int,
+    *args: str,
+    name: str = "",
+    mdns: bool = False,
+    env: dict[str, str] | None = None,
 ) -> ChatProcess:
     """A node on host i, on the default port unless args say otherwise."""
     prefix = ("ip", "netns", "exec", lan.host_ns(i))
     return cluster.start(
-        name or f"h{i}", *args, prefix=prefix, bind=None, mdns=mdns, default_port=True
+        name or f"h{i}", *args, prefix=prefix, bind=None, mdns=mdns, default_port=True, env=env
     ).ready()
 
 
@@ -224,3 +231,41 @@ def test_with_multicast_and_broadcast_dropped_scan_finds_the_peer(
     a.send("found by a scan")
     b.wait_for(lambda e: e.get("text") == "found by a scan")
     assert not [e for e in a.events if e["event"] == "error"]  # the probes did not upset a
+
+
+def test_an_invite_code_joins_where_no_discovery_gets_through(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    net.faults("nobroadcast")
+    a = start_on(cluster, net, 1, "--room", "project-x", mdns=True)
+    a.send("/invite")
+    invite = a.wait_for(lambda e: e["event"] == "invite")
+    assert invite["addrs"] == [f"198.18.0.1:{DEFAULT_PORT}"] and invite["room"] == "project-x"
+    b = start_on(cluster, net, 2, "--join", invite["code"].upper(), mdns=True)  # typed in caps
+    assert b.events[0]["room"] == "project-x"
+    b.wait_peers({a.id}, timeout=JOIN_TIMEOUT)
+
+
+def test_a_private_invite_checks_the_passphrase_and_never_holds_it(
+    cluster: Cluster, lan: Callable[[int], Lan]
+) -> None:
+    net = lan(2)
+    right = {"P2PCHAT_SECRET": "correct horse battery"}
+    a = start_on(cluster, net, 1, "--room", "team", "--private", mdns=True, env=right)
+    a.send("/invite")
+    code = a.wait_for(lambda e: e["event"] == "invite")["code"]
+    assert "correct" not in code and "team" not in code
+    prefix = ["ip", "netns", "exec", net.host_ns(2), sys.executable, "-m", "p2pchat"]
+    wrong = subprocess.run(
+        [*prefix, "--join", code, "--no-discovery", "--data-dir", str(cluster.root / "w")],
+        env={**os.environ, "P2PCHAT_SECRET": "wrong horse battery"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert wrong.returncode == 2
+    assert "that passphrase does not open the invite's room 'team'" in wrong.stderr
+    b = start_on(cluster, net, 2, "--join", code, mdns=True, env=right)
+    b.wait_peers({a.id}, timeout=JOIN_TIMEOUT)

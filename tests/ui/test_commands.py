@@ -17,6 +17,7 @@ from p2pchat.ui import commands as cmd
         ("/nick neo", cmd.Nick("neo")),
         ("/connect 10.1.2.3:4000", cmd.Connect("10.1.2.3:4000")),
         ("/peers", cmd.Peers()),
+        ("/invite", cmd.InviteCmd()),
         ("/help", cmd.Help()),
         ("/quit", cmd.Quit()),
         ("/exit", cmd.Quit()),

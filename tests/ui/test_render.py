@@ -38,6 +38,7 @@ VIEWS: list[vw.View] = [
     ),
     vw.TransferTable(()),
     vw.HistoryEnd(2),
+    vw.InviteCode("p2pchat-abcd", ("10.0.0.1:41234",), "lobby"),
 ]
 
 
@@ -61,6 +62,8 @@ def test_every_view_renders_in_plain() -> None:
         "no peers connected yet · you listen on port 4100; others can /connect YOUR-ADDRESS:4100",
         "1 peer(s) · you listen on port 4000",
         "2 earlier messages above, kept on this machine · new ones below",
+        "invite code: p2pchat-abcd",
+        "others join with: p2pchat --join p2pchat-abcd  (it dials 10.0.0.1:41234)",
         "last 1 messages:",
         "↶ ann: from before",
         "ann offers [red]x[/red].pdf (1.5 KiB) [01234567]: /accept 01234567 or /decline 01234567",
@@ -105,6 +108,7 @@ def test_json_contract_fields() -> None:
         "transfers",
         "transfers",
         "history_end",
+        "invite",
     ]
     offer, progress, done, failed, table = (
         events[12],
