@@ -204,6 +204,8 @@ def _invite(args: argparse.Namespace, limits: Limits) -> Invite | None:
         raise UsageError(f"--room {args.room!r} differs from the invite's room {invite.room!r}")
     args.room = invite.room
     args.private = args.private or invite.tag is not None
+    where = ", ".join(f"{address}:{invite.port}" for address in invite.addresses)
+    print(f"p2pchat: joining room {invite.room!r} by its invite: dialling {where}", file=sys.stderr)
     return invite
 
 

@@ -73,6 +73,8 @@ def decode_invite(code: str, limits: Limits) -> Invite:
     if not 1 <= count <= MAX_INVITE_ADDRESSES or len(rest) < 4 * count or port == 0:
         raise InviteError("this invite code holds no address to dial")
     addresses = tuple(str(ipaddress.IPv4Address(rest[4 * i : 4 * i + 4])) for i in range(count))
+    if not all(_dialable(address) for address in addresses):
+        raise InviteError("this invite code holds an address nobody can be dialled at")
     room_part = rest[4 * count :]
     tag = None
     if kind == _PRIVATE:
@@ -86,6 +88,13 @@ def decode_invite(code: str, limits: Limits) -> Invite:
     if tag is not None and len(tag) != TAG_HEX_CHARS:
         raise InviteError("this invite code is cut short; check it")
     return Invite(addresses, port, room, tag)
+
+
+def _dialable(text: str) -> bool:
+    """A unicast address (loopback too: a code made on this machine for this machine)."""
+    address = ipaddress.IPv4Address(text)
+    special = address.is_unspecified or address.is_multicast or address.is_reserved
+    return not special and address != ipaddress.IPv4Address("255.255.255.255")
 
 
 def _check(body: bytes) -> bytes:

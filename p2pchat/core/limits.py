@@ -114,6 +114,7 @@ class Limits:
     rediscover_min_interval: float = 5.0
     rediscover_retry_interval: float = 30.0
     alone_hint_seconds: float = 10.0  # found nobody this long after start: say what to do
+    max_unproven_dial_failures: int = 3  # then an address only discovery vouched for is dropped
 
     # Known peers (first key seen per nick), kept in the data dir: beyond either bound a new
     # nick is not remembered; an entry already there is never evicted.

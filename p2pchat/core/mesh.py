@@ -704,14 +704,24 @@ class Mesh:
                 else limits.max_gossip_peers
             )
             if share is not None and len(share) >= cap:
-                self._drop_address(next(iter(share)))
+                oldest = self._evictable(share)
+                if oldest is None:
+                    return False
+                self._drop_address(oldest)
         if len(self._addresses) < limits.max_known_addresses:
             return True
         if not self._buckets:
             return False
-        biggest = max(self._buckets.values(), key=len)
-        self._drop_address(next(iter(biggest)))
+        oldest = self._evictable(max(self._buckets.values(), key=len))
+        if oldest is None:
+            return False
+        self._drop_address(oldest)
         return True
+
+    def _evictable(self, share: OrderedDict[tuple[str, int], None]) -> tuple[str, int] | None:
+        """The oldest address of a share that is not being dialled: one we dial stays counted
+        until the dial ends, so a flood cannot free dial slots by pushing addresses out."""
+        return next((key for key in share if not self._addresses[key].dialing), None)
 
     # --------------------------------------------------------------- messages
 
@@ -1402,6 +1412,8 @@ class Mesh:
                 if bucket is not None:
                     address.bucket = bucket
                     self._buckets.setdefault(bucket, OrderedDict())[key] = None
+            elif address.bucket is not None:
+                self._buckets[address.bucket].move_to_end(key)  # seen again: pushed out last
             if node_id is not None and address.node_id is None:
                 address.hint = node_id
             address.last_seen = self._now
@@ -1518,6 +1530,10 @@ class Mesh:
     def _retry_later(self, address: _Address) -> None:
         address.next_try = self._now + self._backoff(address.failures)
         address.failures += 1
+        unproven = address.node_id is None and address.bucket in DISCOVERY_BUCKETS
+        if unproven and address.failures >= self.limits.max_unproven_dial_failures:
+            # A beacon's source can be spoofed: never keep dialling where nobody answers.
+            self._drop_address(address.key)
 
     def _backoff(self, failures: int) -> float:
         limits = self.limits

@@ -28,7 +28,7 @@ from p2pchat.core.beacon import (
     match_beacon,
 )
 from p2pchat.core.limits import DEFAULT_PORT, Limits
-from p2pchat.discovery.interfaces import broadcast_targets, ipv4_prefixes
+from p2pchat.discovery.interfaces import broadcast_targets, interface_networks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ SOURCE_RATE = 1.0  # beacons a second heard from one address (more are dropped)
 SOURCE_BURST = 5.0
 MAX_SOURCES = 256  # addresses whose rate we track, and node addresses we remember reporting
 REPORT_EVERY = 10.0  # a node at one address is reported again at most this often
+REPORT_RATE = 5.0  # reports a second in all, whatever the sources (spoofed ones are free)
+REPORT_BURST = 20.0
+NETWORKS_TTL = 5.0  # how long the networks of our interfaces are taken as they were read
 POLL_SECONDS = 1.0
 
 
@@ -67,7 +70,7 @@ class BeaconDiscovery:
     def __init__(self, config: BeaconConfig) -> None:
         self._config = config
         self._sock: socket.socket | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
+        self._waker: tuple[socket.socket, socket.socket] | None = None  # (read, write)
         self._thread = threading.Thread(target=self._run, name="p2pchat-beacon")
         self._lock = threading.Lock()
         self._due = 0.0  # when the next round goes out
@@ -78,6 +81,9 @@ class BeaconDiscovery:
         self._beacon = b""
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # ip -> tokens, t
         self._reported: OrderedDict[tuple[str, str, int], float] = OrderedDict()
+        self._all_reports = (REPORT_BURST, time.monotonic())  # tokens, when counted
+        self._networks: list[ipaddress.IPv4Network] = []
+        self._networks_read = float("-inf")
         self._told_other_passphrase = False
 
     def start(self, port: int, post: Post) -> None:
@@ -94,6 +100,7 @@ class BeaconDiscovery:
             )
         )
         self._sock = _open_receiver(cfg.udp_port)
+        self._waker = socket.socketpair()
         self._thread.start()
 
     def rediscover(self) -> None:
@@ -119,7 +126,7 @@ class BeaconDiscovery:
         self._wake()
         if self._thread.ident is not None:
             self._thread.join()
-        for sock in (self._sock, self._wake_r, self._wake_w):
+        for sock in (self._sock, *(self._waker or ())):
             if sock is not None:
                 sock.close()
 
@@ -127,16 +134,17 @@ class BeaconDiscovery:
 
     def _run(self) -> None:
         sock = self._sock
-        assert sock is not None
+        assert sock is not None and self._waker is not None
+        wake_r = self._waker[0]
         while True:
             with self._lock:
                 if self._closing:
                     return
                 wait = max(0.0, min(self._due - time.monotonic(), POLL_SECONDS))
-            readable, _, _ = select.select([sock, self._wake_r], [], [], wait)
-            if self._wake_r in readable:
+            readable, _, _ = select.select([sock, wake_r], [], [], wait)
+            if wake_r in readable:
                 with contextlib.suppress(OSError):
-                    self._wake_r.recv(64)
+                    wake_r.recv(64)
             if sock in readable:
                 self._hear(sock)
             if time.monotonic() >= self._due:
@@ -163,7 +171,7 @@ class BeaconDiscovery:
         except OSError:
             return
         host = str(source[0])
-        if not self._in_scope(host) or not self._allow(host):
+        if len(data) > MAX_BEACON_BYTES or not self._allow(host) or not self._from_lan(host):
             return
         beacon = decode_beacon(data, self._config.limits)
         if beacon is None or beacon.node_id == self._config.node_id or self._post is None:
@@ -173,19 +181,39 @@ class BeaconDiscovery:
         if match is BeaconMatch.OTHER_PASSPHRASE and not self._told_other_passphrase:
             self._told_other_passphrase = True
             self._post(ev.OtherPassphraseSeen(beacon.node_id))
-        elif match is BeaconMatch.SAME_ROOM and self._first_report(beacon, host):
+        elif (
+            match is BeaconMatch.SAME_ROOM
+            and self._first_report(beacon, host)
+            and self._report_allowed()
+        ):
             self._post(ev.PeerDiscovered(((host, beacon.port),), beacon.node_id, "beacon"))
 
-    def _in_scope(self, host: str) -> bool:
-        """With a scope, only beacons from the networks of its interfaces count."""
-        scope = self._config.scope
-        if scope is None:
-            return True
+    def _from_lan(self, host: str) -> bool:
+        """Only a unicast source on the network of one of our interfaces (in scope, if one is
+        given; loopback only if the scope names it) is a neighbour we may dial."""
         try:
-            address = ipaddress.ip_address(host)
+            address = ipaddress.IPv4Address(host)
         except ValueError:
             return False
-        return any(address in network for network in _networks(scope))
+        if address.is_unspecified or address.is_multicast or address.is_reserved:
+            return False
+        now = time.monotonic()
+        if now - self._networks_read >= NETWORKS_TTL:
+            self._networks, self._networks_read = interface_networks(self._config.scope), now
+        return any(
+            address in network
+            and address not in (network.network_address, network.broadcast_address)
+            for network in self._networks
+        )
+
+    def _report_allowed(self) -> bool:
+        """One bucket for all reports: spoofed sources are free, our dialling is not."""
+        now = time.monotonic()
+        tokens, then = self._all_reports
+        tokens = min(REPORT_BURST, tokens + (now - then) * REPORT_RATE)
+        allowed = tokens >= 1.0
+        self._all_reports = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
     def _allow(self, host: str) -> bool:
         """A token bucket per sending address: a flood from one host costs us little."""
@@ -208,8 +236,9 @@ class BeaconDiscovery:
         return last is None or now - last >= REPORT_EVERY
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
+        if self._waker is not None:
+            with contextlib.suppress(OSError):
+                self._waker[1].send(b"x")
 
 
 def _open_receiver(udp_port: int) -> socket.socket:
@@ -225,12 +254,3 @@ def _open_receiver(udp_port: int) -> socket.socket:
         sock.close()
         raise BeaconError(f"UDP port {udp_port} cannot be used: {exc.strerror or exc}") from None
     return sock
-
-
-def _networks(scope: tuple[str, ...]) -> list[ipaddress.IPv4Network]:
-    """The IPv4 networks of the interfaces whose addresses are in scope."""
-    return [
-        ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
-        for ip, prefix in ipv4_prefixes()
-        if ip in scope
-    ]

@@ -8,6 +8,27 @@ import ifaddr
 
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 MAX_BROADCAST_PREFIX = 31  # /31 and /32 links have no broadcast address
+# Interface names of container bridges, VMs, VPNs and tunnels: their addresses are offered last.
+VIRTUAL_INTERFACE_PREFIXES = (
+    "docker",
+    "br-",
+    "veth",
+    "virbr",
+    "vmnet",
+    "vboxnet",
+    "lxc",
+    "cni",
+    "flannel",
+    "podman",
+    "tun",
+    "tap",
+    "wg",
+    "utun",
+    "ppp",
+    "tailscale",
+    "zt",
+    "ham",
+)
 
 
 def local_addresses() -> list[str]:
@@ -31,6 +52,15 @@ def ipv4_prefixes() -> list[tuple[str, int]]:
     return found
 
 
+def interface_networks(scope: tuple[str, ...] | None) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks of the interfaces in scope (None: every one but loopback)."""
+    return [
+        ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+        for ip, prefix in ipv4_prefixes()
+        if (ip in scope if scope is not None else not ipaddress.IPv4Address(ip).is_loopback)
+    ]
+
+
 def broadcast_targets(scope: tuple[str, ...] | None) -> list[tuple[str, str]]:
     """(local address, directed broadcast address) for each IPv4 interface we may use.
 
@@ -51,14 +81,30 @@ def broadcast_targets(scope: tuple[str, ...] | None) -> list[tuple[str, str]]:
 
 
 def advertise_addresses(bind_host: str, interfaces: tuple[str, ...] | None) -> tuple[str, ...]:
-    """Addresses for peers to dial: the bound one, else the chosen interfaces, else LAN IPv4."""
+    """Addresses for peers to dial: the bound one, else the chosen interfaces, else IPv4 of
+    every interface but loopback, most likely to work first (private LAN ranges, then others,
+    then container bridges, VPNs and tunnels; link-local last)."""
     if bind_host not in WILDCARDS:
         return (bind_host,)
     if interfaces:
         return interfaces
-    v4 = [a for a in local_addresses() if ":" not in a]
-    lan = [a for a in v4 if not ipaddress.ip_address(a).is_loopback]
-    return tuple(lan or v4)
+    ranked: list[tuple[int, str]] = []
+    loopback: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        name = str(adapter.nice_name).lower()
+        virtual = name.startswith(VIRTUAL_INTERFACE_PREFIXES)
+        for ip in adapter.ips:
+            if not isinstance(ip.ip, str):
+                continue
+            address = ipaddress.IPv4Address(ip.ip)
+            if address.is_loopback:
+                loopback.append(ip.ip)
+            elif address.is_link_local:
+                ranked.append((3, ip.ip))
+            else:
+                ranked.append((2 if virtual else 0 if address.is_private else 1, ip.ip))
+    lan = [ip for _, ip in sorted(ranked, key=lambda pair: pair[0])]
+    return tuple(dict.fromkeys(lan or loopback))
 
 
 def unknown_interfaces(requested: tuple[str, ...]) -> list[str]:

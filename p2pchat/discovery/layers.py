@@ -7,8 +7,6 @@ from collections.abc import Callable
 from typing import Literal, Protocol
 
 from p2pchat.core import events as ev
-from p2pchat.discovery.broadcast import BeaconError
-from p2pchat.discovery.mdns import DiscoveryError
 from p2pchat.discovery.watch import Addresses, InterfaceWatch
 
 LayerName = Literal["mDNS", "beacon", "scan"]
@@ -72,15 +70,15 @@ class DiscoveryLayers:
         if self._watch is not None:
             self._watch.close()
         with self._lock:
-            for layer in self._running:
+            for layer in [*self._running, *(layer for _, layer in self._down)]:
                 layer.close()
-            self._running = []
+            self._running, self._down = [], []
 
     def _start(self, name: LayerName, layer: Layer, *, tell: bool) -> None:
         assert self._post is not None
         try:
             layer.start(self._port, self._post)
-        except (DiscoveryError, BeaconError) as exc:
+        except Exception as exc:  # DiscoveryError, BeaconError, or what zeroconf raises
             self._down.append((name, layer))
             if tell:
                 others = [n for n, _ in self._layers if n != name]

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 Post = Callable[[object], None]
 
 WIDEST_PREFIX = 22  # a bigger subnet is scanned only in the /22 around our own address
+MAX_TARGETS = 1024  # in all, whatever interfaces the host has
 IN_FLIGHT = 64  # connection attempts at once
 CONNECT_TIMEOUT = 0.5  # seconds; a LAN host answers far sooner
 MIN_RESCAN_SECONDS = 30.0  # however often we are asked to look again
@@ -34,19 +35,21 @@ def scan_targets(scope: tuple[str, ...] | None) -> list[str]:
     """The addresses to try: every host of each in-scope IPv4 subnet (at most a /22 around our
     own address), never our own addresses, never loopback unless it is in the scope."""
     own = {ip for ip, _ in ipv4_prefixes()}
-    targets: list[str] = []
+    targets: dict[str, None] = {}  # ordered, and cheap to look up
     for ip, prefix in ipv4_prefixes():
         address = ipaddress.IPv4Address(ip)
         if scope is not None and ip not in scope:
             continue
-        if scope is None and address.is_loopback:
+        if scope is None and (address.is_loopback or address.is_link_local):
             continue
         network = ipaddress.IPv4Network(f"{ip}/{max(prefix, WIDEST_PREFIX)}", strict=False)
         for host in network.hosts():
             text = str(host)
-            if text not in own and text not in targets:
-                targets.append(text)
-    return targets
+            if text not in own:
+                targets[text] = None
+            if len(targets) >= MAX_TARGETS:
+                return list(targets)
+    return list(targets)
 
 
 class SubnetScan:
@@ -73,8 +76,8 @@ class SubnetScan:
             self._wanted.set()
 
     def network_changed(self) -> None:
-        """New subnets: scan them now."""
-        self._wanted.set()
+        """New subnets: scan them (no sooner than MIN_RESCAN_SECONDS after the last scan)."""
+        self.rediscover()
 
     def announce(self, nick: str) -> None:
         """Nothing to do: a scan carries no nick."""
@@ -92,9 +95,13 @@ class SubnetScan:
             self._wanted.clear()
             if self._stop.is_set():
                 return
-            self._last = time.monotonic()
             targets = scan_targets(self._scope)
-            found = [host for host in self._open_ports(targets) if self._post is not None]
+            try:
+                found = list(self._open_ports(targets))
+            except OSError as exc:  # out of file descriptors, say: try again later
+                log.warning("scan stopped: %s", exc)
+                found = []
+            self._last = time.monotonic()  # the gap counts from the end of a scan
             log.info(
                 "scan: %d of %d addresses have port %d open", len(found), len(targets), self._port
             )
@@ -121,21 +128,32 @@ class SubnetScan:
                     selector.register(sock, selectors.EVENT_WRITE, host)
                     deadlines[sock] = time.monotonic() + CONNECT_TIMEOUT
 
-            fill()
-            while deadlines and not self._stop.is_set():
-                for key, _ in selector.select(timeout=0.05):
-                    sock = key.fileobj
-                    assert isinstance(sock, socket.socket)
-                    ok = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            try:
+                yield from self._poll(selector, deadlines, fill)
+            finally:
+                for sock in list(deadlines):
                     _drop(selector, deadlines, sock)
-                    if ok:
-                        yield str(key.data)
-                now = time.monotonic()
-                for sock in [s for s, d in deadlines.items() if d <= now]:
-                    _drop(selector, deadlines, sock)
-                fill()
-            for sock in list(deadlines):
+
+    def _poll(
+        self,
+        selector: selectors.BaseSelector,
+        deadlines: dict[socket.socket, float],
+        fill: Callable[[], None],
+    ) -> Iterator[str]:
+        """Connections as they complete or time out, refilled up to IN_FLIGHT."""
+        fill()
+        while deadlines and not self._stop.is_set():
+            for key, _ in selector.select(timeout=0.05):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                ok = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
                 _drop(selector, deadlines, sock)
+                if ok:
+                    yield str(key.data)
+            now = time.monotonic()
+            for sock in [s for s, d in deadlines.items() if d <= now]:
+                _drop(selector, deadlines, sock)
+            fill()
 
 
 def _drop(

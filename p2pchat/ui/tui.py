@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.rule import Rule
 from rich.table import Table
@@ -53,6 +53,7 @@ from p2pchat.ui.format import (
 )
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
+from p2pchat.ui.qr import qr_lines
 from p2pchat.ui.session import run_line
 
 Post = Callable[[object], None]
@@ -75,6 +76,7 @@ MAX_TEXT_CHARS = Limits().max_text_chars
 TYPED_PASTE_GAP_SECONDS = 0.015
 PASTE_MIN_KEYS = 4
 PASTE_WINDOW_SECONDS = 1.0
+BURST_JOIN_SECONDS = 0.25  # a long burst this soon after another is one paste with it
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
 # Keys that are text in the middle of a paste (Enter and Ctrl+J are line breaks there).
 BURST_TEXT_KEYS = {"enter": "\n", "ctrl+j": "\n", "tab": "\t"}
@@ -546,6 +548,9 @@ class ChatApp(App[None]):
                 self._log_line(render(view))
             case vw.HistoryEnd():
                 self._log_line(render(view), dated_as_above=True)  # no day rule of its own
+            case vw.InviteCode():
+                code = Text("\n".join(qr_lines(view.code)), no_wrap=True, overflow="crop")
+                self._log_line(Group(render(view), code))
             case _:
                 self._log_line(render(view))
 
@@ -622,10 +627,13 @@ class ChatApp(App[None]):
         if burst is not None and not continues:
             # On a busy machine the driver thread can stall between two reads of one long
             # paste and see a slow, short burst: while the paste window is open, or right
-            # behind a refused paste, it is more of the same paste.
+            # behind a refused paste, it is more of the same paste. And the first key of a
+            # paste can come alone: a long burst right behind it is the rest of it.
             recent = now - burst.taken_at < PASTE_WINDOW_SECONDS
-            refused = burst.notice is not None and len(text) >= PASTE_MIN_KEYS
-            continues = recent and (pasting or refused)
+            long = len(text) >= PASTE_MIN_KEYS
+            refused = burst.notice is not None and long
+            behind = long and now - burst.taken_at < BURST_JOIN_SECONDS
+            continues = (recent and (pasting or refused)) or behind
         if burst is None or not continues:
             burst = self._burst = _Burst(self._draft())
         burst.taken_at = now

@@ -588,3 +588,29 @@ def test_messages_written_with_nobody_linked_count_as_unsent_until_a_peer_syncs(
     assert delivery() == vw.Delivery(sent=1, unsent=0, ever_linked=True)
     m.handle(ev.SendChat("live"), 0.0, 0.0)  # with a link, it leaves at once
     assert delivery().unsent == 0
+
+
+def test_a_flood_of_spoofed_beacons_cannot_free_dial_slots_by_pushing_out_addresses() -> None:
+    # Found by an attacker's review: a full beacon share dropped addresses still being dialled,
+    # so 5,000 spoofed beacons made 4,745 dials against a limit of 32.
+    m = make_mesh()
+    dials = 0
+    for i in range(5000):
+        host = f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"
+        event = ev.PeerDiscovered(((host, 41234),), f"{i:032x}", "beacon")
+        dials += sum(isinstance(a, act.Dial) for a in m.handle(event, i * 0.001, 0.0))
+    assert dials <= LIMITS.max_pending_dials
+
+
+def test_an_address_only_discovery_vouched_for_is_dropped_after_a_few_failed_dials() -> None:
+    m = make_mesh()
+    out = m.handle(ev.PeerDiscovered((("10.0.0.99", 22),), None, "beacon"), 0.0, 0.0)
+    dials, now = 0, 0.0
+    for _ in range(50):
+        for action in out:
+            if isinstance(action, act.Dial):
+                dials += 1
+                m.handle(ev.DialFailed(action.host, action.port, "refused"), now, 0.0)
+        now += 60.0
+        out = m.handle(ev.Tick(), now, 0.0)
+    assert dials == LIMITS.max_unproven_dial_failures

@@ -81,3 +81,10 @@ def test_any_text_is_an_invite_or_one_clear_refusal(text: str) -> None:
     except InviteError:
         return
     assert 1 <= len(invite.addresses) <= MAX_INVITE_ADDRESSES and 1 <= invite.port <= 65535
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "255.255.255.255", "224.0.0.251", "240.0.0.1"])
+def test_a_code_that_would_dial_no_one_or_everyone_is_refused(address: str) -> None:
+    code = encode_invite(Invite((address,), 41234, "lobby"))
+    with pytest.raises(InviteError, match="nobody can be dialled at"):
+        decode_invite(code, LIMITS)
