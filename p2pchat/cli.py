@@ -410,7 +410,10 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="p2pchat",
-        description="Serverless LAN chat: peers find each other by mDNS and talk in a full mesh.",
+        description=(
+            "Serverless LAN chat: peers find each other by mDNS and a UDP broadcast beacon and "
+            "talk in a full mesh."
+        ),
         epilog="p2pchat history [--room ROOM] [--limit N] [--json]: print the stored messages "
         "and exit (p2pchat history --help for more).",
     )

@@ -76,7 +76,6 @@ MAX_TEXT_CHARS = Limits().max_text_chars
 TYPED_PASTE_GAP_SECONDS = 0.015
 PASTE_MIN_KEYS = 4
 PASTE_WINDOW_SECONDS = 1.0
-BURST_JOIN_SECONDS = 0.25  # a long burst this soon after another is one paste with it
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
 # Keys that are text in the middle of a paste (Enter and Ctrl+J are line breaks there).
 BURST_TEXT_KEYS = {"enter": "\n", "ctrl+j": "\n", "tab": "\t"}
@@ -358,7 +357,7 @@ class ChatApp(App[None]):
         self._paste_until = float("-inf")  # keys before this belong to the paste going on
         self._typed_posted = 0  # bursts handed to a widget's queue
         self._typed_taken = 0  # bursts put into the input: in the order they were typed
-        self._typed_waiting: dict[int, tuple[str, bool, bool]] = {}
+        self._typed_waiting: dict[int, tuple[str, bool, bool, bool]] = {}
         self._burst: _Burst | None = None
 
     # ------------------------------------------------------------- layout
@@ -442,7 +441,7 @@ class ChatApp(App[None]):
             self.app_focus = True  # as for any key (Textual sets it where keys come in)
         target = self.focused or self.screen
         continues = message.continues_paste(text)
-        typed = (text, continues, message.pasting)
+        typed = (text, continues, message.pasting, message.quick)
         target.call_later(self._take_in_order, self._typed_posted, typed)
         self._typed_posted += 1
 
@@ -613,7 +612,7 @@ class ChatApp(App[None]):
         self._last_text_key = now
         return text
 
-    def _take_in_order(self, number: int, typed: tuple[str, bool, bool]) -> None:
+    def _take_in_order(self, number: int, typed: tuple[str, bool, bool, bool]) -> None:
         # Bursts go to the focused widget's queue, behind the keys before them; when the focus
         # moves (to the multi-line box), two queues hold bursts: they are taken in turn.
         self._typed_waiting[number] = typed
@@ -621,19 +620,19 @@ class ChatApp(App[None]):
             self._take_typed(*self._typed_waiting.pop(self._typed_taken))
             self._typed_taken += 1
 
-    def _take_typed(self, text: str, continues: bool, pasting: bool) -> None:
+    def _take_typed(self, text: str, continues: bool, pasting: bool, quick: bool) -> None:
         burst = self._burst
         now = time.monotonic()
         if burst is not None and not continues:
             # On a busy machine the driver thread can stall between two reads of one long
             # paste and see a slow, short burst: while the paste window is open, or right
             # behind a refused paste, it is more of the same paste. And the first key of a
-            # paste can come alone: a long burst right behind it is the rest of it.
+            # paste can come alone: a long burst whose first key came within
+            # TYPED_PASTE_GAP_SECONDS of it (no fingers are that quick) is the rest of it.
             recent = now - burst.taken_at < PASTE_WINDOW_SECONDS
             long = len(text) >= PASTE_MIN_KEYS
             refused = burst.notice is not None and long
-            behind = long and now - burst.taken_at < BURST_JOIN_SECONDS
-            continues = (recent and (pasting or refused)) or behind
+            continues = (recent and (pasting or refused)) or (long and quick)
         if burst is None or not continues:
             burst = self._burst = _Burst(self._draft())
         burst.taken_at = now

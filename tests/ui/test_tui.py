@@ -18,7 +18,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
 from p2pchat.ui.format import LINE_BREAK_MARK, LINE_GUTTER, WRAP_GUTTER, day_of
 from p2pchat.ui.qr import qr_lines
-from p2pchat.ui.tui import ChatApp, TuiUi
+from p2pchat.ui.tui import ChatApp, TextTyped, TuiUi
 
 ME = "a" * 32
 ALICE = "b" * 32
@@ -751,13 +751,17 @@ def test_a_typed_paste_whose_first_key_comes_alone_is_refused_whole() -> None:
     # The driver can hand over a paste's first key on its own: it slipped into the input.
     text = multi_line_text(40_000)
 
+    def burst(part: str, *, quick: bool) -> TextTyped:
+        """Keys as the terminal driver hands them over: one message per burst."""
+        message = TextTyped(pasting=False, quick=quick)
+        message.parts.append(part)
+        return message
+
     async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
         await pilot.press(*"keep")  # type: ignore[attr-defined]
-        keys = typed(text)
-        app.post_message(keys[0])
-        await pilot.pause()  # type: ignore[attr-defined]
-        for key in keys[1:]:
-            app.post_message(key)
+        app.post_message(burst(text[0], quick=False))
+        await pilot.pause()  # type: ignore[attr-defined]  # taken alone
+        app.post_message(burst(text[1:], quick=True))  # its first key came right behind
         await until(lambda: any("paste too long" in row for row in log_text(app)))
         await until(lambda: not app.pasting)
         await pilot.press(*" me", "enter")  # type: ignore[attr-defined]
