@@ -394,8 +394,9 @@ class ChatApp(App[None]):
         self.screen_change_signal.subscribe(self, self._screen_changed)
         try:
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGTERM, self.exit)
-            loop.add_signal_handler(signal.SIGHUP, self.exit)
+            for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: not on every platform
+                if hasattr(signal, name):
+                    loop.add_signal_handler(getattr(signal, name), self.exit)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
         self.ready.set()

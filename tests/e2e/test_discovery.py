@@ -176,7 +176,7 @@ ADVERT_PROBE = """
 import sys, time
 from zeroconf import ServiceBrowser, ServiceInfo, Zeroconf
 kind = "_p2pchat._tcp.local."
-zc = Zeroconf()
+zc = Zeroconf(interfaces=[sys.argv[3]])  # the namespace's own eth0, never anything else
 names = set()
 def seen(zeroconf, service_type, name, state_change):
     names.add(name)
@@ -206,7 +206,7 @@ def test_a_node_whose_address_changes_advertises_the_new_one(
     ip_in(net, 1, "route", "replace", "224.0.0.0/4", "dev", "eth0")
     probe = ["ip", "netns", "exec", net.host_ns(3), sys.executable, "-c", ADVERT_PROBE]
     found = subprocess.run(
-        [*probe, "198.18.0.11", str(FOLLOW_TIMEOUT)],
+        [*probe, "198.18.0.11", str(FOLLOW_TIMEOUT), "198.18.0.3"],
         capture_output=True,
         text=True,
         timeout=FOLLOW_TIMEOUT + 10,
