@@ -137,7 +137,7 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
                     ("invite code: ", "bold"),
                     (view.code, "bold"),
                     (
-                        f"\n  others join with: p2pchat --join {view.code}  (it dials {where})",
+                        f"\nothers join with: p2pchat --join {view.code}  (it dials {where})",
                         "dim",
                     ),
                 )

@@ -63,7 +63,7 @@ def test_every_view_renders_in_plain() -> None:
         "1 peer(s) · you listen on port 4000",
         "2 earlier messages above, kept on this machine · new ones below",
         "invite code: p2pchat-abcd",
-        "others join with: p2pchat --join p2pchat-abcd  (it dials 10.0.0.1:41234)",
+        "others join with: p2pchat --join p2pchat-abcd  (it dials 10.0.0.1:41234)",  # gutter
         "last 1 messages:",
         "↶ ann: from before",
         "ann offers [red]x[/red].pdf (1.5 KiB) [01234567]: /accept 01234567 or /decline 01234567",
