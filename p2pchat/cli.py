@@ -23,13 +23,15 @@ from rich.console import Console
 from rich.text import Text
 
 from p2pchat import __version__
+from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
-from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, Limits
+from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, SHORT_ID_CHARS, Limits
 from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
 from p2pchat.core.trust import TrustTable
 from p2pchat.core.views import Delivery, MessageShown, View
 from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
+from p2pchat.discovery.doctor import DEFAULT_SECONDS, DoctorConfig, examine
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
 from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
 from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
@@ -61,6 +63,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_UNDELIVERED = 3  # piped input that reached nobody, with no peer ever found
+EXIT_NOBODY = 1  # p2pchat doctor found no peer
 DEFAULT_DELIVERY_WAIT = 10.0
 DELIVERY_POLL_SECONDS = 0.2
 DEFAULT_ROOM = "lobby"
@@ -74,14 +77,16 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chat (or `p2pchat history`); return the process exit code."""
+    """Run the chat (or `p2pchat history`, `p2pchat doctor`); return the process exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    history = bool(argv) and argv[0] == "history"
-    parser = _history_parser() if history else _parser()
-    args = parser.parse_args(argv[1:] if history else argv)
+    command = argv[0] if argv and argv[0] in ("history", "doctor") else None
+    parser = {"history": _history_parser, "doctor": _doctor_parser}.get(command or "", _parser)()
+    args = parser.parse_args(argv[1:] if command else argv)
     _setup_logging(args.verbose)
     try:
-        return print_history(args) if history else _chat(args)
+        if command == "history":
+            return print_history(args)
+        return run_doctor(args) if command == "doctor" else _chat(args)
     except (UsageError, StartupError, IdentityError, DiscoveryError, LogError) as exc:
         print(f"p2pchat: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -192,6 +197,60 @@ def _chat(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    """`p2pchat doctor`: look for peers on every layer, say what works and what to do."""
+    interfaces = tuple(args.interface) or None
+    if interfaces:
+        missing = unknown_interfaces(interfaces)
+        if missing:
+            raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
+    room_problem_text = room_problem(args.room, DEFAULT_LIMITS)
+    if room_problem_text is not None:
+        raise UsageError(room_problem_text)
+    passphrase = _passphrase(args, confirm_new=False)
+    key = None if passphrase is None else room_key(passphrase, args.room)
+    scope = (args.bind,) if args.bind not in WILDCARDS else interfaces
+    config = DoctorConfig(
+        room=args.room,
+        room_tag=None if key is None else room_tag(key),
+        room_hint="" if key is None else room_hint(args.room),
+        port=args.port,
+        seconds=args.seconds,
+        scope=scope,
+        bind_host=args.bind,
+        scan=args.scan,
+    )
+    if not args.json:
+        where = "every interface" if scope is None else ", ".join(scope)
+        print(f"p2pchat doctor: looking for room {args.room!r} on {where} for {args.seconds:g} s")
+    diagnosis = diagnose(examine(config))
+    if args.json:
+        print(json.dumps(diagnosis.to_json(), ensure_ascii=False))
+    else:
+        print_diagnosis(diagnosis, Console(highlight=False, soft_wrap=True))
+    return EXIT_OK if diagnosis.peers_found else EXIT_NOBODY
+
+
+def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
+    """The checks, one line each with its advice under it, then the peers found."""
+    width = max(len(check.name) for check in diagnosis.checks)
+    for check in diagnosis.checks:
+        line = Text()
+        line.append("ok  " if check.ok else "FAIL", style="bold green" if check.ok else "bold red")
+        line.append(f"  {check.name:<{width}}  ", style="bold")
+        line.append(check.detail)
+        console.print(line)
+        if check.advice:
+            console.print(Text(f"{'':{width + 8}}-> {check.advice}", style="yellow"))
+    if not diagnosis.peers_found:
+        console.print(Text("peers found: none", style="bold"))
+        return
+    console.print(Text("peers found:", style="bold"))
+    for peer in diagnosis.peers_found:
+        who = f"{peer.nick}#{peer.node_id[:SHORT_ID_CHARS]}" if peer.nick else peer.node_id
+        console.print(Text(f"  {who} at {peer.addr} (by {peer.via})"))
+
+
 def _invite(args: argparse.Namespace, limits: Limits) -> Invite | None:
     """The invite of --join, with --room and --private set from it; None without --join."""
     if args.join is None:
@@ -230,7 +289,7 @@ def _discovery(
         )
         layers.append(("mDNS", MdnsDiscovery(mdns)))
     if not (args.no_beacon or args.no_discovery):
-        beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint)
+        beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint, nick=nick)
         layers.append(("beacon", BeaconDiscovery(beacon)))
     if args.scan:
         layers.append(("scan", SubnetScan(scope)))
@@ -287,8 +346,10 @@ def _log_to_file(data_dir: Path | None) -> None:
     root.addHandler(handler)
 
 
-def _passphrase(args: argparse.Namespace) -> str | None:
-    """The room passphrase from --secret-file, P2PCHAT_SECRET or a prompt; None: open room."""
+def _passphrase(args: argparse.Namespace, *, confirm_new: bool = True) -> str | None:
+    """The room passphrase from --secret-file, P2PCHAT_SECRET or a prompt; None: open room.
+
+    confirm_new: ask twice for a room this data dir has never held messages of."""
     secret: str | None = None
     if args.secret_file is not None:
         try:
@@ -305,7 +366,7 @@ def _passphrase(args: argparse.Namespace) -> str | None:
             return ask_passphrase(
                 args.room,
                 getpass.getpass,
-                confirm=not _known_room(args),
+                confirm=confirm_new and not _known_room(args),
                 say=lambda text: print(text, file=sys.stderr),
             )
         except (EOFError, KeyboardInterrupt):
@@ -415,7 +476,8 @@ def _parser() -> argparse.ArgumentParser:
             "talk in a full mesh."
         ),
         epilog="p2pchat history [--room ROOM] [--limit N] [--json]: print the stored messages "
-        "and exit (p2pchat history --help for more).",
+        "and exit. p2pchat doctor [--room ROOM] [--json] [--scan]: find out why nobody "
+        "appears. (--help after either for more.)",
     )
     parser.add_argument("--nick", help="your name in the room (default: your OS user name)")
     parser.add_argument("--room", default=DEFAULT_ROOM, help="room to join (default: lobby)")
@@ -539,6 +601,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     _verbose_argument(parser)
     parser.add_argument("--version", action="version", version=f"p2pchat {__version__}")
+    return parser
+
+
+def _doctor_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="p2pchat doctor",
+        description=(
+            "Find out why nobody appears: check this machine's interfaces, the chat port, mDNS, "
+            "the beacon (and with --scan the subnet scan), list the peers each finds, and say "
+            "what to do. Exit 0 if peers were found, 1 if not. Runs beside a chat or alone."
+        ),
+    )
+    parser.add_argument("--room", default=DEFAULT_ROOM, help="room to look for (default: lobby)")
+    parser.add_argument("--json", action="store_true", help="one JSON object: checks and peers")
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help=f"also try TCP port {DEFAULT_PORT} on every address of the local subnets",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help="the chat port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=DEFAULT_SECONDS,
+        help="how long to look (default %(default)g)",
+    )
+    parser.add_argument(
+        "--bind", type=_address, default="0.0.0.0", help="look only on this address's interface"
+    )
+    parser.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        type=_address,
+        metavar="ADDR",
+        help="look only on the interface with this address (repeatable)",
+    )
+    parser.add_argument(
+        "--secret-file",
+        metavar="PATH",
+        help=f"a private room: the passphrase is in this file (or set {SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--private", action="store_true", help="a private room: ask for the passphrase"
+    )
+    _data_dir_argument(parser)
+    _verbose_argument(parser)
     return parser
 
 

@@ -3,19 +3,24 @@
 Sent by broadcast on the local subnets, so nodes find each other where multicast (mDNS) is
 filtered. Anyone on the LAN can send one: it is validated like any hostile input and is only
 ever a hint to dial (the handshake proves who listens there).
+
+A probe ("who is there?") is the datagram `p2pchat doctor` broadcasts: every node that hears it
+answers with its beacon, sent straight back to the probe's source.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
 from p2pchat.core.limits import PROTOCOL_VERSION, ROOM_HINT_HEX_CHARS, TAG_HEX_CHARS, Limits
-from p2pchat.core.messages import is_node_id, room_problem
+from p2pchat.core.messages import is_node_id, nick_problem, room_problem
 
 BEACON_KIND = "p2pchat-beacon"
+PROBE_KIND = "p2pchat-probe"
 MAX_BEACON_BYTES = 512  # ours are under 200; a bigger datagram is not a beacon
 MAX_PORT = 65535
 MAX_VERSION = 2**31
@@ -34,6 +39,7 @@ class Beacon:
     tag: str | None = None  # a private room's tag: no name, no nick
     hint: str = ""  # a private room: 12 bits of its name, to tell "another passphrase"
     version: int = PROTOCOL_VERSION
+    nick: str = ""  # an open room: who it is (as its mDNS record says too), for `doctor`
 
 
 class BeaconMatch(Enum):
@@ -58,7 +64,29 @@ def encode_beacon(beacon: Beacon) -> bytes:
             body["rh"] = beacon.hint
     else:
         body["room"] = beacon.room
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        if beacon.nick:
+            body["nick"] = beacon.nick
+    data = _compact(body)
+    if len(data) > MAX_BEACON_BYTES:  # a long name and nick in wide characters: no nick
+        del body["nick"]
+        data = _compact(body)
+    return data
+
+
+def encode_probe() -> bytes:
+    """The datagram that asks every node hearing it to answer with its beacon."""
+    return _compact({"p2pchat": PROBE_KIND, "v": PROTOCOL_VERSION})
+
+
+def is_probe(data: bytes) -> bool:
+    """True if a datagram is a probe (of any version: answering is harmless)."""
+    if len(data) > MAX_BEACON_BYTES:
+        return False
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("p2pchat") == PROBE_KIND
 
 
 def decode_beacon(data: bytes, limits: Limits) -> Beacon | None:
@@ -72,6 +100,12 @@ def decode_beacon(data: bytes, limits: Limits) -> Beacon | None:
         return None
     if not isinstance(body, dict) or body.get("p2pchat") != BEACON_KIND:
         return None
+    return beacon_from_fields(body, limits)
+
+
+def beacon_from_fields(body: Mapping[str, object], limits: Limits) -> Beacon | None:
+    """The beacon these fields describe (as in a beacon, or a node's mDNS record with "v" made
+    an int), or None if they are not valid."""
     version, port = _int_in(body.get("v"), 1, MAX_VERSION), _int_in(body.get("port"), 1, MAX_PORT)
     node_id, room, tag, hint = body.get("id"), body.get("room"), body.get("tag"), body.get("rh", "")
     if version is None or port is None:
@@ -88,7 +122,10 @@ def decode_beacon(data: bytes, limits: Limits) -> Beacon | None:
         return Beacon(node_id, port, tag=tag, hint=hint, version=version)
     if not isinstance(room, str) or room_problem(room, limits) is not None:
         return None
-    return Beacon(node_id, port, room=room, version=version)
+    nick = body.get("nick", "")
+    if not isinstance(nick, str) or (nick and nick_problem(nick, limits) is not None):
+        nick = ""  # a bad nick is not worth losing the beacon over: it is only shown by doctor
+    return Beacon(node_id, port, room=room, version=version, nick=nick)
 
 
 def match_beacon(beacon: Beacon, room: str, tag: str | None, hint: str) -> BeaconMatch:
@@ -102,6 +139,10 @@ def match_beacon(beacon: Beacon, room: str, tag: str | None, hint: str) -> Beaco
     if beacon.tag is not None and hint and beacon.hint == hint:
         return BeaconMatch.OTHER_PASSPHRASE
     return BeaconMatch.OTHER
+
+
+def _compact(body: dict[str, object]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _int_in(value: object, low: int, high: int) -> int | None:

@@ -1200,9 +1200,9 @@ class Mesh:
         passphrase = " and passphrase" if self.room_tag else ""
         return (
             f"nobody found in room {self.room!r} after {seconds} s: check that the others use "
-            f"the same room name{passphrase}; if this network filters multicast and broadcast, "
-            "ask someone for their address and type /connect HOST (HOST:PORT if their port is "
-            "not the default; it is shown in their /peers)"
+            f"the same room name{passphrase}; `p2pchat doctor` in another terminal tells why; "
+            "or a member types /invite and you start `p2pchat --join CODE`, or type /connect "
+            "HOST (HOST:PORT if their port is not the default), or start with --scan"
         )
 
     def _replay_history(self) -> None:

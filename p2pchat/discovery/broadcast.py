@@ -3,6 +3,7 @@
 Each node sends its beacon (p2pchat.core.beacon) to the directed broadcast address of each
 interface it may use, at start, when asked to look again, and then with backoff; it hears the
 beacons of others on the same UDP port and reports those of its room as addresses to dial.
+A probe (from `p2pchat doctor`) is answered with our beacon, straight to its source.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from p2pchat.core.beacon import (
     BeaconMatch,
     decode_beacon,
     encode_beacon,
+    is_probe,
     match_beacon,
 )
 from p2pchat.core.limits import DEFAULT_PORT, Limits
@@ -43,6 +45,8 @@ MAX_SOURCES = 256  # addresses whose rate we track, and node addresses we rememb
 REPORT_EVERY = 10.0  # a node at one address is reported again at most this often
 REPORT_RATE = 5.0  # reports a second in all, whatever the sources (spoofed ones are free)
 REPORT_BURST = 20.0
+ANSWER_RATE = 1.0  # probes answered a second in all (an answer goes where the source says)
+ANSWER_BURST = 4.0
 NETWORKS_TTL = 5.0  # how long the networks of our interfaces are taken as they were read
 POLL_SECONDS = 1.0
 
@@ -62,6 +66,7 @@ class BeaconConfig:
     room_tag: str | None = None
     room_hint: str = ""
     udp_port: int = DEFAULT_PORT
+    nick: str = ""  # an open room only: a private room's beacon names nobody
 
 
 class BeaconDiscovery:
@@ -82,24 +87,17 @@ class BeaconDiscovery:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # ip -> tokens, t
         self._reported: OrderedDict[tuple[str, str, int], float] = OrderedDict()
         self._all_reports = (REPORT_BURST, time.monotonic())  # tokens, when counted
+        self._answers = (ANSWER_BURST, time.monotonic())
+        self._port = 0
         self._networks: list[ipaddress.IPv4Network] = []
         self._networks_read = float("-inf")
         self._told_other_passphrase = False
 
     def start(self, port: int, post: Post) -> None:
         """Open the UDP socket (raise BeaconError if impossible) and start sending and hearing."""
-        cfg = self._config
-        self._post = post
-        self._beacon = encode_beacon(
-            Beacon(
-                cfg.node_id,
-                port,
-                room=None if cfg.room_tag else cfg.room,
-                tag=cfg.room_tag,
-                hint=cfg.room_hint,
-            )
-        )
-        self._sock = _open_receiver(cfg.udp_port)
+        self._post, self._port = post, port
+        self._beacon = self._encode(self._config.nick)
+        self._sock = _open_receiver(self._config.udp_port)
         self._waker = socket.socketpair()
         self._thread.start()
 
@@ -115,7 +113,8 @@ class BeaconDiscovery:
         self.rediscover()
 
     def announce(self, nick: str) -> None:
-        """Nothing to do: a beacon carries no nick."""
+        """Carry our new nick (an open room only)."""
+        self._beacon = self._encode(nick)
 
     def close(self) -> None:
         """Stop the thread and close the sockets; idempotent."""
@@ -129,6 +128,20 @@ class BeaconDiscovery:
         for sock in (self._sock, *(self._waker or ())):
             if sock is not None:
                 sock.close()
+
+    def _encode(self, nick: str) -> bytes:
+        cfg = self._config
+        private = cfg.room_tag is not None
+        return encode_beacon(
+            Beacon(
+                cfg.node_id,
+                self._port,
+                room=None if private else cfg.room,
+                tag=cfg.room_tag,
+                hint=cfg.room_hint,
+                nick="" if private else nick,
+            )
+        )
 
     # ---------------------------------------------------------------- thread
 
@@ -173,6 +186,11 @@ class BeaconDiscovery:
         host = str(source[0])
         if len(data) > MAX_BEACON_BYTES or not self._allow(host) or not self._from_lan(host):
             return
+        if is_probe(data):
+            if self._answer_allowed():
+                with contextlib.suppress(OSError):
+                    sock.sendto(self._beacon, source)
+            return
         beacon = decode_beacon(data, self._config.limits)
         if beacon is None or beacon.node_id == self._config.node_id or self._post is None:
             return
@@ -208,20 +226,18 @@ class BeaconDiscovery:
 
     def _report_allowed(self) -> bool:
         """One bucket for all reports: spoofed sources are free, our dialling is not."""
-        now = time.monotonic()
-        tokens, then = self._all_reports
-        tokens = min(REPORT_BURST, tokens + (now - then) * REPORT_RATE)
-        allowed = tokens >= 1.0
-        self._all_reports = (tokens - 1.0 if allowed else tokens, now)
+        allowed, self._all_reports = _take(self._all_reports, REPORT_RATE, REPORT_BURST)
+        return allowed
+
+    def _answer_allowed(self) -> bool:
+        """One bucket for all answers: a spoofed probe cannot aim many of ours at one host."""
+        allowed, self._answers = _take(self._answers, ANSWER_RATE, ANSWER_BURST)
         return allowed
 
     def _allow(self, host: str) -> bool:
         """A token bucket per sending address: a flood from one host costs us little."""
-        now = time.monotonic()
-        tokens, then = self._buckets.pop(host, (SOURCE_BURST, now))
-        tokens = min(SOURCE_BURST, tokens + (now - then) * SOURCE_RATE)
-        allowed = tokens >= 1.0
-        self._buckets[host] = (tokens - 1.0 if allowed else tokens, now)
+        bucket = self._buckets.pop(host, (SOURCE_BURST, time.monotonic()))
+        allowed, self._buckets[host] = _take(bucket, SOURCE_RATE, SOURCE_BURST)
         while len(self._buckets) > MAX_SOURCES:
             self._buckets.popitem(last=False)
         return allowed
@@ -239,6 +255,17 @@ class BeaconDiscovery:
         if self._waker is not None:
             with contextlib.suppress(OSError):
                 self._waker[1].send(b"x")
+
+
+def _take(
+    bucket: tuple[float, float], rate: float, burst: float
+) -> tuple[bool, tuple[float, float]]:
+    """Take a token from a (tokens, when counted) bucket: whether there was one, and the bucket."""
+    now = time.monotonic()
+    tokens, then = bucket
+    tokens = min(burst, tokens + (now - then) * rate)
+    allowed = tokens >= 1.0
+    return allowed, (tokens - 1.0 if allowed else tokens, now)
 
 
 def _open_receiver(udp_port: int) -> socket.socket:

@@ -6,6 +6,8 @@ import ipaddress
 
 import ifaddr
 
+from p2pchat.core.diagnosis import InterfaceAddress, InterfaceKind
+
 WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 MAX_BROADCAST_PREFIX = 31  # /31 and /32 links have no broadcast address
 # Interface names of container bridges, VMs, VPNs and tunnels: their addresses are offered last.
@@ -39,6 +41,18 @@ def local_addresses() -> list[str]:
             text = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
             if text not in found:
                 found.append(text)
+    return found
+
+
+def interface_addresses(scope: tuple[str, ...] | None = None) -> list[InterfaceAddress]:
+    """Each IPv4 address of each interface (only those in scope, if given), and its kind."""
+    found: list[InterfaceAddress] = []
+    for adapter in ifaddr.get_adapters():
+        name = str(adapter.nice_name)
+        for ip in adapter.ips:
+            if not isinstance(ip.ip, str) or (scope is not None and ip.ip not in scope):
+                continue
+            found.append(InterfaceAddress(name, ip.ip, ip.network_prefix, _kind(name, ip.ip)))
     return found
 
 
@@ -90,19 +104,15 @@ def advertise_addresses(bind_host: str, interfaces: tuple[str, ...] | None) -> t
         return interfaces
     ranked: list[tuple[int, str]] = []
     loopback: list[str] = []
-    for adapter in ifaddr.get_adapters():
-        name = str(adapter.nice_name).lower()
-        virtual = name.startswith(VIRTUAL_INTERFACE_PREFIXES)
-        for ip in adapter.ips:
-            if not isinstance(ip.ip, str):
-                continue
-            address = ipaddress.IPv4Address(ip.ip)
-            if address.is_loopback:
-                loopback.append(ip.ip)
-            elif address.is_link_local:
-                ranked.append((3, ip.ip))
-            else:
-                ranked.append((2 if virtual else 0 if address.is_private else 1, ip.ip))
+    for found in interface_addresses():
+        if found.kind is InterfaceKind.LOOPBACK:
+            loopback.append(found.address)
+        elif found.kind is InterfaceKind.LAN:
+            ranked.append(
+                (0 if ipaddress.IPv4Address(found.address).is_private else 1, found.address)
+            )
+        else:
+            ranked.append((2 if found.kind is InterfaceKind.VIRTUAL else 3, found.address))
     lan = [ip for _, ip in sorted(ranked, key=lambda pair: pair[0])]
     return tuple(dict.fromkeys(lan or loopback))
 
@@ -111,3 +121,14 @@ def unknown_interfaces(requested: tuple[str, ...]) -> list[str]:
     """The requested addresses that no local interface has."""
     have = {str(ipaddress.ip_address(a)) for a in local_addresses()}
     return [a for a in requested if str(ipaddress.ip_address(a)) not in have]
+
+
+def _kind(name: str, ip: str) -> InterfaceKind:
+    address = ipaddress.IPv4Address(ip)
+    if address.is_loopback:
+        return InterfaceKind.LOOPBACK
+    if address.is_link_local:
+        return InterfaceKind.LINK_LOCAL
+    if name.lower().startswith(VIRTUAL_INTERFACE_PREFIXES):
+        return InterfaceKind.VIRTUAL
+    return InterfaceKind.LAN

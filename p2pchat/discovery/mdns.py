@@ -73,7 +73,7 @@ class MdnsDiscovery:
         self._port = port
         self._post = post
         try:
-            self._zc = _open_zeroconf(self._config.interfaces)
+            self._zc = open_zeroconf(self._config.interfaces)
         except OSError as exc:
             raise DiscoveryError(f"mDNS cannot start: {exc.strerror or exc}") from None
         self._worker.start()
@@ -229,7 +229,8 @@ class MdnsDiscovery:
         )
 
 
-def _open_zeroconf(interfaces: tuple[str, ...] | None) -> Zeroconf:
+def open_zeroconf(interfaces: tuple[str, ...] | None) -> Zeroconf:
+    """A zeroconf instance on these interfaces' addresses (None: all interfaces, IPv4)."""
     if interfaces is None:
         return Zeroconf(interfaces=InterfaceChoice.All, ip_version=IPVersion.V4Only)
     v6 = any(":" in i for i in interfaces)

@@ -52,6 +52,33 @@ def scan_targets(scope: tuple[str, ...] | None) -> list[str]:
     return list(targets)
 
 
+def open_ports(targets: list[str], port: int, stop: threading.Event) -> Iterator[str]:
+    """The targets that accept a TCP connection on port, IN_FLIGHT at a time, until stop."""
+    waiting = iter(targets)
+    with selectors.DefaultSelector() as selector:
+        deadlines: dict[socket.socket, float] = {}
+
+        def fill() -> None:
+            while len(deadlines) < IN_FLIGHT and not stop.is_set():
+                host = next(waiting, None)
+                if host is None:
+                    return
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                code = sock.connect_ex((host, port))
+                if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+                    sock.close()
+                    continue
+                selector.register(sock, selectors.EVENT_WRITE, host)
+                deadlines[sock] = time.monotonic() + CONNECT_TIMEOUT
+
+        try:
+            yield from _poll(selector, deadlines, fill, stop)
+        finally:
+            for sock in list(deadlines):
+                _drop(selector, deadlines, sock)
+
+
 class SubnetScan:
     """Scans at start, when the network changes, and when asked to look again (bounded)."""
 
@@ -97,7 +124,7 @@ class SubnetScan:
                 return
             targets = scan_targets(self._scope)
             try:
-                found = list(self._open_ports(targets))
+                found = list(open_ports(targets, self._port, self._stop))
             except OSError as exc:  # out of file descriptors, say: try again later
                 log.warning("scan stopped: %s", exc)
                 found = []
@@ -108,52 +135,27 @@ class SubnetScan:
             if found and self._post is not None:
                 self._post(ev.PeerDiscovered(tuple((h, self._port) for h in found), None, "scan"))
 
-    def _open_ports(self, targets: list[str]) -> Iterator[str]:
-        """The targets that accept a TCP connection on the port, IN_FLIGHT at a time."""
-        waiting = iter(targets)
-        with selectors.DefaultSelector() as selector:
-            deadlines: dict[socket.socket, float] = {}
 
-            def fill() -> None:
-                while len(deadlines) < IN_FLIGHT and not self._stop.is_set():
-                    host = next(waiting, None)
-                    if host is None:
-                        return
-                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    sock.setblocking(False)
-                    code = sock.connect_ex((host, self._port))
-                    if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-                        sock.close()
-                        continue
-                    selector.register(sock, selectors.EVENT_WRITE, host)
-                    deadlines[sock] = time.monotonic() + CONNECT_TIMEOUT
-
-            try:
-                yield from self._poll(selector, deadlines, fill)
-            finally:
-                for sock in list(deadlines):
-                    _drop(selector, deadlines, sock)
-
-    def _poll(
-        self,
-        selector: selectors.BaseSelector,
-        deadlines: dict[socket.socket, float],
-        fill: Callable[[], None],
-    ) -> Iterator[str]:
-        """Connections as they complete or time out, refilled up to IN_FLIGHT."""
+def _poll(
+    selector: selectors.BaseSelector,
+    deadlines: dict[socket.socket, float],
+    fill: Callable[[], None],
+    stop: threading.Event,
+) -> Iterator[str]:
+    """Connections as they complete or time out, refilled up to IN_FLIGHT."""
+    fill()
+    while deadlines and not stop.is_set():
+        for key, _ in selector.select(timeout=0.05):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            ok = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+            _drop(selector, deadlines, sock)
+            if ok:
+                yield str(key.data)
+        now = time.monotonic()
+        for sock in [s for s, d in deadlines.items() if d <= now]:
+            _drop(selector, deadlines, sock)
         fill()
-        while deadlines and not self._stop.is_set():
-            for key, _ in selector.select(timeout=0.05):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
-                ok = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
-                _drop(selector, deadlines, sock)
-                if ok:
-                    yield str(key.data)
-            now = time.monotonic()
-            for sock in [s for s, d in deadlines.items() if d <= now]:
-                _drop(selector, deadlines, sock)
-            fill()
 
 
 def _drop(

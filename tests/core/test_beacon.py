@@ -13,6 +13,8 @@ from p2pchat.core.beacon import (
     BeaconMatch,
     decode_beacon,
     encode_beacon,
+    encode_probe,
+    is_probe,
     match_beacon,
 )
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
@@ -31,6 +33,7 @@ def raw(**body: object) -> bytes:
 def test_open_and_private_beacons_round_trip_and_stay_small() -> None:
     for beacon in (
         Beacon(ID, 41234, room="project-x ünïcode"),
+        Beacon(ID, 41234, room="lobby", nick="zoë"),
         Beacon(ID, 1, tag=TAG, hint="abc"),
         Beacon(ID, 65535, tag=TAG),
     ):
@@ -42,6 +45,29 @@ def test_open_and_private_beacons_round_trip_and_stay_small() -> None:
 def test_a_private_beacon_carries_neither_room_name_nor_nick() -> None:
     body = json.loads(encode_beacon(Beacon(ID, 41234, tag=TAG, hint="abc")))
     assert set(body) == {"p2pchat", "v", "id", "port", "tag", "rh"}
+
+
+def test_the_longest_room_and_nick_in_wide_characters_fit_and_longer_ones_lose_the_nick() -> None:
+    room, nick = "𝄞" * LIMITS.max_room_chars, "𝄞" * LIMITS.max_nick_chars
+    longest = Beacon(ID, 41234, room=room, nick=nick)
+    assert decode_beacon(encode_beacon(longest), LIMITS) == longest
+    wide = Limits(max_room_chars=100)  # a build with longer names: the nick gives way
+    data = encode_beacon(Beacon(ID, 41234, room="𝄞" * 100, nick=nick))
+    assert len(data) <= MAX_BEACON_BYTES
+    assert decode_beacon(data, wide) == Beacon(ID, 41234, room="𝄞" * 100)
+
+
+def test_a_bad_nick_costs_the_nick_not_the_beacon() -> None:
+    for nick in ("", "has space", "x#1", "\u202e", 7, "x" * (LIMITS.max_nick_chars + 1)):
+        assert decode_beacon(raw(room="lobby", nick=nick), LIMITS) == Beacon(ID, 41234, "lobby")
+
+
+def test_a_probe_is_recognised_and_is_not_a_beacon() -> None:
+    probe = encode_probe()
+    assert is_probe(probe) and decode_beacon(probe, LIMITS) is None
+    assert not is_probe(encode_beacon(Beacon(ID, 1, room="lobby")))
+    for bad in (b"", b"\xff", b"[]", b"{" * 5000, probe + b" " * MAX_BEACON_BYTES):
+        assert not is_probe(bad)
 
 
 def test_unknown_members_are_ignored_for_later_versions() -> None:

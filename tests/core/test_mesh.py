@@ -772,6 +772,7 @@ def test_a_node_that_found_nobody_says_once_what_to_do() -> None:
     assert notices(m.handle(ev.Tick(), LIMITS.alone_hint_seconds - 0.1, 0.0)) == []
     hint = notices(m.handle(ev.Tick(), LIMITS.alone_hint_seconds, 0.0))
     assert len(hint) == 1 and "nobody found in room 'lobby' after 10 s" in hint[0]
+    assert "p2pchat doctor" in hint[0] and "/invite" in hint[0] and "--scan" in hint[0]
     assert "/connect HOST" in hint[0]
     assert notices(m.handle(ev.Tick(), 1000.0, 0.0)) == []  # once
 

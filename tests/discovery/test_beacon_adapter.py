@@ -3,6 +3,7 @@ cannot make it do. A private UDP port, never the default one, and only loopback.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import time
@@ -10,9 +11,14 @@ import time
 import pytest
 
 from p2pchat.core import events as ev
-from p2pchat.core.beacon import Beacon, encode_beacon
+from p2pchat.core.beacon import Beacon, decode_beacon, encode_beacon, encode_probe
 from p2pchat.core.limits import Limits
-from p2pchat.discovery.broadcast import SOURCE_BURST, BeaconConfig, BeaconDiscovery
+from p2pchat.discovery.broadcast import (
+    ANSWER_BURST,
+    SOURCE_BURST,
+    BeaconConfig,
+    BeaconDiscovery,
+)
 
 ME = "a" * 32
 OTHER = "b" * 32
@@ -118,3 +124,52 @@ def test_it_sends_its_own_beacon_on_loopback_only_when_scoped_there() -> None:
         listener.close()
     assert source[0] == "127.0.0.1"
     assert data == encode_beacon(Beacon(ME, 4321, room="lobby"))
+
+
+def test_a_probe_is_answered_with_our_beacon_and_a_flood_of_probes_only_a_few_times() -> None:
+    port = free_udp_port()
+    config = BeaconConfig(ME, "lobby", Limits(), ("127.0.0.1",), None, "", port, nick="ann")
+    beacon = BeaconDiscovery(config)
+    beacon.start(4321, lambda event: None)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as asker:
+            asker.bind(("127.0.0.1", 0))
+            asker.settimeout(WAIT)
+            asker.sendto(encode_probe(), ("127.0.0.1", port))
+            data, _ = asker.recvfrom(1024)
+            assert decode_beacon(data, Limits()) == Beacon(ME, 4321, room="lobby", nick="ann")
+            beacon.announce("bea")  # a new nick is what the next answer says
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:  # another source
+                other.bind(("127.0.0.2", 0))
+                other.settimeout(WAIT)
+                other.sendto(encode_probe(), ("127.0.0.1", port))
+                data, _ = other.recvfrom(1024)
+            assert decode_beacon(data, Limits()) == Beacon(ME, 4321, room="lobby", nick="bea")
+            for _ in range(200):  # spoofing costs nothing: the answers are few, whatever comes
+                asker.sendto(encode_probe(), ("127.0.0.1", port))
+            asker.settimeout(QUIET)
+            answers = 0
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    asker.recvfrom(1024)
+                    answers += 1
+    finally:
+        beacon.close()
+    assert 1 <= answers <= ANSWER_BURST + 2
+
+
+def test_a_private_room_answers_a_probe_without_name_or_nick() -> None:
+    port = free_udp_port()
+    config = BeaconConfig(ME, "team", Limits(), ("127.0.0.1",), TAG, "abc", port, nick="ann")
+    beacon = BeaconDiscovery(config)
+    beacon.start(4321, lambda event: None)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as asker:
+            asker.bind(("127.0.0.1", 0))
+            asker.settimeout(WAIT)
+            asker.sendto(encode_probe(), ("127.0.0.1", port))
+            data, _ = asker.recvfrom(1024)
+    finally:
+        beacon.close()
+    assert decode_beacon(data, Limits()) == Beacon(ME, 4321, tag=TAG, hint="abc")
+    assert b"ann" not in data and b"team" not in data
