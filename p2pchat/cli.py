@@ -293,7 +293,8 @@ def _discovery(
         layers.append(("beacon", BeaconDiscovery(beacon)))
     if args.scan:
         layers.append(("scan", SubnetScan(scope)))
-    return DiscoveryLayers(layers, follow=scope is None) if layers else None
+    # Without layers the watch still runs: a network change makes the node dial --peer again.
+    return DiscoveryLayers(layers, follow=scope is None) if layers or scope is None else None
 
 
 def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:

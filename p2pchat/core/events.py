@@ -62,6 +62,11 @@ class PeerDiscovered:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkChanged:
+    """The host's addresses changed (a link came up, a new lease, another network)."""
+
+
+@dataclass(frozen=True, slots=True)
 class OtherPassphraseSeen:
     """mDNS shows a node of a private room with our room name's hint but another tag."""
 
@@ -255,6 +260,7 @@ Event = (
     | ConnectionLost
     | PeerDiscovered
     | PeerWithdrawn
+    | NetworkChanged
     | OtherPassphraseSeen
     | SendChat
     | SendDirect

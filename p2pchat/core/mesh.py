@@ -192,6 +192,8 @@ class Mesh:
                 self._on_discovered(event)
             case ev.PeerWithdrawn():
                 self._on_withdrawn(event)
+            case ev.NetworkChanged():
+                self._on_network_changed()
             case ev.ShowProblem():
                 self._show(vw.Problem(event.text))
             case ev.OtherPassphraseSeen():
@@ -1423,6 +1425,16 @@ class Mesh:
             if source == "user":
                 address.failures = 0
                 address.next_try = self._now
+
+    def _on_network_changed(self) -> None:
+        """Addresses that failed while we had no (or another) network are worth a try now,
+        not after their backoff; and links that did not survive the change are found sooner."""
+        for address in self._addresses.values():
+            if not address.dialing:
+                address.next_try = self._now
+        self._next_heartbeat = self._now
+        self._log(act.INFO, "network changed: dialling the known addresses again")
+        self._dial_due()
 
     def _on_withdrawn(self, event: ev.PeerWithdrawn) -> None:
         if event.node_id not in self._peers:

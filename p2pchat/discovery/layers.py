@@ -91,7 +91,10 @@ class DiscoveryLayers:
                 self._post(ev.ShowProblem(f"{name} discovery works again"))
 
     def _network_changed(self, addresses: Addresses) -> None:
-        """On the watcher's thread: layers follow the new addresses; those down try again."""
+        """On the watcher's thread: layers follow the new addresses; those down try again; the
+        node dials the addresses it knows again."""
+        if self._post is not None:
+            self._post(ev.NetworkChanged())
         with self._lock:
             for layer in self._running:
                 layer.network_changed()

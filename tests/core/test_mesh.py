@@ -567,6 +567,21 @@ def test_redial_backoff_grows_and_is_capped() -> None:
     assert max(gaps) <= LIMITS.redial_max_delay * jitter
 
 
+def test_a_network_change_dials_a_backed_off_address_at_once() -> None:
+    # A laptop started with --peer before its Wi-Fi was up: the dials failed and backed off.
+    m = make_mesh()
+    dial = act.Dial("10.0.0.5", 5000)
+    assert dial in m.handle(ev.PeerDiscovered((("10.0.0.5", 5000),), None, "static"), 0.0, 0.0)
+    now = 0.0
+    for _ in range(6):
+        m.handle(ev.DialFailed("10.0.0.5", 5000, "network unreachable"), now, 0.0)
+        while dial not in m.handle(ev.Tick(), now := m.next_deadline() or now, 0.0):
+            pass
+    m.handle(ev.DialFailed("10.0.0.5", 5000, "network unreachable"), now, 0.0)
+    assert dial not in m.handle(ev.Tick(), now + 1.0, 0.0)  # backed off for seconds
+    assert dial in m.handle(ev.NetworkChanged(), now + 1.1, 0.0)
+
+
 def test_quit_is_reported_and_the_peer_is_not_redialled() -> None:
     m = make_mesh()
     link(m, 1, OTHER_KEYS, nick="ann")
