@@ -17,7 +17,10 @@ Addresses = frozenset[tuple[str, int]]
 
 class InterfaceWatch:
     """Reads the host's IPv4 addresses every WATCH_SECONDS; calls on_change with the new set
-    once a change has held for one more reading, so a flapping link calls it once, not often."""
+    once a change has held for one more reading, so a flapping link calls it once, not often.
+
+    The first reading is taken when the watch is made, beside the addresses the discovery
+    layers start with: a change before the thread runs is a change, not the baseline."""
 
     def __init__(
         self,
@@ -28,6 +31,7 @@ class InterfaceWatch:
         self._on_change = on_change
         self._every = every
         self._read = read or _current
+        self._known = self._read()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="p2pchat-interfaces")
 
@@ -42,7 +46,7 @@ class InterfaceWatch:
             self._thread.join()
 
     def _run(self) -> None:
-        known = self._read()
+        known = self._known
         pending: Addresses | None = None
         while not self._stop.wait(self._every):
             now = self._read()

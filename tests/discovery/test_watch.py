@@ -50,3 +50,17 @@ def test_a_flap_that_goes_back_is_not_told() -> None:
 
 def test_a_new_address_after_another_is_told_each_time_it_holds() -> None:
     assert run([NONE, LAN, LAN, OTHER, OTHER, OTHER]) == [LAN, OTHER]
+
+
+def test_a_change_before_the_thread_runs_is_still_told() -> None:
+    # The layers start with the addresses of when the watch was made; the address changes
+    # before the watch's thread first reads: that is a change, not its baseline.
+    now = [LAN]
+    told: queue.SimpleQueue[Addresses] = queue.SimpleQueue()
+    watch = InterfaceWatch(told.put, EVERY, lambda: now[0])
+    now[0] = OTHER
+    watch.start()
+    try:
+        assert told.get(timeout=WAIT) == OTHER
+    finally:
+        watch.close()
