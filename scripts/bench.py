@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+NONPOSIX = ROOT / "tests" / "nonposix"  # sitecustomize that hides the POSIX-only calls
 sys.path.insert(0, str(ROOT))
 
 import benchfiles  # noqa: E402 - scripts beside this one
@@ -457,6 +458,12 @@ def main() -> int:
     parser.add_argument(
         "--files-only", action="store_true", help="run only the file transfer phase"
     )
+    parser.add_argument(
+        "--nonposix",
+        action="store_true",
+        help="file phase: p2pchat nodes without the POSIX-only calls (tests/nonposix), to "
+        "measure the fallbacks Windows uses",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--chart", type=Path, help="save a latency chart (PNG; needs matplotlib)")
     args = parser.parse_args()
@@ -470,7 +477,8 @@ def main() -> int:
     files = None
     if args.file_mib > 0:
         print(f"file transfer of {args.file_mib} MiB...", file=sys.stderr, flush=True)
-        files = benchfiles.run(args.file_mib, max(1, args.file_rounds))
+        node_env = {"PYTHONPATH": str(NONPOSIX)} if args.nonposix else {}
+        files = benchfiles.run(args.file_mib, max(1, args.file_rounds), node_env)
     for nodes in sizes:
         results[nodes] = {}
         for system in systems:

@@ -61,8 +61,9 @@ class FileFigures:
     share_private: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-def run(size_mib: int, rounds: int) -> FileFigures:
-    """Write a size_mib file, copy it each way in rounds, clean up."""
+def run(size_mib: int, rounds: int, node_env: dict[str, str] | None = None) -> FileFigures:
+    """Write a size_mib file, copy it each way in rounds, clean up (node_env: more environment
+    for the p2pchat nodes, e.g. tests/nonposix on PYTHONPATH)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-files-"))
     try:
         source = workdir / "payload.bin"
@@ -77,7 +78,12 @@ def run(size_mib: int, rounds: int) -> FileFigures:
                 copy = (
                     _RawCopy(source, workdir / "raw-copy.bin")
                     if kind == "raw"
-                    else _ChatCopy(source, workdir / f"{kind}{round_}", private=kind == "private")
+                    else _ChatCopy(
+                        source,
+                        workdir / f"{kind}{round_}",
+                        private=kind == "private",
+                        env=node_env or {},
+                    )
                 )
                 copy.prepare()
                 # The previous copy's file goes just before this one starts: see _ChatCopy.
@@ -207,8 +213,9 @@ class _ChatCopy(_Copy):
     pages and the comparison is of the software, not of the host's memory.
     """
 
-    def __init__(self, source: Path, workdir: Path, *, private: bool) -> None:
+    def __init__(self, source: Path, workdir: Path, *, private: bool, env: dict[str, str]) -> None:
         self.source = source
+        self._env = env
         self.target = workdir / "downloads" / source.name
         self._workdir = workdir
         self._private = private
@@ -218,7 +225,7 @@ class _ChatCopy(_Copy):
     def prepare(self) -> None:
         """Start both nodes, link them, and have the sender offer the file."""
         ports = free_ports(2)
-        env = {"P2PCHAT_SECRET": SECRET} if self._private else {}
+        env = {**self._env, **({"P2PCHAT_SECRET": SECRET} if self._private else {})}
         for index, nick in enumerate(("sender", "receiver")):
             cmd = [sys.executable, "-m", "p2pchat", "--ui", "json", "--no-discovery"]
             cmd += ["--bind", "127.0.0.1", "--port", str(ports[index]), "--nick", nick]

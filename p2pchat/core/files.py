@@ -33,8 +33,15 @@ FINISHED = frozenset({DONE, FAILED, DECLINED, WITHDRAWN})
 
 FALLBACK_NAME = "file"
 MAX_NAME_BYTES = 200
-# Control characters and bidi overrides, and path and shell-special characters.
+# Control characters and bidi overrides, and path and shell-special characters (every character
+# Windows forbids in a name among them).
 _UNSAFE = re.compile(f'[{CONTROL_AND_BIDI}/\\\\:*?"<>|]')
+# Names Windows keeps for devices, whatever their case and extension ("nul.txt" is NUL too),
+# with the superscript digits it also takes as COM and LPT numbers.
+WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{digit}" for port in ("COM", "LPT") for digit in "0123456789\u00b9\u00b2\u00b3"}
+)
 
 
 @dataclass
@@ -67,17 +74,20 @@ class Outgoing:
 
 
 def safe_file_name(name: str) -> str:
-    """One plain, non-empty file name of at most MAX_NAME_BYTES (UTF-8), not starting with a dot.
+    """One plain, non-empty file name of at most MAX_NAME_BYTES (UTF-8), not starting with a dot,
+    that every common file system takes as it is (Windows' rules included).
 
-    No directories, control, bidi or special characters, and no leading or trailing whitespace;
-    a name that must be shortened keeps its extension when its stem can keep a character.
+    No directories, control, bidi or special characters, no leading whitespace or dots, no
+    trailing whitespace or dots (Windows drops them), and no device name of Windows ("CON",
+    "nul.txt": given a leading "_"); a name that must be shortened keeps its extension when its
+    stem can keep a character.
     """
     base = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
     # Lone surrogates (undecodable bytes of a local name) cannot be encoded: replaced too.
     base = re.sub("[\ud800-\udfff]", "_", _UNSAFE.sub("_", base))
 
     def trim(text: str) -> str:
-        return re.sub(r"^[\s.]+", "", text).rstrip()
+        return re.sub(r"^[\s.]+|[\s.]+$", "", text)
 
     def cut(text: str, size: int) -> str:
         return text.encode()[: max(size, 0)].decode(errors="ignore")
@@ -87,6 +97,8 @@ def safe_file_name(name: str) -> str:
         stem, dot, ext = base.rpartition(".")
         short_stem = trim(cut(stem, MAX_NAME_BYTES - len((dot + ext).encode()))) if dot else ""
         base = short_stem + dot + ext if short_stem else trim(cut(base, MAX_NAME_BYTES))
+    if base.split(".")[0].rstrip().upper() in WINDOWS_RESERVED:
+        base = trim(cut("_" + base, MAX_NAME_BYTES))
     return base or FALLBACK_NAME
 
 

@@ -26,6 +26,7 @@ DIRECT_READ_BYTES = 32 * 1024  # a frame with this much still to come is read in
 PEEK_BYTES = 16 * 1024  # what is read after a frame read in place
 IOV_MAX = 1024  # buffers per sendmsg (the POSIX minimum of IOV_MAX is 16; Linux has 1024)
 MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: hold a short send back for what follows
+JOIN_BYTES = 1024 * 1024  # without sendmsg (Windows): frames are joined into sends this big
 
 
 class Connection(ChunkSender):
@@ -332,7 +333,11 @@ class Connection(ChunkSender):
             self._send_frames(sock, frames, 0)
 
     def _send_frames(self, sock: socket.socket, frames: list[bytes], flags: int) -> None:
-        """Send frames whole, gathered from where they lie (sendmsg), IOV_MAX at a time."""
+        """Send frames whole, gathered from where they lie (sendmsg), IOV_MAX at a time; joined
+        into buffers of up to JOIN_BYTES where the platform has no sendmsg."""
+        if not hasattr(sock, "sendmsg"):
+            self._send_joined(sock, frames, flags)
+            return
         for start in range(0, len(frames), IOV_MAX):
             views = [memoryview(frame) for frame in frames[start : start + IOV_MAX]]
             while views:
@@ -342,6 +347,18 @@ class Connection(ChunkSender):
                     sent -= len(views.pop(0))
                 if views:
                     views[0] = views[0][sent:]
+
+    def _send_joined(self, sock: socket.socket, frames: list[bytes], flags: int) -> None:
+        run: list[bytes] = []
+        size = 0
+        for frame in [*frames, b""]:
+            if run and (not frame or size + len(frame) > JOIN_BYTES):
+                sock.sendall(run[0] if len(run) == 1 else b"".join(run), flags)
+                self.bytes_out += size
+                run, size = [], 0
+            if frame:
+                run.append(frame)
+                size += len(frame)
 
     def _shutdown(self, how: int) -> None:
         with self._cond:

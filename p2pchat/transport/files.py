@@ -38,6 +38,8 @@ CHUNK_MARK = b"\x01"
 TAG_BYTES = FILE_CHUNK_HEADER_BYTES - len(CHUNK_MARK)
 PROGRESS_INTERVAL = 0.25
 HASH_BLOCK = 1024 * 1024
+# Without preadv (Windows), a span seeks and reads: the spans of one serve share a file offset.
+_SEEK_LOCK = threading.Lock()
 MAX_NAME_ATTEMPTS = 1000
 WRITE_QUEUE_CHUNKS = 16  # chunks received but not yet written, at most
 
@@ -71,13 +73,23 @@ class FileSpan:
         buffer = bytearray(len(prefix) + self.count)
         buffer[: len(prefix)] = prefix
         view, offset = memoryview(buffer)[len(prefix) :], self.offset
+        if not hasattr(os, "preadv"):
+            with _SEEK_LOCK, io.FileIO(self._fd, "rb", closefd=False) as source:
+                source.seek(offset)
+                while view and (count := source.readinto(view)):
+                    view = view[count:]
+            return buffer
         while view and (count := os.preadv(self._fd, [view], offset)):
             view = view[count:]
             offset += count
         return buffer
 
     def send_to(self, sock: socket.socket) -> None:
-        """Write the span to a blocking socket, kernel to kernel (os.sendfile) where it can."""
+        """Write the span to a blocking socket, kernel to kernel (os.sendfile) where it can,
+        else read into memory first."""
+        if not hasattr(os, "sendfile"):
+            sock.sendall(self.read())
+            return
         offset, left = self.offset, self.count
         while left and (sent := os.sendfile(sock.fileno(), self._fd, offset, left)):
             offset += sent

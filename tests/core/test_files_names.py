@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from p2pchat.core.files import FALLBACK_NAME, MAX_NAME_BYTES, safe_file_name
+from p2pchat.core.files import FALLBACK_NAME, MAX_NAME_BYTES, WINDOWS_RESERVED, safe_file_name
 from p2pchat.core.messages import CONTROL_AND_BIDI
 
 BIDI_FORMATTING = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
@@ -38,6 +38,17 @@ def test_any_input_becomes_one_safe_short_name(name: str) -> None:
     assert safe == safe.strip()
     assert len(safe.encode()) <= MAX_NAME_BYTES
     assert safe_file_name(safe) == safe
+    assert windows_takes(safe)
+
+
+def windows_takes(name: str) -> bool:
+    """Whether Windows would store a file under exactly this name."""
+    device = name.split(".", maxsplit=1)[0].rstrip().upper()
+    return (
+        not re.search(r'[<>:"/\\|?*\x00-\x1f]', name)
+        and not name.endswith((".", " "))
+        and device not in WINDOWS_RESERVED
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,6 +62,22 @@ def test_any_input_becomes_one_safe_short_name(name: str) -> None:
         ("", FALLBACK_NAME),
         ("..", FALLBACK_NAME),
         ("dir/", FALLBACK_NAME),
+        # Windows' rules, for a file sent from Linux or macOS to Windows.
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("Aux.tar.gz", "_Aux.tar.gz"),
+        ("com1", "_com1"),
+        ("LPT9.log", "_LPT9.log"),
+        ("COM\u00b9.txt", "_COM\u00b9.txt"),
+        ("conin$", "_conin$"),
+        ("CON .txt", "_CON .txt"),
+        ("console.txt", "console.txt"),  # only the whole first part counts
+        ("com10", "com10"),
+        ("notes.", "notes"),
+        ("notes. . .", "notes"),
+        ("draft ", "draft"),
+        ('what?<is>"this":a|b*.txt', "what__is__this__a_b_.txt"),
+        ("tab\there.txt", "tab_here.txt"),
     ],
 )
 def test_examples(name: str, expected: str) -> None:

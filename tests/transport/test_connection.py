@@ -7,6 +7,8 @@ import socket
 import threading
 from pathlib import Path
 
+import pytest
+
 from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
 from p2pchat.core.limits import Limits
@@ -129,7 +131,6 @@ def test_frames_ahead_of_a_large_one_are_delivered_even_if_it_never_completes() 
 
 
 def test_a_frame_too_large_is_refused_before_it_spends_a_nonce() -> None:
-    import pytest
 
     from p2pchat.core.errors import LocalProtocolError
 
@@ -145,3 +146,26 @@ def test_a_frame_too_large_is_refused_before_it_spends_a_nonce() -> None:
     conn.close(flush=True)
     theirs.close()
     conn.join(TIMEOUT)
+
+
+def test_without_sendmsg_frames_are_joined_and_arrive_whole_and_in_order() -> None:
+    class NoSendmsg(socket.socket):
+        def __getattribute__(self, name: str) -> object:
+            if name == "sendmsg":  # as on Windows
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    a, theirs = socket.socketpair()
+    ours = NoSendmsg(a.family, a.type, fileno=a.detach())
+    assert not hasattr(ours, "sendmsg")
+    conn = link(ours)
+    big = os.urandom(200_000)  # a few of these pass JOIN_BYTES: more than one send
+    frames = [big if i % 50 == 0 else f"frame {i}".encode() for i in range(500)]
+    for frame in frames:
+        assert conn.send(frame)
+    conn.flush()
+    assert read_frames(theirs, len(frames)) == frames
+    conn.close(flush=True)
+    theirs.close()
+    conn.join(TIMEOUT)
+    assert conn.finished and conn.bytes_out == sum(len(f) + 4 for f in frames)

@@ -372,3 +372,33 @@ def test_a_span_reads_and_sends_its_bytes_and_zeros_past_the_end(tmp_path: Path)
         for span in (inside, past_end, inside):
             span.close()  # twice is harmless
     assert open_fds() == before
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["preadv+sendfile", "seek+read+sendall"])
+def test_a_span_reads_and_sends_the_same_bytes_with_or_without_the_posix_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    if not fast:  # as on Windows: no preadv, no sendfile
+        for name in ("preadv", "sendfile"):
+            monkeypatch.delattr(os, name, raising=False)
+    data = os.urandom(300_000)
+    path = tmp_path / "source.bin"
+    path.write_bytes(data)
+    with path.open("rb") as source:
+        # Two spans of one file share its offset: each still reads its own bytes.
+        first, second = FileSpan(source.fileno(), 1000, 5000), FileSpan(source.fileno(), 7, 9)
+        assert bytes(second.read(b"hd")) == b"hd" + data[7:16]
+        assert bytes(first.read()) == data[1000:6000]
+        past_end = FileSpan(source.fileno(), len(data) - 4, 10)  # the file shrank: zeros
+        assert bytes(past_end.read()) == data[-4:] + bytes(6)
+        a, b = socket.socketpair()
+        with a, b:
+            first.send_to(a)
+            past_end.send_to(a)
+            a.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := b.recv(65536):
+                received += chunk
+        for span in (first, second, past_end):
+            span.close()
+    assert received == data[1000:6000] + data[-4:] + bytes(6)
