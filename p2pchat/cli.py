@@ -669,7 +669,7 @@ def _history_parser() -> argparse.ArgumentParser:
 def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
-        default=platformdirs.user_data_dir("p2pchat"),
+        default=platformdirs.user_data_dir("p2pchat", appauthor=False),
         help="where the node ID and message log live (default: %(default)s)",
     )
 
