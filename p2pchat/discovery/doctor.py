@@ -57,6 +57,7 @@ from p2pchat.discovery.interfaces import (
 )
 from p2pchat.discovery.mdns import open_zeroconf
 from p2pchat.discovery.scan import open_ports, scan_targets
+from p2pchat.transport.listener import claim_port_exclusively
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def chat_port_state(config: DoctorConfig, own: frozenset[str]) -> PortFinding:
     port = config.port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the node does
+            claim_port_exclusively(sock)  # as the node does
             sock.bind(("" if config.bind_host in WILDCARDS else config.bind_host, port))
             return PortFinding(port, PortState.FREE)
         except OSError as exc:

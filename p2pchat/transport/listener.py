@@ -45,6 +45,17 @@ class StartupError(Exception):
     """The node cannot start; the message is one line for the user."""
 
 
+def claim_port_exclusively(sock: socket.socket) -> None:
+    """Set sock so its bind fails while another socket listens on the port, yet a port left in
+    TIME_WAIT can be taken again: SO_REUSEADDR on POSIX; on Windows, where SO_REUSEADDR would
+    let us take a port another program listens on, SO_EXCLUSIVEADDRUSE."""
+    exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+    if exclusive is not None:
+        sock.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+    else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+
 def open_listener(host: str, port: int) -> socket.socket:
     """Bind and listen on host:port (port 0: any free port); raise StartupError on failure."""
     try:
@@ -54,7 +65,7 @@ def open_listener(host: str, port: int) -> socket.socket:
     family, _, _, _, sockaddr = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        claim_port_exclusively(sock)
         sock.bind(sockaddr)
         sock.listen(128)
     except OSError as exc:
