@@ -31,6 +31,7 @@ from p2pchat.core.beacon import (
 )
 from p2pchat.core.limits import DEFAULT_PORT, Limits
 from p2pchat.discovery.interfaces import broadcast_targets, interface_networks
+from p2pchat.netutil import share_port
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +272,7 @@ def _take(
 def _open_receiver(udp_port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):  # several nodes on one host hear every beacon
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        share_port(sock)  # several nodes on one host hear every beacon
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         # Broadcasts reach only sockets bound to the wildcard address; the scope filters.
         sock.bind(("", udp_port))

@@ -57,7 +57,7 @@ from p2pchat.discovery.interfaces import (
 )
 from p2pchat.discovery.mdns import open_zeroconf
 from p2pchat.discovery.scan import open_ports, scan_targets
-from p2pchat.transport.listener import claim_port_exclusively
+from p2pchat.netutil import claim_port_exclusively, share_port
 
 log = logging.getLogger(__name__)
 
@@ -477,9 +477,7 @@ def _mdns_listener(scope: tuple[str, ...] | None) -> socket.socket:
     """A socket sharing UDP 5353 that hears the mDNS group on the interfaces in scope."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        share_port(sock)
         sock.bind(("", MDNS_PORT))
         for found in interface_addresses(scope):
             if scope is None and found.address.startswith("127."):
@@ -496,9 +494,7 @@ def _mdns_listener(scope: tuple[str, ...] | None) -> socket.socket:
 def _beacon_listener(udp_port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        share_port(sock)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         sock.bind(("", udp_port))
     except OSError:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from p2pchat.core import events as ev
 from p2pchat.core.addr import format_addr
 from p2pchat.core.limits import Limits
+from p2pchat.netutil import claim_port_exclusively
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,6 @@ class Connected:
 
 class StartupError(Exception):
     """The node cannot start; the message is one line for the user."""
-
-
-def claim_port_exclusively(sock: socket.socket) -> None:
-    """Set sock so its bind fails while another socket listens on the port, yet a port left in
-    TIME_WAIT can be taken again: SO_REUSEADDR on POSIX; on Windows, where SO_REUSEADDR would
-    let us take a port another program listens on, SO_EXCLUSIVEADDRUSE."""
-    exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
-    if exclusive is not None:
-        sock.setsockopt(socket.SOL_SOCKET, exclusive, 1)
-    else:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 
 
 def open_listener(host: str, port: int) -> socket.socket:

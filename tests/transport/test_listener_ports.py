@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from p2pchat.transport.listener import StartupError, claim_port_exclusively, open_listener
+from p2pchat.netutil import claim_port_exclusively
+from p2pchat.transport.listener import StartupError, open_listener
 
 
 class Recording:
