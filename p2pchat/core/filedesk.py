@@ -1,18 +1,19 @@
-"""The mesh's file desk: what happens to offers, requests and transfers (pure, one thread).
+"""The file desk: what happens to offers, requests and transfers (pure, one thread).
 
-It works on the Mesh it belongs to (its peers, keys, output); the Mesh forwards the events and
-frames that concern files, and tells it when links come and go.
+It is given what it needs: its host node (who we are, our keys, the time), the members
+directory and the outbox. The mesh forwards the events and frames that concern files, tells it
+when links come and go, and strikes a peer whose frame the desk finds to be misbehaviour.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.crypto import offer_signing_bytes, signed_by
+from p2pchat.core.crypto import Crypto, offer_signing_bytes, signed_by
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import (
     ACCEPTED,
@@ -31,6 +32,7 @@ from p2pchat.core.files import (
     human_size,
 )
 from p2pchat.core.limits import SHORT_ID_CHARS, Limits
+from p2pchat.core.members import Members, Peer
 from p2pchat.core.messages import (
     FileEnd,
     FileOffer,
@@ -39,9 +41,7 @@ from p2pchat.core.messages import (
     decode_message,
     encode_message,
 )
-
-if TYPE_CHECKING:
-    from p2pchat.core.mesh import Mesh, _Peer
+from p2pchat.core.outbox import Outbox
 
 FileEvent = (
     ev.OfferFile
@@ -59,11 +59,34 @@ MAX_LISTED_OFFERS = 5  # offers named when a bare /accept is ambiguous
 WITHDRAWN_REASON = "withdrawn by the sender"
 
 
+Misbehaviour = str  # what a peer sent that it must not have (for its strike); "" if nothing
+
+
+class DeskHost(Protocol):
+    """What the desk reads of the node it belongs to."""
+
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def nick(self) -> str: ...
+    @property
+    def room(self) -> str: ...
+    @property
+    def crypto(self) -> Crypto: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def wall(self) -> float: ...
+    def random_id(self) -> str: ...
+
+
 class FileDesk:
     """Offers made by us (outgoing) and to us (incoming), and their transfers."""
 
-    def __init__(self, mesh: Mesh) -> None:
-        self.mesh = mesh
+    def __init__(self, host: DeskHost, outbox: Outbox, members: Members) -> None:
+        self._host = host
+        self._outbox = outbox
+        self._members = members
         self.incoming: dict[str, Incoming] = {}
         self.outgoing: dict[str, Outgoing] = {}
         self.waiting: dict[tuple[str, str], int] = {}  # (peer, offer) -> offset, oldest first
@@ -73,7 +96,7 @@ class FileDesk:
     def restore(self, records: list[dict[str, object]]) -> None:
         """Load saved offers (as made by _save); bad records are skipped."""
         for record in records:
-            offer = _offer_of(record, self.mesh.limits)
+            offer = _offer_of(record, self._host.limits)
             if offer is None:
                 continue
             try:
@@ -117,11 +140,12 @@ class FileDesk:
         if self.waiting:
             self._serve_waiting()
 
-    def on_message(self, peer: _Peer, message: FileMessage) -> None:
-        """A file frame from a linked peer."""
+    def on_message(self, peer: Peer, message: FileMessage) -> Misbehaviour:
+        """A file frame from a linked peer; what it did wrong, if anything ("" if not)."""
+        wrong = ""
         match message:
             case FileOffer():
-                self.on_offer(peer, message)
+                wrong = self.on_offer(peer, message)
             case FileRequest():
                 self.on_request(peer, message)
             case FileEnd():
@@ -130,52 +154,53 @@ class FileDesk:
                 self.on_stop(peer, message)
         if self.waiting:
             self._serve_waiting()
+        return wrong
 
     # ------------------------------------------------------------- user intent
 
     def offer(self, event: ev.OfferFile) -> None:
-        mesh = self.mesh
+        host = self._host
         to = ""
-        targets: list[_Peer]
+        targets: list[Peer]
         if event.target is not None:
-            peer = mesh._resolve(event.target)
+            peer = self._members.resolve(event.target)
             if peer is None:
                 return
             to, targets = peer.node_id, [peer]
         else:
-            targets = [p for p in mesh._peers.values() if p.conn is not None]
-        offer_id = mesh.random_id()
+            targets = [p for p in self._members.peers.values() if p.conn is not None]
+        offer_id = host.random_id()
         unsigned = FileOffer(
             offer_id,
-            mesh.node_id,
+            host.node_id,
             to,
             event.name,
             event.size,
             event.blake3,
-            mesh._wall,
-            mesh.crypto.public_key,
+            host.wall,
+            host.crypto.public_key,
             b"",
         )
-        signed = mesh.crypto.sign(offer_signing_bytes(mesh.room, unsigned))
+        signed = host.crypto.sign(offer_signing_bytes(host.room, unsigned))
         offer = replace(unsigned, signature=signed)
         self.outgoing[offer_id] = Outgoing(offer, event.path, event.mtime_ns)
         self._save()
         to_nick = targets[0].nick if to else None
-        mesh._show(
+        self._outbox.show(
             vw.FileOffered(
-                offer_id, mesh.node_id, mesh.nick, offer.name, offer.size, bool(to), True, to_nick
+                offer_id, host.node_id, host.nick, offer.name, offer.size, bool(to), True, to_nick
             )
         )
         conns = tuple(p.conn for p in targets if p.conn is not None)
         if conns:
-            mesh._emit(act.Send(conns, offer))
+            self._outbox.emit(act.Send(conns, offer))
 
     def accept(self, offer_id: str) -> None:
         incoming = self._incoming(offer_id)
         if incoming is None:
             return
         if incoming.state in ACTIVE or incoming.state == DONE:
-            self.mesh._show(vw.Notice(f"{incoming.name} is already {incoming.state}"))
+            self._outbox.show(vw.Notice(f"{incoming.name} is already {incoming.state}"))
             return
         incoming.state = ACCEPTED
         self._save()
@@ -186,37 +211,40 @@ class FileDesk:
         if incoming is not None and incoming.state == OFFERED:
             incoming.state = DECLINED
             self._save()
-            self.mesh._show(vw.Notice(f"declined {incoming.name} from {incoming.nick}"))
+            self._outbox.show(vw.Notice(f"declined {incoming.name} from {incoming.nick}"))
 
     def cancel(self, prefix: str) -> None:
-        mesh = self.mesh
         offer_id = self._lookup(prefix, [*self.incoming, *self.outgoing])
         if offer_id is None:
             return
         incoming = self.incoming.get(offer_id)
         if incoming is not None and incoming.state in ACTIVE:
             if incoming.conn is not None:
-                mesh._emit(act.Send((incoming.conn,), FileStop(offer_id, "cancelled")))
+                self._outbox.emit(act.Send((incoming.conn,), FileStop(offer_id, "cancelled")))
             self._fail(incoming, "cancelled", delete=True)
             return
         outgoing = self.outgoing.pop(offer_id, None)
         if outgoing is not None:
             for peer_id, conn in outgoing.serving.items():
-                mesh._emit(act.StopServe(conn, offer_id))
-                nick = mesh.short_name(peer_id)
-                mesh._show(vw.FileFailed(offer_id, outgoing.offer.name, "cancelled", True, nick))
+                self._outbox.emit(act.StopServe(conn, offer_id))
+                nick = self._members.short_name(peer_id)
+                self._outbox.show(
+                    vw.FileFailed(offer_id, outgoing.offer.name, "cancelled", True, nick)
+                )
             # Everyone it was offered to hears of it, so nobody keeps an /accept that fails.
             to = outgoing.offer.to
             conns = tuple(
-                p.conn for p in mesh._peers.values() if p.conn is not None and to in ("", p.node_id)
+                p.conn
+                for p in self._members.peers.values()
+                if p.conn is not None and to in ("", p.node_id)
             )
             if conns:
-                mesh._emit(act.Send(conns, FileStop(offer_id, WITHDRAWN_REASON)))
+                self._outbox.emit(act.Send(conns, FileStop(offer_id, WITHDRAWN_REASON)))
             self.waiting = {k: v for k, v in self.waiting.items() if k[1] != offer_id}
             self._save()
-            mesh._show(vw.Notice(f"stopped offering {outgoing.offer.name}"))
+            self._outbox.show(vw.Notice(f"stopped offering {outgoing.offer.name}"))
             return
-        mesh._show(vw.Problem(f"{offer_id} is not active; nothing to cancel"))
+        self._outbox.show(vw.Problem(f"{offer_id} is not active; nothing to cancel"))
 
     def show_table(self) -> None:
         rows = [
@@ -227,8 +255,8 @@ class FileDesk:
         ]
         for o in self.outgoing.values():
             state = SERVING if o.serving else SHARED
-            peers = ", ".join(self.mesh.short_name(p) for p in o.serving) or (
-                "room" if not o.offer.to else self.mesh.short_name(o.offer.to)
+            peers = ", ".join(self._members.short_name(p) for p in o.serving) or (
+                "room" if not o.offer.to else self._members.short_name(o.offer.to)
             )
             done = max(o.sent.values(), default=0)
             rows.append(
@@ -236,28 +264,26 @@ class FileDesk:
                     o.offer.offer_id, o.offer.name, o.offer.size, done, state, True, peers
                 )
             )
-        self.mesh._show(vw.TransferTable(tuple(rows)))
+        self._outbox.show(vw.TransferTable(tuple(rows)))
 
     # ----------------------------------------------------------- from peers
 
-    def on_offer(self, peer: _Peer, offer: FileOffer) -> None:
-        mesh = self.mesh
+    def on_offer(self, peer: Peer, offer: FileOffer) -> Misbehaviour:
+        host = self._host
         if offer.offer_id in self.incoming:
-            return
+            return ""
         if offer.author != peer.node_id:
             # Offers are never relayed: only their author sends them, to the peers it links to.
-            mesh._strike(peer, "a file offer in someone else's name")
-            return
-        signed = offer_signing_bytes(mesh.room, offer)
-        if not signed_by(mesh.crypto, offer.author, offer.key, offer.signature, signed):
-            mesh._strike(peer, "a file offer with a bad signature")
-            return
-        if offer.to not in ("", mesh.node_id) or not self._room_for_one_more(offer.author):
-            return
-        nick = mesh.short_name(offer.author)
+            return "a file offer in someone else's name"
+        signed = offer_signing_bytes(host.room, offer)
+        if not signed_by(host.crypto, offer.author, offer.key, offer.signature, signed):
+            return "a file offer with a bad signature"
+        if offer.to not in ("", host.node_id) or not self._room_for_one_more(offer.author):
+            return ""
+        nick = self._members.short_name(offer.author)
         incoming = Incoming(offer, nick)
         self.incoming[offer.offer_id] = incoming
-        mesh._show(
+        self._outbox.show(
             vw.FileOffered(
                 offer.offer_id,
                 offer.author,
@@ -266,26 +292,28 @@ class FileDesk:
                 offer.size,
                 bool(offer.to),
                 False,
-                mesh.nick if offer.to else None,
+                host.nick if offer.to else None,
             )
         )
+        return ""
 
-    def on_request(self, peer: _Peer, request: FileRequest) -> None:
-        mesh = self.mesh
+    def on_request(self, peer: Peer, request: FileRequest) -> None:
         outgoing = self.outgoing.get(request.offer_id)
         conn = peer.conn
         if conn is None:
             return
         if outgoing is None or outgoing.offer.to not in ("", peer.node_id):
-            mesh._emit(act.Send((conn,), FileStop(request.offer_id, "no such offer")))
+            self._outbox.emit(act.Send((conn,), FileStop(request.offer_id, "no such offer")))
             return
         if request.offset > outgoing.offer.size:
-            mesh._emit(act.Send((conn,), FileStop(request.offer_id, "offset beyond the end")))
+            self._outbox.emit(
+                act.Send((conn,), FileStop(request.offer_id, "offset beyond the end"))
+            )
             return
         outgoing.finished.discard(peer.node_id)
         previous = outgoing.serving.pop(peer.node_id, None)
         if previous is not None:  # a new fetch replaces the stream in progress
-            mesh._emit(act.StopServe(previous, request.offer_id))
+            self._outbox.emit(act.StopServe(previous, request.offer_id))
         self.waiting.pop((peer.node_id, request.offer_id), None)
         if self._may_serve(peer.node_id):
             self._serve(outgoing, peer.node_id, conn, request.offset)
@@ -294,7 +322,7 @@ class FileDesk:
             self.waiting[(peer.node_id, request.offer_id)] = request.offset
 
     def _may_serve(self, peer_id: str) -> bool:
-        limits = self.mesh.limits
+        limits = self._host.limits
         streams = [p for o in self.outgoing.values() for p in o.serving]
         return len(streams) < limits.max_serves and (
             streams.count(peer_id) < limits.max_serves_per_peer
@@ -303,7 +331,7 @@ class FileDesk:
     def _serve(self, outgoing: Outgoing, peer_id: str, conn: int, offset: int) -> None:
         outgoing.serving[peer_id] = conn
         offer = outgoing.offer
-        self.mesh._emit(
+        self._outbox.emit(
             act.ServeFile(
                 conn, peer_id, offer.offer_id, outgoing.path, offset, offer.size, outgoing.mtime_ns
             )
@@ -313,20 +341,20 @@ class FileDesk:
         """Start waiting fetches, oldest first, as far as the stream limits allow."""
         for peer_id, offer_id in list(self.waiting):
             outgoing = self.outgoing.get(offer_id)
-            peer = self.mesh._peers.get(peer_id)
+            peer = self._members.peers.get(peer_id)
             if outgoing is None or peer is None or peer.conn is None:
                 del self.waiting[(peer_id, offer_id)]
             elif self._may_serve(peer_id):
                 offset = self.waiting.pop((peer_id, offer_id))
                 self._serve(outgoing, peer_id, peer.conn, offset)
 
-    def on_end(self, peer: _Peer, end: FileEnd) -> None:
+    def on_end(self, peer: Peer, end: FileEnd) -> None:
         incoming = self.incoming.get(end.offer_id)
         if incoming is None or incoming.state != RECEIVING or incoming.offer.author != peer.node_id:
             return
-        self.mesh._emit(act.FinishReceive(end.offer_id))
+        self._outbox.emit(act.FinishReceive(end.offer_id))
 
-    def on_stop(self, peer: _Peer, stop: FileStop) -> None:
+    def on_stop(self, peer: Peer, stop: FileStop) -> None:
         incoming = self.incoming.get(stop.offer_id)
         if incoming is not None and incoming.offer.author == peer.node_id:
             if incoming.state in ACTIVE:
@@ -335,7 +363,7 @@ class FileDesk:
                 incoming.state = WITHDRAWN
                 incoming.detail = "withdrawn by its sender"
                 self._save()
-                self.mesh._show(
+                self._outbox.show(
                     vw.FileFailed(
                         stop.offer_id, incoming.name, incoming.detail, False, incoming.nick
                     )
@@ -346,13 +374,13 @@ class FileDesk:
             return
         if peer.node_id in outgoing.serving:
             conn = outgoing.serving.pop(peer.node_id)
-            self.mesh._emit(act.StopServe(conn, stop.offer_id))
+            self._outbox.emit(act.StopServe(conn, stop.offer_id))
         elif peer.node_id in outgoing.finished:
             outgoing.finished.discard(peer.node_id)  # its copy failed the check
         else:
             return
         name, nick = outgoing.offer.name, peer.nick
-        self.mesh._show(vw.FileFailed(stop.offer_id, name, stop.reason, True, nick))
+        self._outbox.show(vw.FileFailed(stop.offer_id, name, stop.reason, True, nick))
 
     # ------------------------------------------------------- from the runtime
 
@@ -361,24 +389,22 @@ class FileDesk:
         if incoming is None or incoming.state != RECEIVING or incoming.conn != ready.conn:
             return
         incoming.received = ready.offset
-        mesh = self.mesh
-        mesh._emit(act.Send((ready.conn,), FileRequest(ready.offer_id, ready.offset)))
+        self._outbox.emit(act.Send((ready.conn,), FileRequest(ready.offer_id, ready.offset)))
         if ready.offset:
             size = incoming.offer.size
-            mesh._show(
+            self._outbox.show(
                 vw.Notice(
                     f"{incoming.name}: resuming at {human_size(ready.offset)} of {human_size(size)}"
                 )
             )
-            mesh._show(
+            self._outbox.show(
                 vw.FileProgress(
                     ready.offer_id, incoming.name, ready.offset, size, False, incoming.nick
                 )
             )
 
     def on_progress(self, progress: ev.TransferProgress) -> None:
-        mesh = self.mesh
-        nick = mesh.short_name(progress.peer)
+        nick = self._members.short_name(progress.peer)
         if progress.sending:
             outgoing = self.outgoing.get(progress.offer_id)
             if outgoing is None:
@@ -394,19 +420,20 @@ class FileDesk:
         view = vw.FileProgress(
             progress.offer_id, name, progress.done, progress.total, progress.sending, nick
         )
-        mesh._show(view)
+        self._outbox.show(view)
 
     def on_served(self, served: ev.ServeFinished) -> None:
-        mesh = self.mesh
         outgoing = self.outgoing.get(served.offer_id)
         if outgoing is None or outgoing.serving.get(served.peer) != served.conn:
             return
         del outgoing.serving[served.peer]
-        nick = mesh.short_name(served.peer)
+        nick = self._members.short_name(served.peer)
         if served.ok:
             outgoing.finished.add(served.peer)
-            mesh._emit(act.Send((served.conn,), FileEnd(served.offer_id, outgoing.offer.size)))
-            mesh._show(
+            self._outbox.emit(
+                act.Send((served.conn,), FileEnd(served.offer_id, outgoing.offer.size))
+            )
+            self._outbox.show(
                 vw.FileDone(
                     served.offer_id,
                     outgoing.offer.name,
@@ -417,8 +444,8 @@ class FileDesk:
                 )
             )
         elif served.reason != "link closed":
-            mesh._emit(act.Send((served.conn,), FileStop(served.offer_id, served.reason)))
-            mesh._show(
+            self._outbox.emit(act.Send((served.conn,), FileStop(served.offer_id, served.reason)))
+            self._outbox.show(
                 vw.FileFailed(served.offer_id, outgoing.offer.name, served.reason, True, nick)
             )
 
@@ -431,7 +458,7 @@ class FileDesk:
             incoming.detail = finished.detail
             incoming.received = incoming.offer.size
             self._save()
-            self.mesh._show(
+            self._outbox.show(
                 vw.FileDone(
                     incoming.offer.offer_id,
                     incoming.name,
@@ -444,27 +471,27 @@ class FileDesk:
         else:
             if incoming.conn is not None:
                 stop = FileStop(finished.offer_id, f"the receiver stopped: {finished.detail}")
-                self.mesh._emit(act.Send((incoming.conn,), stop))
+                self._outbox.emit(act.Send((incoming.conn,), stop))
             self._fail(incoming, finished.detail, delete=False)
 
     # --------------------------------------------------------------- links
 
-    def on_link_up(self, peer: _Peer) -> None:
+    def on_link_up(self, peer: Peer) -> None:
         """Show the new peer our room offers; resume what we accepted from it."""
-        mesh = self.mesh
+        host = self._host
         if peer.conn is None:
             return
-        fresh_since = mesh._wall - mesh.limits.offer_announce_seconds
+        fresh_since = host.wall - host.limits.offer_announce_seconds
         offers = [
             o.offer
             for o in self.outgoing.values()
             if o.offer.to in ("", peer.node_id) and o.offer.ts >= fresh_since
         ]
         for offer in offers:
-            mesh._emit(act.Send((peer.conn,), offer))
+            self._outbox.emit(act.Send((peer.conn,), offer))
         self.resume_from(peer)
 
-    def resume_from(self, peer: _Peer) -> None:
+    def resume_from(self, peer: Peer) -> None:
         """Start again what we accepted from peer and are not receiving (it has a new link)."""
         for incoming in self.incoming.values():
             if incoming.offer.author == peer.node_id and incoming.state == ACCEPTED:
@@ -472,17 +499,16 @@ class FileDesk:
 
     def on_link_down(self, peer_id: str, conn: int) -> None:
         """Transfers over that link pause (receiving) or end (serving); they resume later."""
-        mesh = self.mesh
         for incoming in self.incoming.values():
             if incoming.conn == conn and incoming.state == RECEIVING:
                 incoming.state = ACCEPTED
                 incoming.conn = None
-                mesh._emit(act.AbortReceive(incoming.offer.offer_id, delete=False))
-                mesh._show(vw.Notice(f"{incoming.name}: link lost, will resume"))
+                self._outbox.emit(act.AbortReceive(incoming.offer.offer_id, delete=False))
+                self._outbox.show(vw.Notice(f"{incoming.name}: link lost, will resume"))
         for outgoing in self.outgoing.values():
             if outgoing.serving.get(peer_id) == conn:
                 del outgoing.serving[peer_id]
-                mesh._emit(act.StopServe(conn, outgoing.offer.offer_id))
+                self._outbox.emit(act.StopServe(conn, outgoing.offer.offer_id))
         # The peer fetches again on its next link; its slots go to whoever waits.
         self.waiting = {k: v for k, v in self.waiting.items() if k[0] != peer_id}
         self._serve_waiting()
@@ -493,7 +519,7 @@ class FileDesk:
         if not prefix:
             pending = [i for i in self.incoming.values() if i.state == OFFERED]
             if not pending:
-                self.mesh._show(vw.Problem("no file offer is waiting for an answer"))
+                self._outbox.show(vw.Problem("no file offer is waiting for an answer"))
                 return None
             if len(pending) > 1:
                 # Never guess: the newest offer may be someone's spam.
@@ -501,7 +527,7 @@ class FileDesk:
                     f"{i.offer.offer_id[:SHORT_ID_CHARS]} ({i.name} from {i.nick})"
                     for i in pending[-MAX_LISTED_OFFERS:]
                 )
-                self.mesh._show(
+                self._outbox.show(
                     vw.Problem(f"{len(pending)} offers are waiting: {listed}; give the ID")
                 )
                 return None
@@ -517,7 +543,7 @@ class FileDesk:
         offer is forgotten, else author's own oldest waiting one. Nobody's spam pushes out
         someone else's offer.
         """
-        limits = self.mesh.limits
+        limits = self._host.limits
         waiting = [
             k for k, i in self.incoming.items() if i.state == OFFERED and i.offer.author == author
         ]
@@ -537,26 +563,27 @@ class FileDesk:
         if len(matches) == 1:
             return matches[0]
         problem = "is ambiguous" if matches else "matches no offer"
-        self.mesh._show(vw.Problem(f"{prefix!r} {problem}; see /transfers"))
+        self._outbox.show(vw.Problem(f"{prefix!r} {problem}; see /transfers"))
         return None
 
     def _start_receive(self, incoming: Incoming) -> None:
-        mesh = self.mesh
-        peer = mesh._peers.get(incoming.offer.author)
+        peer = self._members.peers.get(incoming.offer.author)
         if peer is None or peer.conn is None:
-            mesh._show(vw.Notice(f"{incoming.name}: waiting for {incoming.nick} to be linked"))
+            self._outbox.show(
+                vw.Notice(f"{incoming.name}: waiting for {incoming.nick} to be linked")
+            )
             return
         incoming.state = RECEIVING
         incoming.conn = peer.conn
-        mesh._emit(act.PrepareReceive(incoming.offer, peer.conn))
+        self._outbox.emit(act.PrepareReceive(incoming.offer, peer.conn))
 
     def _fail(self, incoming: Incoming, reason: str, *, delete: bool) -> None:
         incoming.state = FAILED
         incoming.detail = reason
         incoming.conn = None
-        self.mesh._emit(act.AbortReceive(incoming.offer.offer_id, delete=delete))
+        self._outbox.emit(act.AbortReceive(incoming.offer.offer_id, delete=delete))
         self._save()
-        self.mesh._show(
+        self._outbox.show(
             vw.FileFailed(incoming.offer.offer_id, incoming.name, reason, False, incoming.nick)
         )
 
@@ -570,7 +597,7 @@ class FileDesk:
             if incoming.state in ACTIVE or incoming.state in FINISHED:
                 record = {**_record(incoming.offer), "state": incoming.state}
                 records.append({**record, "nick": incoming.nick, "detail": incoming.detail})
-        self.mesh._emit(act.SaveTransfers(tuple(records)))
+        self._outbox.emit(act.SaveTransfers(tuple(records)))
 
 
 def _record(offer: FileOffer) -> dict[str, object]:

@@ -10,7 +10,7 @@ import itertools
 import random
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Literal
 
@@ -28,7 +28,7 @@ from p2pchat.core.crypto import (
 )
 from p2pchat.core.dedup import DirectLedger, DirectVerdict, RecentIds
 from p2pchat.core.errors import ProtocolError
-from p2pchat.core.filedesk import FileDesk
+from p2pchat.core.filedesk import FileDesk, FileMessage
 from p2pchat.core.guard import Guard, Meter
 from p2pchat.core.handshake import (
     Accepted,
@@ -41,6 +41,7 @@ from p2pchat.core.handshake import (
 from p2pchat.core.history import History
 from p2pchat.core.invite import MAX_INVITE_ADDRESSES, Invite, encode_invite
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, SHORT_ID_CHARS, Limits
+from p2pchat.core.members import Members, Peer
 from p2pchat.core.messages import (
     MAX_NONCE,
     NONCE_HEX_CHARS,
@@ -67,6 +68,7 @@ from p2pchat.core.messages import (
     normal_nick,
     parse_direct_content,
 )
+from p2pchat.core.outbox import Outbox
 from p2pchat.core.relay import relay_targets
 from p2pchat.core.trust import Looks, TrustTable, plain_looks
 
@@ -78,7 +80,6 @@ BEACON_BUCKET = "beacon"
 SCAN_BUCKET = "scan"
 # Unproven addresses from discovery: each source keeps a capped share of the address book.
 DISCOVERY_BUCKETS = frozenset({MDNS_BUCKET, BEACON_BUCKET, SCAN_BUCKET})
-MIN_ID_PREFIX = 4
 COUNTERS = (
     "sent",  # room messages we wrote
     "chat_frames_in",  # room message frames received live, duplicates included
@@ -139,11 +140,11 @@ class Mesh:
         self._warned = RecentIds(limits.max_tracked_peers, float("inf"))
         self._told_trust_full = False
         self._told_other_passphrase = False
-        self.files = FileDesk(self)
-        self.files.restore(transfers or [])
+        self.outbox = Outbox()
+        self.members = Members(self.outbox)
         self._rng = rng
         self._links: dict[int, _Link] = {}
-        self._peers: dict[str, _Peer] = {}
+        self._peers = self.members.peers  # the same dict: the mesh adds and drops peers
         self._addresses: dict[tuple[str, int], _Address] = {}
         self._buckets: dict[str, OrderedDict[tuple[str, int], None]] = {}
         self._sync_waiting: OrderedDict[str, bool] = OrderedDict()  # peer -> recheck
@@ -162,13 +163,14 @@ class Mesh:
         self._last_rediscover: float | None = None
         self._now = 0.0
         self._wall = 0.0
-        self._out: list[act.Action] = []
         self._deadline: float | None = None
         self._timers_dirty = False
         self._announce_links_at: float | None = None
         self._next_heartbeat = 0.0
         self._last_heartbeat = 0.0
         self._ping_nonce = 0
+        self.files = FileDesk(self, self.outbox, self.members)
+        self.files.restore(transfers or [])
 
     # ------------------------------------------------------------------ public
 
@@ -176,7 +178,7 @@ class Mesh:
         """Apply one event at monotonic time now (wall: Unix time); return what to do."""
         self._now = now
         self._wall = wall
-        self._out = []
+        self.outbox.take()  # nothing is left over from a step before
         match event:
             case ev.FramesReceived():
                 self._on_frames(event)
@@ -243,8 +245,7 @@ class Mesh:
         if self._timers_dirty or not _leaves_timers_alone(event):
             self._timers_dirty = False
             self._deadline = self._compute_deadline()
-        out, self._out = self._out, []
-        return out
+        return self.outbox.take()
 
     def _answer(
         self,
@@ -323,8 +324,12 @@ class Mesh:
 
     def peer_nick(self, node_id: str) -> str | None:
         """The current nick of a linked peer, if any."""
-        peer = self._peers.get(node_id)
-        return peer.nick if peer is not None else None
+        return self.members.nick_of(node_id)
+
+    @property
+    def wall(self) -> float:
+        """Unix time of the event being handled."""
+        return self._wall
 
     def random_id(self) -> str:
         """A fresh random ID of NONCE_HEX_CHARS hex characters (DM nonces, offer IDs)."""
@@ -332,7 +337,7 @@ class Mesh:
 
     def short_name(self, node_id: str) -> str:
         """A linked peer's nick, else the start of its ID."""
-        return self.peer_nick(node_id) or node_id[:SHORT_ID_CHARS]
+        return self.members.short_name(node_id)
 
     def display_name(self, node_id: str, nick: str) -> str:
         """nick, or nick#shortid when it is not plainly this key's.
@@ -501,7 +506,7 @@ class Mesh:
         address = self._remember_peer_address(link, hello)
         if peer is None:
             self._next_heartbeat = max(self._next_heartbeat, self._now + self.limits.ping_interval)
-            peer = _Peer(
+            peer = Peer(
                 node_id=peer_id,
                 nick=nick,
                 conn=link.conn,
@@ -578,7 +583,7 @@ class Mesh:
             link.dialed.dialing = False
         return address
 
-    def _send_peer_list(self, conns: tuple[int, ...], exclude: _Peer | None = None) -> None:
+    def _send_peer_list(self, conns: tuple[int, ...], exclude: Peer | None = None) -> None:
         """Tell peers whom we link to (one complete list when it fits in a frame)."""
         linked = [p for p in self._peers.values() if p.conn is not None and p is not exclude]
         known = tuple(_peer_address(p) for p in linked)
@@ -644,11 +649,11 @@ class Mesh:
             if (since := link.spare_since) is not None
         ]
 
-    def _forget_peer(self, peer: _Peer) -> None:
+    def _forget_peer(self, peer: Peer) -> None:
         """The peer has left: drop it (its buckets and strikes stay with the guard)."""
         del self._peers[peer.node_id]
 
-    def _promote_spare(self, peer: _Peer) -> bool:
+    def _promote_spare(self, peer: Peer) -> bool:
         """Move the peer onto its spare link, if it has one; True if it did."""
         for link, _ in self._spares():
             if link.peer_id == peer.node_id:
@@ -727,7 +732,7 @@ class Mesh:
 
     # --------------------------------------------------------------- messages
 
-    def _on_peer_message(self, link: _Link, peer: _Peer, message: Message) -> None:
+    def _on_peer_message(self, link: _Link, peer: Peer, message: Message) -> None:
         peer.last_heard = self._now
         match message:
             case Chat():
@@ -752,12 +757,12 @@ class Mesh:
                 self._on_batch(peer, message)
             case FileOffer():
                 if not self._metered(Meter.OFFER, peer):
-                    self.files.on_message(peer, message)
+                    self._file_frame(peer, message)
             case FileRequest():
                 if not self._metered(Meter.FETCH, peer):
-                    self.files.on_message(peer, message)
+                    self._file_frame(peer, message)
             case FileEnd() | FileStop():
-                self.files.on_message(peer, message)
+                self._file_frame(peer, message)
             case Pong():
                 if message.nonce == self._ping_nonce:
                     peer.rtt = self._now - self._last_heartbeat
@@ -777,7 +782,7 @@ class Mesh:
             case Hello() | Auth():
                 self._protocol_violation(link, f"{type(message).__name__} after handshake")
 
-    def _on_ping(self, link: _Link, peer: _Peer, ping: Ping) -> None:
+    def _on_ping(self, link: _Link, peer: Peer, ping: Ping) -> None:
         self._emit(act.Send((link.conn,), Pong(ping.nonce)))
         self._check_clock(peer, ping.wall)
         theirs = f"{ping.digest}{ping.recent}"
@@ -793,7 +798,7 @@ class Mesh:
         history = self.history
         return history.digest() + history.recent_digest(self.limits.recent_check_messages)
 
-    def _on_peer_list(self, peer: _Peer, peers: PeerList) -> None:
+    def _on_peer_list(self, peer: Peer, peers: PeerList) -> None:
         for entry in peers.peers:
             if entry.port:
                 self._learn(((entry.host, entry.port),), entry.node_id, "gossip", peer.node_id)
@@ -801,7 +806,7 @@ class Mesh:
             peer.links = frozenset(e.node_id for e in peers.peers) | {self.node_id}
         self._dial_due()
 
-    def _on_bye(self, link: _Link, peer: _Peer, bye: Bye) -> None:
+    def _on_bye(self, link: _Link, peer: Peer, bye: Bye) -> None:
         if bye.reason == BYE_DUPLICATE:
             self._close(link, "duplicate link", flush=False)
             if peer.conn == link.conn and not self._promote_spare(peer):
@@ -813,7 +818,7 @@ class Mesh:
             reason = "quit" if bye.reason == BYE_QUIT else bye.reason
             self._lose_link(link, reason, expected=True)
 
-    def _metered(self, meter: Meter, peer: _Peer) -> bool:
+    def _metered(self, meter: Meter, peer: Peer) -> bool:
         """True if peer has used up its budget of this kind of frame (then it is ignored)."""
         if self.guard.allow(meter, peer.node_id, self._now, peer.host):
             return False
@@ -878,7 +883,7 @@ class Mesh:
         self._emit(act.RememberDirect(direct.msg_id, direct.ts))
         self._open_direct(direct, peer)
 
-    def _open_direct(self, direct: Direct, peer: _Peer) -> None:
+    def _open_direct(self, direct: Direct, peer: Peer) -> None:
         plaintext = self.crypto.unseal(direct.ephemeral, direct.box)
         if plaintext is None:
             self._log(
@@ -912,7 +917,7 @@ class Mesh:
             )
         )
 
-    def _vet(self, chat: Chat, peer: _Peer | None) -> Verdict:
+    def _vet(self, chat: Chat, peer: Peer | None) -> Verdict:
         """Classify a received room message: new (verified), duplicate, throttled or invalid.
 
         Signatures are checked before anything is marked seen, so a forgery cannot take a real
@@ -947,7 +952,7 @@ class Mesh:
         signed = chat_signing_bytes(self.room, chat)
         return signed_by(self.crypto, chat.author, chat.key, chat.signature, signed)
 
-    def _equivocation(self, held: Chat, other: Chat, peer: _Peer | None) -> None:
+    def _equivocation(self, held: Chat, other: Chat, peer: Peer | None) -> None:
         """Its author signed two versions of one ID: everyone keeps the same one, and is told.
 
         The version with the smaller signature wins everywhere; a node that held the other
@@ -975,7 +980,12 @@ class Mesh:
             if conns:
                 self._emit(act.Send(conns, winner))
 
-    def _strike(self, peer: _Peer | None, what: str) -> None:
+    def _file_frame(self, peer: Peer, message: FileMessage) -> None:
+        wrong = self.files.on_message(peer, message)
+        if wrong:
+            self._strike(peer, wrong)
+
+    def _strike(self, peer: Peer | None, what: str) -> None:
         self.counters["rejected"] += 1
         if peer is None:
             return
@@ -1090,7 +1100,7 @@ class Mesh:
             restored=restored,
         )
 
-    def _request_sync(self, peer: _Peer, *, recheck: bool = False) -> None:
+    def _request_sync(self, peer: Peer, *, recheck: bool = False) -> None:
         """Ask peer for what we lack, when a sync slot is free and it is peer's turn.
 
         A few syncs at a time: asking every peer at once would fetch the same backlog N times.
@@ -1107,7 +1117,7 @@ class Mesh:
         busy = sum(1 for p in self._peers.values() if p.sync.busy(self._now, self.limits))
         return busy < self.limits.max_parallel_syncs
 
-    def _start_sync(self, peer: _Peer, *, recheck: bool) -> None:
+    def _start_sync(self, peer: Peer, *, recheck: bool) -> None:
         assert peer.conn is not None
         self._timers_dirty = True
         peer.sync.requested(self._now)
@@ -1126,7 +1136,7 @@ class Mesh:
                 del self._sync_waiting[node_id]
                 self._start_sync(peer, recheck=recheck)
 
-    def _on_batch(self, peer: _Peer, batch: SyncBatch) -> None:
+    def _on_batch(self, peer: Peer, batch: SyncBatch) -> None:
         # Only an answer to our own request counts: an unasked batch changes nothing.
         if peer.sync.pending_since is None:
             self._log(act.INFO, f"{self._display(peer)} sent a batch we did not ask for")
@@ -1162,7 +1172,7 @@ class Mesh:
             self._show(vw.Notice(f"{count} {plural} you missed arrived via {self._display(peer)}"))
         self._sync_next()
 
-    def _check_clock(self, peer: _Peer, their_wall: float) -> None:
+    def _check_clock(self, peer: Peer, their_wall: float) -> None:
         peer.clock_offset = their_wall - self._wall
         limit = self.limits.clock_skew_warning
         if abs(peer.clock_offset) > limit and not peer.clock_flagged:
@@ -1219,7 +1229,7 @@ class Mesh:
         if count:
             self._show(vw.HistoryEnd(count))
 
-    def _rename_peer(self, peer: _Peer, nick: str) -> None:
+    def _rename_peer(self, peer: Peer, nick: str) -> None:
         if nick == peer.nick:
             return
         old, shown_as = peer.nick, self._display(peer)
@@ -1299,20 +1309,8 @@ class Mesh:
         )
         self._emit(act.Send((peer.conn,), direct))
 
-    def _resolve(self, target: str) -> _Peer | None:
-        nick, _, prefix = target.partition("#")
-        linked = [p for p in self._peers.values() if p.conn is not None]
-        matches = [p for p in linked if p.nick == nick and p.node_id.startswith(prefix)]
-        if not matches and not prefix and len(nick) >= MIN_ID_PREFIX:
-            matches = [p for p in linked if p.node_id.startswith(nick.lower())]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            self._show(vw.Problem(f"no connected peer called {target}; see /peers"))
-        else:
-            names = ", ".join(sorted(f"{p.nick}#{p.node_id[:SHORT_ID_CHARS]}" for p in matches))
-            self._show(vw.Problem(f"{len(matches)} peers match {target}: {names}; add the #id"))
-        return None
+    def _resolve(self, target: str) -> Peer | None:
+        return self.members.resolve(target)
 
     def _text_ok(self, text: str) -> bool:
         if not text:
@@ -1563,22 +1561,22 @@ class Mesh:
     def _unestablished(self) -> list[_Link]:
         return [link for link in self._links.values() if link.peer_id is None]
 
-    def _show_left(self, peer: _Peer, reason: str) -> None:
+    def _show_left(self, peer: Peer, reason: str) -> None:
         self._links_changed()
         addr = format_addr(peer.host, peer.listen_port)
         self._show(vw.PeerLeft(peer.node_id, peer.nick, self._display(peer), reason, addr))
 
-    def _display(self, peer: _Peer) -> str:
+    def _display(self, peer: Peer) -> str:
         return self.display_name(peer.node_id, peer.nick)
 
     def _emit(self, action: act.Action) -> None:
-        self._out.append(action)
+        self.outbox.emit(action)
 
     def _show(self, view: vw.View) -> None:
-        self._out.append(act.Show(view))
+        self.outbox.show(view)
 
     def _log(self, level: int, text: str) -> None:
-        self._out.append(act.Log(level, text))
+        self.outbox.log(level, text)
 
 
 @dataclass(eq=False, slots=True)
@@ -1619,25 +1617,6 @@ class _Link:
     spare_since: float | None = None
 
 
-@dataclass(eq=False, slots=True)
-class _Peer:
-    node_id: str
-    nick: str
-    conn: int | None
-    host: str
-    listen_port: int
-    since: float
-    last_heard: float
-    rtt: float | None = None
-    switching_until: float = 0.0
-    links: frozenset[str] | None = None
-    sync: sync.LinkSync = field(default_factory=sync.LinkSync)
-    clock_offset: float = 0.0
-    clock_flagged: bool = False
-    dh: bytes = b""
-    digest: str = ""  # its history and recent-contents digests, from its last ping
-
-
 def _leaves_timers_alone(event: ev.Event) -> bool:
     """True for the hot-path events that can only push timers later, never earlier."""
     if isinstance(event, ev.FramesReceived):
@@ -1654,5 +1633,5 @@ def _leaves_timers_alone(event: ev.Event) -> bool:
     )
 
 
-def _peer_address(peer: _Peer) -> PeerAddress:
+def _peer_address(peer: Peer) -> PeerAddress:
     return PeerAddress(peer.node_id, peer.host, peer.listen_port)

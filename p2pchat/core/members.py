@@ -1,0 +1,73 @@
+"""The members we are linked with (or switching links with), and finding one by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p2pchat.core import sync
+from p2pchat.core import views as vw
+from p2pchat.core.limits import SHORT_ID_CHARS
+from p2pchat.core.outbox import Outbox
+
+MIN_ID_PREFIX = 4  # characters of a node ID that name a member on their own
+
+
+@dataclass(eq=False, slots=True)
+class Peer:
+    """A member we have a link with (conn), or had one and may get back (switching_until)."""
+
+    node_id: str
+    nick: str
+    conn: int | None
+    host: str
+    listen_port: int
+    since: float
+    last_heard: float
+    rtt: float | None = None
+    switching_until: float = 0.0
+    links: frozenset[str] | None = None
+    sync: sync.LinkSync = field(default_factory=sync.LinkSync)
+    clock_offset: float = 0.0
+    clock_flagged: bool = False
+    dh: bytes = b""
+    digest: str = ""  # its history and recent-contents digests, from its last ping
+
+
+class Members:
+    """Peers by node ID; lookups for commands that name a member (problems go to the outbox)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.peers: dict[str, Peer] = {}
+        self._outbox = outbox
+
+    def linked(self) -> list[Peer]:
+        """The peers with a link now."""
+        return [p for p in self.peers.values() if p.conn is not None]
+
+    def nick_of(self, node_id: str) -> str | None:
+        """The current nick of a linked peer, if any."""
+        peer = self.peers.get(node_id)
+        return peer.nick if peer is not None else None
+
+    def short_name(self, node_id: str) -> str:
+        """A linked peer's nick, else the start of its ID."""
+        return self.nick_of(node_id) or node_id[:SHORT_ID_CHARS]
+
+    def resolve(self, target: str) -> Peer | None:
+        """The one linked peer that "nick", "nick#idprefix" or an ID prefix names; else None,
+        having told the user why (nobody, or several: add the #id)."""
+        nick, _, prefix = target.partition("#")
+        linked = self.linked()
+        matches = [p for p in linked if p.nick == nick and p.node_id.startswith(prefix)]
+        if not matches and not prefix and len(nick) >= MIN_ID_PREFIX:
+            matches = [p for p in linked if p.node_id.startswith(nick.lower())]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            self._outbox.show(vw.Problem(f"no connected peer called {target}; see /peers"))
+        else:
+            names = ", ".join(sorted(f"{p.nick}#{p.node_id[:SHORT_ID_CHARS]}" for p in matches))
+            self._outbox.show(
+                vw.Problem(f"{len(matches)} peers match {target}: {names}; add the #id")
+            )
+        return None
