@@ -32,8 +32,9 @@ JOIN_BYTES = 1024 * 1024  # without sendmsg (Windows): frames are joined into se
 class Connection(ChunkSender):
     """Owns one connected socket; frames out through `send`, events in through `post`.
 
-    The reader posts FramesReceived for valid input and exactly one ConnectionLost when the
-    socket ends for any reason; invalid input ends only this connection.
+    The reader posts FramesReceived for valid input. Exactly one ConnectionLost is posted when
+    the socket ends for any reason (by the reader, or by the writer when a send fails first);
+    invalid input ends only this connection.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Connection(ChunkSender):
         self._closing = False
         self._flush = False
         self._shut = False
+        self._lost_told = False
         self._writer_waiting = False
         self.chunk_sinks: dict[bytes, Callable[[memoryview], None]] = {}
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
@@ -220,7 +222,7 @@ class Connection(ChunkSender):
             reason = f"protocol error: {type(exc).__name__}"
             log.exception("closing %s: unexpected input", self.label)
         finally:
-            self._post(ev.ConnectionLost(self.conn_id, reason))
+            self._lost(reason)
             self._finish()
 
     def _fill(self, view: memoryview) -> bool:
@@ -309,7 +311,7 @@ class Connection(ChunkSender):
                 finally:
                     _close_spans(batch)
         except OSError as exc:
-            self._post(ev.ConnectionLost(self.conn_id, f"send failed: {exc.strerror or exc}"))
+            self._lost(f"send failed: {exc.strerror or exc}")
             self._shutdown(socket.SHUT_RDWR)
             return
         with self._cond:
@@ -359,6 +361,15 @@ class Connection(ChunkSender):
             if frame:
                 run.append(frame)
                 size += len(frame)
+
+    def _lost(self, reason: str) -> None:
+        """Post ConnectionLost, the first time only (the reader and the writer may both see
+        the end)."""
+        with self._cond:
+            if self._lost_told:
+                return
+            self._lost_told = True
+        self._post(ev.ConnectionLost(self.conn_id, reason))
 
     def _shutdown(self, how: int) -> None:
         with self._cond:

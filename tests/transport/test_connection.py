@@ -169,3 +169,23 @@ def test_without_sendmsg_frames_are_joined_and_arrive_whole_and_in_order() -> No
     theirs.close()
     conn.join(TIMEOUT)
     assert conn.finished and conn.bytes_out == sum(len(f) + 4 for f in frames)
+
+
+def test_a_link_whose_sends_fail_is_reported_lost_once() -> None:
+    ours, theirs = socket.socketpair()
+    posted: list[object] = []
+    conn = link(ours, posted=posted)
+    # The peer reads no more, yet keeps its side open: our send fails first (the writer), and
+    # the writer's shutdown then ends the reader's wait too.
+    theirs.shutdown(socket.SHUT_RD)
+    for _ in range(20):
+        if not conn.send(os.urandom(64 * 1024)):
+            break
+        conn.flush()
+    conn.join(TIMEOUT)
+    conn.close(flush=False)
+    conn.join(TIMEOUT)
+    lost = [e for e in posted if isinstance(e, ev.ConnectionLost)]
+    assert len(lost) == 1, lost
+    assert lost[0].reason.startswith("send failed")
+    theirs.close()
