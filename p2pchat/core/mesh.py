@@ -6,19 +6,18 @@ state, and it is called from one thread.
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Literal
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import sync
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
+from p2pchat.core.addressbook import Address, AddressBook, Source
 from p2pchat.core.crypto import (
     Crypto,
     chat_signing_bytes,
@@ -74,12 +73,7 @@ from p2pchat.core.trust import Looks, TrustTable, plain_looks
 
 BYE_QUIT = "quit"
 BYE_DUPLICATE = "duplicate"
-STATIC_SOURCES = frozenset({"static", "user"})
-MDNS_BUCKET = "mdns"
-BEACON_BUCKET = "beacon"
-SCAN_BUCKET = "scan"
 # Unproven addresses from discovery: each source keeps a capped share of the address book.
-DISCOVERY_BUCKETS = frozenset({MDNS_BUCKET, BEACON_BUCKET, SCAN_BUCKET})
 COUNTERS = (
     "sent",  # room messages we wrote
     "chat_frames_in",  # room message frames received live, duplicates included
@@ -145,13 +139,11 @@ class Mesh:
         self._rng = rng
         self._links: dict[int, _Link] = {}
         self._peers = self.members.peers  # the same dict: the mesh adds and drops peers
-        self._addresses: dict[tuple[str, int], _Address] = {}
-        self._buckets: dict[str, OrderedDict[tuple[str, int], None]] = {}
+        self.book = AddressBook(limits, rng)
         self._sync_waiting: OrderedDict[str, bool] = OrderedDict()  # peer -> recheck
         self._unsent: set[int] = set()  # our seqs sent to nobody yet (no link when written)
         self._ever_linked = False
         self._alone_hint_at: float | None = None  # when to say we found nobody, until we do
-        self._self_addresses: set[tuple[str, int]] = set()
         self._directs = DirectLedger(
             limits.max_seen_directs,
             limits.direct_max_age,
@@ -305,7 +297,7 @@ class Mesh:
         gap = self.history.next_gap_deadline()
         if gap is not None:
             times.append(gap)
-        waiting = self._waiting_addresses()
+        waiting = self.book.waiting(self._peers)
         dials_free = self.pending_dials < limits.max_pending_dials  # else a finished dial wakes us
         for address in waiting:
             if dials_free:
@@ -374,7 +366,7 @@ class Mesh:
     @property
     def pending_dials(self) -> int:
         """Dials under way."""
-        return sum(1 for a in self._addresses.values() if a.dialing)
+        return self.book.pending_dials
 
     # ------------------------------------------------------------ connections
 
@@ -382,7 +374,7 @@ class Mesh:
         if self.closing:
             self._emit(act.Close(event.conn, "shutting down", flush=False))
             return
-        address = self._addresses.get((event.host, event.port)) if event.outbound else None
+        address = self.book.get((event.host, event.port)) if event.outbound else None
         refusal = None if event.outbound else self._refuse_inbound(event.host, self._now)
         if refusal is not None:
             self._emit(act.Close(event.conn, refusal, flush=False))
@@ -421,11 +413,11 @@ class Mesh:
         return None
 
     def _on_dial_failed(self, event: ev.DialFailed) -> None:
-        address = self._addresses.get((event.host, event.port))
+        address = self.book.get((event.host, event.port))
         if address is None:
             return
         address.dialing = False
-        self._retry_later(address)
+        self.book.retry_later(address, self._now)
         self._log(act.DEBUG, f"dial {format_addr(event.host, event.port)} failed: {event.reason}")
 
     def _on_frames(self, event: ev.FramesReceived) -> None:
@@ -472,15 +464,15 @@ class Mesh:
             return
         address.dialing = False
         if outcome.code is Refusal.SELF:
-            self._self_addresses.add(address.key)
-            self._drop_address(address.key)
+            self.book.own.add(address.key)
+            self.book.drop(address.key)
         elif forged:
-            self._drop_address(address.key)
+            self.book.drop(address.key)
         elif address.static:
             address.failures = max(address.failures, 8)
-            self._retry_later(address)
+            self.book.retry_later(address, self._now)
         else:
-            self._drop_address(address.key)
+            self.book.drop(address.key)
 
     def _establish(self, link: _Link, hello: Hello, nick: str) -> None:
         peer_id = hello.node_id
@@ -498,7 +490,7 @@ class Mesh:
                 self._close(link, "duplicate link", flush=True)
                 if link.dialed is not None:
                     link.dialed.dialing = False
-                    self._verify(link.dialed, peer_id)
+                    self.book.verify(link.dialed, peer_id)
                 return
             self._emit(act.Send((old.conn,), Bye(BYE_DUPLICATE)))
             self._close(old, "duplicate link", flush=True)
@@ -555,33 +547,11 @@ class Mesh:
         new_ok = (self.node_id if new.outbound else peer_id) == preferred_dialer
         return new_ok or not old_ok
 
-    def _remember_peer_address(self, link: _Link, hello: Hello) -> _Address | None:
-        """Note where the peer listens: proven where we dialled it, else only its claim.
-
-        A peer's HELLO says which port it listens on, but not that nobody else does: on a
-        shared host, another member can claim someone's port. Its claim never takes over an
-        address someone already holds, nor one the user gave.
-        """
-        if link.dialed is not None:
-            self._verify(link.dialed, hello.node_id)
-            link.dialed.last_seen = self._now
-        if hello.port == 0:
-            return link.dialed
-        key = (link.host, hello.port)
-        address = self._addresses.get(key)
-        if address is None:
-            if not self._room_for_address(f"hello:{hello.node_id}"):
-                return link.dialed
-            address = _Address(host=link.host, port=hello.port, last_seen=self._now)
-            self._addresses[key] = address
-        if address.node_id is None and not address.static:
-            self._verify(address, hello.node_id)
-        elif address.node_id not in (None, hello.node_id):
-            return link.dialed
-        address.last_seen = self._now
-        if link.dialed is not None and link.dialed is not address:
-            link.dialed.dialing = False
-        return address
+    def _remember_peer_address(self, link: _Link, hello: Hello) -> Address | None:
+        """Note where the peer listens: proven where we dialled it, else only its claim."""
+        return self.book.claimed_by_hello(
+            link.host, hello.port, hello.node_id, link.dialed, self._now
+        )
 
     def _send_peer_list(self, conns: tuple[int, ...], exclude: Peer | None = None) -> None:
         """Tell peers whom we link to (one complete list when it fits in a frame)."""
@@ -625,19 +595,19 @@ class Mesh:
                 self._show_left(peer, reason)
                 self._log(act.INFO, f"link down: {self._display(peer)}: {reason}")
         if expected and link.peer_id is not None:
-            self._forget_addresses(link.peer_id)
+            self.book.forget(link.peer_id)
         address = link.dialed
         if peer is not None and peer.listen_port:
-            address = self._addresses.get((link.host, peer.listen_port), address)
-        if address is None or address.key not in self._addresses:
+            address = self.book.get((link.host, peer.listen_port)) or address
+        if address is None or self.book.get(address.key) is None:
             return
         address.dialing = False
         address.last_seen = self._now
         if link.peer_id is None:
-            self._retry_later(address)
+            self.book.retry_later(address, self._now)
         else:
             address.failures = 0
-            address.next_try = self._now + self._backoff(0)
+            address.next_try = self._now + self.book.backoff(0)
             if not expected:
                 self._rediscover(self.limits.rediscover_min_interval)
 
@@ -663,72 +633,6 @@ class Mesh:
                 self.files.resume_from(peer)
                 return True
         return False
-
-    def _forget_addresses(self, node_id: str, *, hints: bool = False) -> None:
-        """Stop redialling a node that left on purpose (addresses the user gave are kept).
-
-        hints: also the unproven addresses claimed to be that node's (mDNS withdrew them).
-        """
-        for key, address in list(self._addresses.items()):
-            claimed = address.node_id or (address.hint if hints else None)
-            if claimed == node_id and not address.static and not address.dialing:
-                self._drop_address(key)
-
-    def _drop_address(self, key: tuple[str, int]) -> None:
-        address = self._addresses.pop(key, None)
-        if address is not None and address.bucket is not None:
-            self._buckets[address.bucket].pop(key, None)
-            if not self._buckets[address.bucket]:
-                del self._buckets[address.bucket]
-
-    def _verify(self, address: _Address, node_id: str) -> None:
-        """A handshake proved who listens at address: it no longer counts against anyone."""
-        address.node_id = node_id
-        address.hint = None
-        self._unbucket(address)
-
-    def _unbucket(self, address: _Address) -> None:
-        if address.bucket is not None:
-            bucket = self._buckets[address.bucket]
-            bucket.pop(address.key, None)
-            if not bucket:
-                del self._buckets[address.bucket]
-            address.bucket = None
-
-    def _room_for_address(self, bucket: str | None) -> bool:
-        """Make room for a new address from bucket (None: proven or given by the user).
-
-        mDNS and each gossiping peer may keep a bounded share of unproven addresses, their
-        oldest going first; a full book gives up the oldest unproven address of the biggest
-        share. So nobody's flood of adverts or gossip can push out real peers or fill the book.
-        """
-        limits = self.limits
-        if bucket is not None:
-            share = self._buckets.get(bucket)
-            cap = (
-                limits.max_mdns_addresses
-                if bucket in DISCOVERY_BUCKETS
-                else limits.max_gossip_peers
-            )
-            if share is not None and len(share) >= cap:
-                oldest = self._evictable(share)
-                if oldest is None:
-                    return False
-                self._drop_address(oldest)
-        if len(self._addresses) < limits.max_known_addresses:
-            return True
-        if not self._buckets:
-            return False
-        oldest = self._evictable(max(self._buckets.values(), key=len))
-        if oldest is None:
-            return False
-        self._drop_address(oldest)
-        return True
-
-    def _evictable(self, share: OrderedDict[tuple[str, int], None]) -> tuple[str, int] | None:
-        """The oldest address of a share that is not being dialled: one we dial stays counted
-        until the dial ends, so a flood cannot free dial slots by pushing addresses out."""
-        return next((key for key in share if not self._addresses[key].dialing), None)
 
     # --------------------------------------------------------------- messages
 
@@ -1374,12 +1278,12 @@ class Mesh:
 
     def _on_discovered(self, event: ev.PeerDiscovered) -> None:
         if event.node_id == self.node_id:
-            self._self_addresses.update(event.addresses)
+            self.book.own.update(event.addresses)
             return
         self._learn(event.addresses, event.node_id, event.source)
         if event.source == "user" and event.node_id is None:
             for host, port in event.addresses:
-                address = self._addresses.get((host, port))
+                address = self.book.get((host, port))
                 if address is not None and address.node_id in self._peers:
                     self._show(vw.Notice(f"already connected to {format_addr(host, port)}"))
         self._dial_due()
@@ -1388,55 +1292,26 @@ class Mesh:
         self,
         addresses: tuple[tuple[str, int], ...],
         node_id: str | None,
-        source: ev.DiscoverySource | Literal["gossip"],
+        source: Source,
         reporter: str | None = None,
     ) -> None:
         """Note addresses someone may listen at; node_id is only a claim until a handshake."""
-        static = source in STATIC_SOURCES
-        if static:
-            bucket = None
-        elif reporter is not None:
-            bucket = f"gossip:{reporter}"
-        else:
-            bucket = {"beacon": BEACON_BUCKET, "scan": SCAN_BUCKET}.get(source, MDNS_BUCKET)
-        for key in addresses:
-            if key in self._self_addresses or node_id == self.node_id:
-                continue
-            address = self._addresses.get(key)
-            if address is None:
-                if not self._room_for_address(bucket):
-                    self._log(act.WARNING, "address book full; ignoring new addresses")
-                    return
-                address = _Address(host=key[0], port=key[1], last_seen=self._now)
-                self._addresses[key] = address
-                if bucket is not None:
-                    address.bucket = bucket
-                    self._buckets.setdefault(bucket, OrderedDict())[key] = None
-            elif address.bucket is not None:
-                self._buckets[address.bucket].move_to_end(key)  # seen again: pushed out last
-            if node_id is not None and address.node_id is None:
-                address.hint = node_id
-            address.last_seen = self._now
-            if static:
-                address.static = True
-                self._unbucket(address)
-            if source == "user":
-                address.failures = 0
-                address.next_try = self._now
+        if node_id == self.node_id:
+            return
+        if not self.book.learn(addresses, node_id, source, self._now, reporter):
+            self._log(act.WARNING, "address book full; ignoring new addresses")
 
     def _on_network_changed(self) -> None:
         """Addresses that failed while we had no (or another) network are worth a try now,
         not after their backoff; and links that did not survive the change are found sooner."""
-        for address in self._addresses.values():
-            if not address.dialing:
-                address.next_try = self._now
+        self.book.retry_all_now(self._now)
         self._next_heartbeat = self._now
         self._log(act.INFO, "network changed: dialling the known addresses again")
         self._dial_due()
 
     def _on_withdrawn(self, event: ev.PeerWithdrawn) -> None:
         if event.node_id not in self._peers:
-            self._forget_addresses(event.node_id, hints=True)
+            self.book.forget(event.node_id, hints=True)
         self._log(act.INFO, f"mDNS withdrew {event.node_id[:SHORT_ID_CHARS]}")
 
     # ----------------------------------------------------------------- timers
@@ -1466,15 +1341,12 @@ class Mesh:
             conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
             if conns:
                 self._send_peer_list(conns)
-        for key, address in list(self._addresses.items()):
-            expired = now >= address.last_seen + limits.known_address_ttl
-            if expired and not address.static and self._may_dial(address):
-                self._drop_address(key)
+        self.book.expire(now, self._peers)
         for link, since in self._spares():
             if now >= since + limits.handshake_timeout:
                 self._close(link, "spare link not chosen", flush=False)
         self._dial_due()
-        if self._waiting_addresses():
+        if self.book.waiting(self._peers):
             self._rediscover(limits.rediscover_retry_interval)
 
     def _heartbeat(self) -> None:
@@ -1499,56 +1371,11 @@ class Mesh:
     def _dial_due(self) -> None:
         if self.closing:
             return
-        dialing_ids: set[str] = set()
         # Dials to silent ports hold their slot until the handshake deadline: bounded apart
         # from the inbound slots, so gossip cannot make us lock ourselves out.
         room = self.limits.max_pending_dials - self.pending_dials
-        for address in self._fair_order(self._waiting_addresses()):
-            if room <= 0:
-                break
-            key = address.dial_key
-            if address.next_try > self._now or (key is not None and key in dialing_ids):
-                continue
-            room -= 1
-            if key is not None:
-                dialing_ids.add(key)
-            address.dialing = True
+        for address in self.book.due(self._now, self._peers, room):
             self._emit(act.Dial(address.host, address.port))
-
-    def _fair_order(self, addresses: list[_Address]) -> list[_Address]:
-        """Addresses taking turns by who brought them in, so one source's flood waits its turn."""
-        shares: dict[str | None, list[_Address]] = {}
-        for address in addresses:
-            shares.setdefault(address.bucket, []).append(address)
-        return [a for turn in itertools.zip_longest(*shares.values()) for a in turn if a]
-
-    def _waiting_addresses(self) -> list[_Address]:
-        """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
-        dialing = {key for a in self._addresses.values() if a.dialing and (key := a.dial_key)}
-        return [
-            a
-            for a in self._addresses.values()
-            if self._may_dial(a) and (a.dial_key is None or a.dial_key not in dialing)
-        ]
-
-    def _may_dial(self, address: _Address) -> bool:
-        """Not dialling now, not us, and not someone we already have a link (or switch) with."""
-        return not address.dialing and (
-            address.node_id is None or address.node_id not in self._peers
-        )
-
-    def _retry_later(self, address: _Address) -> None:
-        address.next_try = self._now + self._backoff(address.failures)
-        address.failures += 1
-        unproven = address.node_id is None and address.bucket in DISCOVERY_BUCKETS
-        if unproven and address.failures >= self.limits.max_unproven_dial_failures:
-            # A beacon's source can be spoofed: never keep dialling where nobody answers.
-            self._drop_address(address.key)
-
-    def _backoff(self, failures: int) -> float:
-        limits = self.limits
-        delay = min(limits.redial_max_delay, limits.redial_first_delay * 2.0 ** min(failures, 30))
-        return delay * (1 + limits.redial_jitter * self._rng.uniform(-1.0, 1.0))
 
     def _rediscover(self, min_interval: float) -> None:
         last = self._last_rediscover
@@ -1580,39 +1407,13 @@ class Mesh:
 
 
 @dataclass(eq=False, slots=True)
-class _Address:
-    host: str
-    port: int
-    last_seen: float
-    node_id: str | None = None  # proven by a handshake with whoever listens there
-    static: bool = False
-    dialing: bool = False
-    failures: int = 0
-    next_try: float = 0.0
-    hint: str | None = None  # the node ID mDNS or gossip claims: a hint, never trusted
-    bucket: str | None = None  # who brought it in while it is unproven (its share of the book)
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.host, self.port)
-
-    @property
-    def dial_key(self) -> str | None:
-        """Addresses of one node are dialled one at a time: its proven ID, or the ID one source
-        claims for them (a claim only groups that source's own addresses)."""
-        if self.node_id is not None:
-            return self.node_id
-        return None if self.hint is None else f"{self.bucket}:{self.hint}"
-
-
-@dataclass(eq=False, slots=True)
 class _Link:
     conn: int
     outbound: bool
     host: str
     port: int
     handshake: Handshake
-    dialed: _Address | None
+    dialed: Address | None
     peer_id: str | None = None
     spare_since: float | None = None
 

@@ -277,7 +277,7 @@ class HostileLan(RuleBasedStateMachine):
             mesh = self.net.nodes[name].mesh
             assert len(mesh.history) <= LIMITS.history_messages
             assert len(mesh.history.version_vector()) <= LIMITS.max_tracked_authors + 1
-            assert len(mesh._addresses) <= LIMITS.max_known_addresses
+            assert len(mesh.book.known) <= LIMITS.max_known_addresses
             assert len(mesh.files.incoming) <= LIMITS.max_offers
             assert len(mesh._directs) <= LIMITS.max_seen_directs
             assert len(mesh.trust._known) <= LIMITS.max_known_nicks

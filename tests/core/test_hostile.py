@@ -352,7 +352,7 @@ def test_gossip_cannot_fill_the_address_book_or_push_out_real_peers() -> None:
     junk = [(f"{i:032x}", f"10.66.{i // 250}.{i % 250 + 1}", 9000) for i in range(2000)]
     for start in range(0, len(junk), LIMITS.max_gossip_peers):
         m.handle(ev.FramesReceived(1, (gossip(junk[start : start + 256]),)), 0.0, 0.0)
-    book = m._addresses  # white box: what the book holds
+    book = m.book.known  # white box: what the book holds
     assert sum(1 for a in book.values() if a.host.startswith("10.66.")) <= LIMITS.max_gossip_peers
     # A real member mDNS tells us about still gets in, and is dialled.
     m.handle(ev.PeerDiscovered((("10.1.1.1", 7000),), OTHER, "mdns"), 1.0, 0.0)
@@ -370,7 +370,7 @@ def test_gossip_cannot_rename_an_address_a_handshake_proved() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS, nick="eve", outbound=True)  # dialled 10.0.0.1:5000, P1 answered
     link(m, 2, P2_KEYS, nick="bob")
-    proven = m._addresses[("10.0.0.1", 5000)]
+    proven = m.book.known[("10.0.0.1", 5000)]
     assert proven.node_id == P1
     m.handle(ev.FramesReceived(2, (gossip([(OTHER, "10.0.0.1", 5000)]),)), 0.0, 0.0)
     assert proven.node_id == P1 and proven.hint is None
