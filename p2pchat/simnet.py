@@ -26,6 +26,7 @@ from p2pchat.core.messages import Chat, Direct, Message, Pong, decode_message, e
 
 SIM_PORT = 7000
 SIM_EPOCH = 1_700_000_000.0
+THOROUGH_EVERY = 97  # steps between checks of every message of a history (linear in it)
 
 
 class SimCrypto:
@@ -140,6 +141,7 @@ class SimNet:
         self._next_conn = 1
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._counter = 0
+        self._steps = 0
         self._cut: set[frozenset[str]] = set()
         self.frames_sent = 0
         self.frames_lost = 0
@@ -290,6 +292,12 @@ class SimNet:
 
     def _handle(self, node: SimNode, event: ev.Event) -> None:
         actions = node.mesh.handle(event, self.now, SIM_EPOCH + self.now)
+        # After every step: all of it after a step that may have changed links, peers or
+        # addresses (not routine, or it closed a link), else the constant-time part (and all
+        # of it every THOROUGH_EVERY steps, for the history's entries).
+        self._steps += 1
+        changed = not ev.is_routine(event) or any(isinstance(a, act.Close) for a in actions)
+        node.mesh.check_invariants(thorough=changed or self._steps % THOROUGH_EVERY == 0)
         for action in actions:
             self._execute(node, action)
         self._plan_tick(node)

@@ -26,7 +26,10 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """Close a connection; flush=True sends what is queued first. No ConnectionLost follows."""
+    """Close a connection; flush=True sends what is queued first.
+
+    The core forgets the link as it asks for this: a ConnectionLost the runtime may still
+    report for it finds no link and changes nothing."""
 
     conn: int
     reason: str

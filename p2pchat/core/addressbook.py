@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from p2pchat.core import events as ev
+from p2pchat.core.errors import InvariantError
 from p2pchat.core.limits import Limits
 
 Source = ev.DiscoverySource | Literal["gossip"]
@@ -227,6 +228,27 @@ class AddressBook:
             address.dialing = True
             picked.append(address)
         return picked
+
+    def check_invariants(self) -> None:
+        """Raise InvariantError unless the book and its shares agree and keep their bounds."""
+        limits = self._limits
+        if len(self.known) > limits.max_known_addresses:
+            raise InvariantError("address book: over its bound")
+        for name, share in self._buckets.items():
+            cap = (
+                limits.max_mdns_addresses if name in DISCOVERY_BUCKETS else limits.max_gossip_peers
+            )
+            if not share or len(share) > cap:
+                raise InvariantError(f"address book: share {name!r} is empty or over its cap")
+            for key in share:
+                address = self.known.get(key)
+                if address is None or address.bucket != name or address.node_id is not None:
+                    raise InvariantError(f"address book: {key} is in share {name!r} wrongly")
+        for key, address in self.known.items():
+            if address.key != key or (
+                address.bucket is not None and key not in self._buckets.get(address.bucket, {})
+            ):
+                raise InvariantError(f"address book: {key} is filed wrongly")
 
     def _unbucket(self, address: Address) -> None:
         if address.bucket is not None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from p2pchat.core.messages import Message
+from p2pchat.core.messages import Chat, Direct, Message, Ping, Pong
+
+ROUTINE_MESSAGES = (Chat, Direct, Ping, Pong)  # the frames of is_routine
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,3 +287,21 @@ Event = (
     | Tick
     | Shutdown
 )
+
+
+def is_routine(event: Event) -> bool:
+    """True for the hot-path events: chat, DMs, pings and pongs received, and lines typed or
+    tables asked for. They move no timer earlier, touch no address, and change links and peers
+    only by closing a link (a strike), which the core then asks for with an act.Close."""
+    if isinstance(event, FramesReceived):
+        return all(isinstance(m, ROUTINE_MESSAGES) for m in event.messages)
+    return isinstance(
+        event,
+        SendChat
+        | SendDirect
+        | ShowPeers
+        | ShowHistory
+        | ShowStats
+        | TransferProgress
+        | ShowTransfers,
+    )

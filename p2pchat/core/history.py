@@ -16,8 +16,10 @@ so forgetting never lets an old message be shown twice.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator, Mapping
 
+from p2pchat.core.errors import InvariantError
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 from p2pchat.core.sortedrun import SortedRun
@@ -52,6 +54,32 @@ class History:
         self._recent: tuple[int, str] | None = None  # (count, digest of the newest count)
 
     # ---------------------------------------------------------------- queries
+
+    def check_invariants(self, *, thorough: bool = True) -> None:
+        """Raise InvariantError unless the transcript is in order and its indexes agree
+        (thorough: every message too, in time linear in the history; else only the counts)."""
+        if len(self._order) != len(self._messages):
+            raise InvariantError("history: the transcript and the messages are out of step")
+        limits = self.limits
+        if (
+            len(self._order) > limits.history_messages
+            or self._text_bytes > limits.history_text_bytes
+        ):
+            raise InvariantError("history: holds more than its limits")
+        if not thorough:
+            return
+        order = list(self._order)
+        if any(later < earlier for earlier, later in itertools.pairwise(order)):
+            raise InvariantError("history: the transcript is out of order")
+        for lamport, author, seq in order:
+            chat = self._messages.get((author, seq))
+            if chat is None or chat.lamport != lamport:
+                raise InvariantError(f"history: {author[:8]}:{seq} is not held as ordered")
+        held = sum(len(seqs) for seqs in self._seqs.values())
+        if held != len(self._messages):
+            raise InvariantError("history: per-author seqs and messages disagree")
+        if self._text_bytes != sum(len(chat.text) for chat in self._messages.values()):
+            raise InvariantError("history: the text byte count drifted")
 
     def __len__(self) -> int:
         """Messages held."""

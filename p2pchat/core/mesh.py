@@ -26,7 +26,7 @@ from p2pchat.core.crypto import (
     signed_by,
 )
 from p2pchat.core.dedup import DirectLedger, DirectVerdict, RecentIds
-from p2pchat.core.errors import ProtocolError
+from p2pchat.core.errors import InvariantError, ProtocolError
 from p2pchat.core.filedesk import FileDesk, FileMessage
 from p2pchat.core.guard import Guard, Meter
 from p2pchat.core.handshake import (
@@ -234,7 +234,7 @@ class Mesh:
                     self._run_timers()
             case ev.Shutdown():
                 self._shutdown()
-        if self._timers_dirty or not _leaves_timers_alone(event):
+        if self._timers_dirty or not ev.is_routine(event):
             self._timers_dirty = False
             self._deadline = self._compute_deadline()
         return self.outbox.take()
@@ -271,6 +271,41 @@ class Mesh:
                     "peers": len(self.peer_ids()),
                 }
                 self._show(vw.Stats(tuple(counters.items()) + event.transport))
+
+    def check_invariants(self, *, thorough: bool = True) -> None:
+        """Raise InvariantError unless the state is consistent: each peer's link is its one
+        primary link, spares only beside a primary, dials within their slots, the address
+        book and the history in order. Tests and the simulator call it after every step.
+
+        thorough=False checks only what takes constant time: enough after a routine event
+        (ev.is_routine) that closed no link, for it changed no link, peer or address."""
+        if any(count < 0 for count in self.counters.values()):
+            raise InvariantError("mesh: a counter went below zero")
+        if thorough:
+            self._check_links()
+            if self.pending_dials > self.limits.max_pending_dials:
+                raise InvariantError("mesh: more dials under way than there are slots")
+            self.book.check_invariants()
+        self.history.check_invariants(thorough=thorough)
+
+    def _check_links(self) -> None:
+        # Peers and their links point at each other, one primary link per peer: the two
+        # (peer, link) pairings are the same set (sets: cheap enough for every step).
+        by_peers = {(node_id, p.conn) for node_id, p in self._peers.items() if p.conn is not None}
+        by_links = {
+            (link.peer_id, conn)
+            for conn, link in self._links.items()
+            if link.peer_id is not None and link.spare_since is None
+        }
+        if by_peers != by_links:
+            wrong = sorted(str(pair) for pair in by_peers ^ by_links)[0]
+            raise InvariantError(f"mesh: a peer and its primary link disagree: {wrong}")
+        for conn, link in self._links.items():
+            if link.spare_since is None or link.peer_id is None:
+                continue
+            linked = self._peers.get(link.peer_id)
+            if linked is None or linked.conn in (None, conn):
+                raise InvariantError(f"mesh: spare link {conn} stands beside no primary link")
 
     def next_deadline(self) -> float | None:
         """When to send the next Tick (monotonic), or None; never later than a timer falls due."""
@@ -477,8 +512,8 @@ class Mesh:
     def _establish(self, link: _Link, hello: Hello, nick: str) -> None:
         peer_id = hello.node_id
         peer = self._peers.get(peer_id)
-        if peer is not None and peer.conn is not None:
-            old = self._links[peer.conn]
+        old = self._primary(peer)
+        if peer is not None and old is not None:
             if old.outbound and link.outbound:
                 # We dialled both: the peer accepted both, keeps one and says bye on the other.
                 link.peer_id = peer_id
@@ -1356,8 +1391,8 @@ class Mesh:
             self._sync_next()
         self._next_heartbeat = now + self.limits.ping_interval
         for peer in list(self._peers.values()):
-            if peer.conn is not None and now >= peer.last_heard + self.limits.peer_timeout:
-                link = self._links[peer.conn]
+            link = self._primary(peer)
+            if link is not None and now >= peer.last_heard + self.limits.peer_timeout:
                 self._close(link, "timed out", flush=False)
                 self._lose_link(link, "timed out", expected=False)
         conns = tuple(p.conn for p in self._peers.values() if p.conn is not None)
@@ -1384,6 +1419,12 @@ class Mesh:
             self._emit(act.Rediscover())
 
     # ---------------------------------------------------------------- helpers
+
+    def _primary(self, peer: Peer | None) -> _Link | None:
+        """The peer's link, if it has one (check_invariants: it is always held)."""
+        if peer is None or peer.conn is None:
+            return None
+        return self._links.get(peer.conn)
 
     def _unestablished(self) -> list[_Link]:
         return [link for link in self._links.values() if link.peer_id is None]
@@ -1416,22 +1457,6 @@ class _Link:
     dialed: Address | None
     peer_id: str | None = None
     spare_since: float | None = None
-
-
-def _leaves_timers_alone(event: ev.Event) -> bool:
-    """True for the hot-path events that can only push timers later, never earlier."""
-    if isinstance(event, ev.FramesReceived):
-        return all(isinstance(m, Chat | Direct | Ping | Pong) for m in event.messages)
-    return isinstance(
-        event,
-        ev.SendChat
-        | ev.SendDirect
-        | ev.ShowPeers
-        | ev.ShowHistory
-        | ev.ShowStats
-        | ev.TransferProgress
-        | ev.ShowTransfers,
-    )
 
 
 def _peer_address(peer: Peer) -> PeerAddress:

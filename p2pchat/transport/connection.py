@@ -66,6 +66,8 @@ class Connection(ChunkSender):
         self._shut = False
         self._lost_told = False
         self._writer_waiting = False
+        # Filled and emptied by the node thread, read by the reader thread: each is one dict
+        # operation, atomic in CPython; a chunk that arrives just after its sink left is dropped.
         self.chunk_sinks: dict[bytes, Callable[[memoryview], None]] = {}
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
         self.bytes_in = 0

@@ -282,6 +282,7 @@ class HostileLan(RuleBasedStateMachine):
             assert len(mesh._directs) <= LIMITS.max_seen_directs
             assert len(mesh.trust._known) <= LIMITS.max_known_nicks
             assert mesh.pending_dials <= LIMITS.max_pending_dials
+            mesh.check_invariants(thorough=True)
 
     def teardown(self) -> None:
         net = self.net
