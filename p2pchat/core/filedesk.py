@@ -16,19 +16,11 @@ from p2pchat.core import views as vw
 from p2pchat.core.crypto import Crypto, offer_signing_bytes, signed_by
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import (
-    ACCEPTED,
     ACTIVE,
-    DECLINED,
-    DONE,
-    FAILED,
     FINISHED,
-    OFFERED,
-    RECEIVING,
-    SERVING,
-    SHARED,
-    WITHDRAWN,
     Incoming,
     Outgoing,
+    TransferState,
     human_size,
 )
 from p2pchat.core.limits import SHORT_ID_CHARS, Limits
@@ -103,15 +95,15 @@ class FileDesk:
                 mtime_ns = int(record.get("mtime_ns", 0))  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 continue
-            state = record.get("state")
+            state = _state_of(record.get("state"))
             nick = str(record.get("nick", "?"))
             if record.get("path"):
                 self.outgoing[offer.offer_id] = Outgoing(offer, str(record["path"]), mtime_ns)
             elif state in ACTIVE:
-                self.incoming[offer.offer_id] = Incoming(offer, nick, ACCEPTED)
-            elif isinstance(state, str) and state in FINISHED:
+                self.incoming[offer.offer_id] = Incoming(offer, nick, TransferState.ACCEPTED)
+            elif state in FINISHED:
                 detail = str(record.get("detail", ""))
-                done = offer.size if state == DONE else 0
+                done = offer.size if state == TransferState.DONE else 0
                 self.incoming[offer.offer_id] = Incoming(offer, nick, state, done, None, detail)
 
     # --------------------------------------------------------------- dispatch
@@ -199,17 +191,17 @@ class FileDesk:
         incoming = self._incoming(offer_id)
         if incoming is None:
             return
-        if incoming.state in ACTIVE or incoming.state == DONE:
+        if incoming.state in ACTIVE or incoming.state == TransferState.DONE:
             self._outbox.show(vw.Notice(f"{incoming.name} is already {incoming.state}"))
             return
-        incoming.state = ACCEPTED
+        incoming.state = TransferState.ACCEPTED
         self._save()
         self._start_receive(incoming)
 
     def decline(self, offer_id: str) -> None:
         incoming = self._incoming(offer_id)
-        if incoming is not None and incoming.state == OFFERED:
-            incoming.state = DECLINED
+        if incoming is not None and incoming.state == TransferState.OFFERED:
+            incoming.state = TransferState.DECLINED
             self._save()
             self._outbox.show(vw.Notice(f"declined {incoming.name} from {incoming.nick}"))
 
@@ -254,7 +246,7 @@ class FileDesk:
             for i in self.incoming.values()
         ]
         for o in self.outgoing.values():
-            state = SERVING if o.serving else SHARED
+            state = TransferState.SERVING if o.serving else TransferState.SHARED
             peers = ", ".join(self._members.short_name(p) for p in o.serving) or (
                 "room" if not o.offer.to else self._members.short_name(o.offer.to)
             )
@@ -350,7 +342,11 @@ class FileDesk:
 
     def on_end(self, peer: Peer, end: FileEnd) -> None:
         incoming = self.incoming.get(end.offer_id)
-        if incoming is None or incoming.state != RECEIVING or incoming.offer.author != peer.node_id:
+        if (
+            incoming is None
+            or incoming.state != TransferState.RECEIVING
+            or incoming.offer.author != peer.node_id
+        ):
             return
         self._outbox.emit(act.FinishReceive(end.offer_id))
 
@@ -359,8 +355,8 @@ class FileDesk:
         if incoming is not None and incoming.offer.author == peer.node_id:
             if incoming.state in ACTIVE:
                 self._fail(incoming, f"the sender stopped: {stop.reason}", delete=True)
-            elif incoming.state == OFFERED:
-                incoming.state = WITHDRAWN
+            elif incoming.state == TransferState.OFFERED:
+                incoming.state = TransferState.WITHDRAWN
                 incoming.detail = "withdrawn by its sender"
                 self._save()
                 self._outbox.show(
@@ -386,7 +382,11 @@ class FileDesk:
 
     def on_ready(self, ready: ev.ReceiveReady) -> None:
         incoming = self.incoming.get(ready.offer_id)
-        if incoming is None or incoming.state != RECEIVING or incoming.conn != ready.conn:
+        if (
+            incoming is None
+            or incoming.state != TransferState.RECEIVING
+            or incoming.conn != ready.conn
+        ):
             return
         incoming.received = ready.offset
         self._outbox.emit(act.Send((ready.conn,), FileRequest(ready.offer_id, ready.offset)))
@@ -413,7 +413,7 @@ class FileDesk:
             name = outgoing.offer.name
         else:
             incoming = self.incoming.get(progress.offer_id)
-            if incoming is None or incoming.state != RECEIVING:
+            if incoming is None or incoming.state != TransferState.RECEIVING:
                 return
             incoming.received = progress.done
             name = incoming.name
@@ -451,10 +451,10 @@ class FileDesk:
 
     def on_received(self, finished: ev.ReceiveFinished) -> None:
         incoming = self.incoming.get(finished.offer_id)
-        if incoming is None or incoming.state != RECEIVING:
+        if incoming is None or incoming.state != TransferState.RECEIVING:
             return
         if finished.ok:
-            incoming.state = DONE
+            incoming.state = TransferState.DONE
             incoming.detail = finished.detail
             incoming.received = incoming.offer.size
             self._save()
@@ -494,14 +494,14 @@ class FileDesk:
     def resume_from(self, peer: Peer) -> None:
         """Start again what we accepted from peer and are not receiving (it has a new link)."""
         for incoming in self.incoming.values():
-            if incoming.offer.author == peer.node_id and incoming.state == ACCEPTED:
+            if incoming.offer.author == peer.node_id and incoming.state == TransferState.ACCEPTED:
                 self._start_receive(incoming)
 
     def on_link_down(self, peer_id: str, conn: int) -> None:
         """Transfers over that link pause (receiving) or end (serving); they resume later."""
         for incoming in self.incoming.values():
-            if incoming.conn == conn and incoming.state == RECEIVING:
-                incoming.state = ACCEPTED
+            if incoming.conn == conn and incoming.state == TransferState.RECEIVING:
+                incoming.state = TransferState.ACCEPTED
                 incoming.conn = None
                 self._outbox.emit(act.AbortReceive(incoming.offer.offer_id, delete=False))
                 self._outbox.show(vw.Notice(f"{incoming.name}: link lost, will resume"))
@@ -517,7 +517,7 @@ class FileDesk:
 
     def _incoming(self, prefix: str) -> Incoming | None:
         if not prefix:
-            pending = [i for i in self.incoming.values() if i.state == OFFERED]
+            pending = [i for i in self.incoming.values() if i.state == TransferState.OFFERED]
             if not pending:
                 self._outbox.show(vw.Problem("no file offer is waiting for an answer"))
                 return None
@@ -545,7 +545,9 @@ class FileDesk:
         """
         limits = self._host.limits
         waiting = [
-            k for k, i in self.incoming.items() if i.state == OFFERED and i.offer.author == author
+            k
+            for k, i in self.incoming.items()
+            if i.state == TransferState.OFFERED and i.offer.author == author
         ]
         if waiting and len(waiting) >= limits.max_pending_offers:
             del self.incoming[waiting.pop(0)]
@@ -573,12 +575,12 @@ class FileDesk:
                 vw.Notice(f"{incoming.name}: waiting for {incoming.nick} to be linked")
             )
             return
-        incoming.state = RECEIVING
+        incoming.state = TransferState.RECEIVING
         incoming.conn = peer.conn
         self._outbox.emit(act.PrepareReceive(incoming.offer, peer.conn))
 
     def _fail(self, incoming: Incoming, reason: str, *, delete: bool) -> None:
-        incoming.state = FAILED
+        incoming.state = TransferState.FAILED
         incoming.detail = reason
         incoming.conn = None
         self._outbox.emit(act.AbortReceive(incoming.offer.offer_id, delete=delete))
@@ -614,3 +616,11 @@ def _offer_of(record: dict[str, object], limits: Limits) -> FileOffer | None:
     except ProtocolError:
         return None
     return offer if isinstance(offer, FileOffer) else None
+
+
+def _state_of(value: object) -> TransferState | None:
+    """The state a saved record names, or None if it names none."""
+    try:
+        return TransferState(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -16,20 +16,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from p2pchat.core.messages import CONTROL_AND_BIDI, FileOffer
 
-OFFERED = "offered"
-ACCEPTED = "accepted"
-RECEIVING = "receiving"
-DONE = "done"
-FAILED = "failed"
-DECLINED = "declined"
-WITHDRAWN = "withdrawn"  # its sender stopped offering it before we accepted
-SERVING = "serving"
-SHARED = "shared"
-ACTIVE = frozenset({ACCEPTED, RECEIVING})
-FINISHED = frozenset({DONE, FAILED, DECLINED, WITHDRAWN})
+
+class TransferState(StrEnum):
+    """Where an offer stands: for us (offered, accepted, receiving, then done, failed,
+    declined or withdrawn) or, for its sender, shared (nobody fetching) or serving."""
+
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    RECEIVING = "receiving"
+    DONE = "done"
+    FAILED = "failed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # its sender stopped offering it before we accepted
+    SERVING = "serving"
+    SHARED = "shared"
+
+
+ACTIVE = frozenset({TransferState.ACCEPTED, TransferState.RECEIVING})
+FINISHED = frozenset(
+    {TransferState.DONE, TransferState.FAILED, TransferState.DECLINED, TransferState.WITHDRAWN}
+)
 
 FALLBACK_NAME = "file"
 MAX_NAME_BYTES = 200
@@ -50,7 +60,7 @@ class Incoming:
 
     offer: FileOffer
     nick: str
-    state: str = OFFERED
+    state: TransferState = TransferState.OFFERED
     received: int = 0
     conn: int | None = None
     detail: str = ""

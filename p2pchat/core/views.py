@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from p2pchat.core.files import TransferState
+
 
 @dataclass(frozen=True, slots=True)
 class Ready:
@@ -228,7 +230,7 @@ class TransferRow:
     name: str
     size: int
     done: int
-    state: str
+    state: TransferState
     sending: bool
     peer_nick: str
 
