@@ -260,8 +260,8 @@ def _chat_port(f: Findings) -> Check:
 def _mdns(f: Findings, ours: list[Sighting]) -> Check:
     m = f.mdns
     shared = (
-        "; UDP 5353 is shared with another program (a system mDNS service such as Avahi or "
-        "Bonjour), which is fine"
+        "; UDP 5353 is shared with another program (a p2pchat, or a system mDNS service such "
+        "as Avahi or Bonjour), which is fine"
         if m.shared
         else ""
     )

@@ -355,14 +355,18 @@ class Connection(ChunkSender):
     def _send_joined(self, sock: socket.socket, frames: list[bytes], flags: int) -> None:
         run: list[bytes] = []
         size = 0
-        for frame in [*frames, b""]:
-            if run and (not frame or size + len(frame) > JOIN_BYTES):
-                sock.sendall(run[0] if len(run) == 1 else b"".join(run), flags)
-                self.bytes_out += size
+        for frame in frames:
+            if run and size + len(frame) > JOIN_BYTES:
+                self._send_run(sock, run, size, flags)
                 run, size = [], 0
-            if frame:
-                run.append(frame)
-                size += len(frame)
+            run.append(frame)
+            size += len(frame)
+        if run:
+            self._send_run(sock, run, size, flags)
+
+    def _send_run(self, sock: socket.socket, run: list[bytes], size: int, flags: int) -> None:
+        sock.sendall(run[0] if len(run) == 1 else b"".join(run), flags)
+        self.bytes_out += size
 
     def _lost(self, reason: str) -> None:
         """Post ConnectionLost, the first time only (the reader and the writer may both see
