@@ -3,7 +3,8 @@
 An address is a hint until a handshake there proves who listens. Each source of unproven
 addresses (mDNS, the beacon, the scan, each gossiping peer) keeps a bounded share of the book,
 oldest first, so no flood can fill it or push out real peers. The mesh asks which addresses
-are due, dials them, and reports back how each dial went.
+are due, dials them, and reports back how each dial went. The book keeps a timer for each
+address: when it falls due for a dial, and when it is forgotten for want of news.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 from p2pchat.core import events as ev
 from p2pchat.core.errors import InvariantError
 from p2pchat.core.limits import Limits
+from p2pchat.core.timers import Timer, TimerKind, Timers
 
 Source = ev.DiscoverySource | Literal["gossip"]
 STATIC_SOURCES = frozenset({"static", "user"})
@@ -63,11 +65,12 @@ class Address:
 class AddressBook:
     """Known addresses, our own ones, and the bounded shares of unproven ones by source."""
 
-    def __init__(self, limits: Limits, rng: random.Random) -> None:
+    def __init__(self, limits: Limits, rng: random.Random, timers: Timers | None = None) -> None:
         self.known: dict[Key, Address] = {}
         self.own: set[Key] = set()  # where we listen: never dialled
         self._limits = limits
         self._rng = rng
+        self._timers = timers if timers is not None else Timers()
         self._buckets: dict[str, OrderedDict[Key, None]] = {}
 
     def get(self, key: Key) -> Address | None:
@@ -105,6 +108,7 @@ class AddressBook:
                     return False
                 address = Address(host=key[0], port=key[1], last_seen=now)
                 self.known[key] = address
+                self._try_at(address, address.next_try)
                 if bucket is not None:
                     address.bucket = bucket
                     self._buckets.setdefault(bucket, OrderedDict())[key] = None
@@ -112,13 +116,13 @@ class AddressBook:
                 self._buckets[address.bucket].move_to_end(key)  # seen again: pushed out last
             if node_id is not None and address.node_id is None:
                 address.hint = node_id
-            address.last_seen = now
             if static:
                 address.static = True
                 self._unbucket(address)
+            self._seen(address, now)
             if source == "user":
                 address.failures = 0
-                address.next_try = now
+                self._try_at(address, now)
         return True
 
     def claimed_by_hello(
@@ -132,7 +136,7 @@ class AddressBook:
         """
         if dialed is not None:
             self.verify(dialed, node_id)
-            dialed.last_seen = now
+            self._seen(dialed, now)
         if port == 0:
             return dialed
         key = (host, port)
@@ -142,13 +146,14 @@ class AddressBook:
                 return dialed
             address = Address(host=host, port=port, last_seen=now)
             self.known[key] = address
+            self._try_at(address, address.next_try)
         if address.node_id is None and not address.static:
             self.verify(address, node_id)
         elif address.node_id not in (None, node_id):
             return dialed
-        address.last_seen = now
+        self._seen(address, now)
         if dialed is not None and dialed is not address:
-            dialed.dialing = False
+            self.dial_ended(dialed, now)
         return address
 
     def verify(self, address: Address, node_id: str) -> None:
@@ -170,6 +175,8 @@ class AddressBook:
     def drop(self, key: Key) -> None:
         """Forget the address at key."""
         address = self.known.pop(key, None)
+        self._timers.cancel(Timer(TimerKind.DIAL, key))
+        self._timers.cancel(Timer(TimerKind.FORGET_ADDRESS, key))
         if address is not None and address.bucket is not None:
             self._buckets[address.bucket].pop(key, None)
             if not self._buckets[address.bucket]:
@@ -178,7 +185,7 @@ class AddressBook:
     def retry_later(self, address: Address, now: float) -> None:
         """A dial failed: try again after a growing delay; an address only discovery vouched
         for is dropped after a few failures (a beacon's source can be spoofed)."""
-        address.next_try = now + self.backoff(address.failures)
+        self._try_at(address, now + self.backoff(address.failures))
         address.failures += 1
         unproven = address.node_id is None and address.bucket in DISCOVERY_BUCKETS
         if unproven and address.failures >= self._limits.max_unproven_dial_failures:
@@ -194,14 +201,45 @@ class AddressBook:
         """The network changed: every address not being dialled is worth a try at once."""
         for address in self.known.values():
             if not address.dialing:
-                address.next_try = now
+                self._try_at(address, now)
 
-    def expire(self, now: float, linked: Container[str]) -> None:
-        """Forget the addresses nobody mentioned for known_address_ttl (the user's stay)."""
-        ttl = self._limits.known_address_ttl
-        for key, address in list(self.known.items()):
-            if now >= address.last_seen + ttl and not address.static and _may_dial(address, linked):
-                self.drop(key)
+    def dial_ended(self, address: Address, now: float) -> None:
+        """The dial to address is over (the caller saw how it went): its slot is free."""
+        if not address.dialing:
+            return
+        address.dialing = False
+        self._timers.schedule_by(Timer(TimerKind.DIAL_SLOT), now)
+        if address.key in self.known:
+            self._forget_at(address)
+
+    def link_ended(self, address: Address, now: float, *, proven: bool) -> None:
+        """A link to address ended: dial again soon if a handshake had proven it, else later."""
+        self.dial_ended(address, now)
+        self._seen(address, now)
+        if proven:
+            address.failures = 0
+            self._try_at(address, now + self.backoff(0))
+        else:
+            self.retry_later(address, now)
+
+    def unlinked(self, node_id: str, now: float) -> None:
+        """node_id is no longer a peer: its addresses may be dialled, and expire, again."""
+        for address in self.known.values():
+            if address.node_id == node_id:
+                self._try_at(address, address.next_try)
+                self._forget_at(address)
+
+    def forget_if_stale(self, key: Key, now: float, linked: Container[str]) -> None:
+        """Forget the address at key if nobody mentioned it for known_address_ttl (the user's
+        stay; one being dialled is looked at again when its dial ends, a linked node's when it
+        leaves)."""
+        address = self.known.get(key)
+        if address is None or address.static or not _may_dial(address, linked):
+            return
+        if now >= address.last_seen + self._limits.known_address_ttl:
+            self.drop(key)
+        else:
+            self._forget_at(address)
 
     def waiting(self, linked: Container[str]) -> list[Address]:
         """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
@@ -214,23 +252,31 @@ class AddressBook:
 
     def due(self, now: float, linked: Container[str], room: int) -> list[Address]:
         """Up to room addresses to dial now, taking turns by who brought them in (so one
-        source's flood waits its turn), one per node; each is marked as being dialled."""
+        source's flood waits its turn), one per node; each is marked as being dialled. One
+        due but left out waits for a dial to end (its timer: the DIAL_SLOT that ending sets)."""
         picked: list[Address] = []
         dialing_ids: set[str] = set()
         for address in _fair_order(self.waiting(linked)):
-            if len(picked) >= room:
-                break
             key = address.dial_key
-            if address.next_try > now or (key is not None and key in dialing_ids):
+            if address.next_try > now:
+                continue
+            if len(picked) >= room or (key is not None and key in dialing_ids):
+                self._timers.cancel(Timer(TimerKind.DIAL, address.key))
                 continue
             if key is not None:
                 dialing_ids.add(key)
             address.dialing = True
+            self._timers.cancel(Timer(TimerKind.DIAL, address.key))  # its end sets the next
             picked.append(address)
         return picked
 
-    def check_invariants(self) -> None:
-        """Raise InvariantError unless the book and its shares agree and keep their bounds."""
+    def check_invariants(
+        self, now: float, linked: Container[str] = frozenset(), *, dials_free: bool = True
+    ) -> bool:
+        """Raise InvariantError unless the book and its shares agree and keep their bounds,
+        and every address that may be dialled has its timers (dials_free: a dial slot is free);
+        return whether any address waits for a dial (see waiting)."""
+        waiting = self._check_timers(now, linked, dials_free=dials_free)
         limits = self._limits
         if len(self.known) > limits.max_known_addresses:
             raise InvariantError("address book: over its bound")
@@ -249,6 +295,48 @@ class AddressBook:
                 address.bucket is not None and key not in self._buckets.get(address.bucket, {})
             ):
                 raise InvariantError(f"address book: {key} is filed wrongly")
+        return waiting
+
+    def _try_at(self, address: Address, when: float) -> None:
+        address.next_try = when
+        self._timers.schedule(Timer(TimerKind.DIAL, address.key), when)
+
+    def _seen(self, address: Address, now: float) -> None:
+        address.last_seen = now
+        # Seen again: a timer set for the old time stays (gossip repeats every address
+        # often); when it fires, forget_if_stale finds the address fresh and sets it anew.
+        if self._timers.when(Timer(TimerKind.FORGET_ADDRESS, address.key)) is None:
+            self._forget_at(address)
+
+    def _forget_at(self, address: Address) -> None:
+        timer = Timer(TimerKind.FORGET_ADDRESS, address.key)
+        if address.static:
+            self._timers.cancel(timer)
+        else:
+            self._timers.schedule(timer, address.last_seen + self._limits.known_address_ttl)
+
+    def _check_timers(self, now: float, linked: Container[str], *, dials_free: bool) -> bool:
+        timers = self._timers
+        waiting = False
+        slot = timers.when(Timer(TimerKind.DIAL_SLOT))
+        dialing: set[str] | None = None
+        for address in self.known.values():
+            if address.dialing or (address.node_id is not None and address.node_id in linked):
+                continue  # not _may_dial: most addresses of a full mesh, so checked inline
+            if dialing is None:
+                dialing = {key for a in self.known.values() if a.dialing and (key := a.dial_key)}
+            forget = timers.when(Timer(TimerKind.FORGET_ADDRESS, address.key))
+            due = address.last_seen + self._limits.known_address_ttl
+            if not address.static and (forget is None or forget > due):
+                raise InvariantError(f"address book: no timer to forget {address.key}")
+            if address.dial_key is not None and address.dial_key in dialing:
+                continue  # its node is being dialled at another address: a DIAL_SLOT follows
+            waiting = True
+            dial = timers.when(Timer(TimerKind.DIAL, address.key))
+            soonest = min((t for t in (dial, slot) if t is not None), default=None)
+            if dials_free and (soonest is None or soonest > max(address.next_try, now)):
+                raise InvariantError(f"address book: no dial timer for {address.key}")
+        return waiting
 
     def _unbucket(self, address: Address) -> None:
         if address.bucket is not None:

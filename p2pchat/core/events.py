@@ -291,8 +291,9 @@ Event = (
 
 def is_routine(event: Event) -> bool:
     """True for the hot-path events: chat, DMs, pings and pongs received, and lines typed or
-    tables asked for. They move no timer earlier, touch no address, and change links and peers
-    only by closing a link (a strike), which the core then asks for with an act.Close."""
+    tables asked for. They touch no address, and change links and peers only by closing a
+    link (a strike), which the core then asks for with an act.Close (the simulator checks the
+    core's invariants in full only after other events)."""
     if isinstance(event, FramesReceived):
         return all(isinstance(m, ROUTINE_MESSAGES) for m in event.messages)
     return isinstance(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from p2pchat.core import sync
 from p2pchat.core import views as vw
@@ -10,6 +11,13 @@ from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.core.outbox import Outbox
 
 MIN_ID_PREFIX = 4  # characters of a node ID that name a member on their own
+
+
+class PeerState(Enum):
+    """Where a member stands with us."""
+
+    LINKED = "linked"  # it has a primary link (conn)
+    SWITCHING = "switching"  # its link was dropped as a duplicate; another is on its way
 
 
 @dataclass(eq=False, slots=True)
@@ -32,6 +40,11 @@ class Peer:
     dh: bytes = b""
     digest: str = ""  # its history and recent-contents digests, from its last ping
 
+    @property
+    def state(self) -> PeerState:
+        """LINKED while it has a link, SWITCHING until switching_until while it has none."""
+        return PeerState.LINKED if self.conn is not None else PeerState.SWITCHING
+
 
 class Members:
     """Peers by node ID; lookups for commands that name a member (problems go to the outbox)."""
@@ -43,6 +56,10 @@ class Members:
     def linked(self) -> list[Peer]:
         """The peers with a link now."""
         return [p for p in self.peers.values() if p.conn is not None]
+
+    def conns(self, *, exclude: Peer | None = None) -> tuple[int, ...]:
+        """The links of the linked peers (but exclude's), to send one frame to them all."""
+        return tuple(p.conn for p in self.peers.values() if p.conn is not None and p is not exclude)
 
     def nick_of(self, node_id: str) -> str | None:
         """The current nick of a linked peer, if any."""

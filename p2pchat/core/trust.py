@@ -51,6 +51,10 @@ class TrustTable:
         for nick, node_id in known.items():
             self._remember(nick, node_id)
 
+    def __len__(self) -> int:
+        """How many nicks the table remembers."""
+        return len(self._known)
+
     def check(self, nick: str, node_id: str) -> Verdict:
         """Record a first sighting (within the bounds); report another key's nick or look-alike."""
         first = self._known.get(nick)

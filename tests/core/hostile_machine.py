@@ -279,8 +279,8 @@ class HostileLan(RuleBasedStateMachine):
             assert len(mesh.history.version_vector()) <= LIMITS.max_tracked_authors + 1
             assert len(mesh.book.known) <= LIMITS.max_known_addresses
             assert len(mesh.files.incoming) <= LIMITS.max_offers
-            assert len(mesh._directs) <= LIMITS.max_seen_directs
-            assert len(mesh.trust._known) <= LIMITS.max_known_nicks
+            assert len(mesh.directs.ledger) <= LIMITS.max_seen_directs
+            assert len(mesh.trust) <= LIMITS.max_known_nicks
             assert mesh.pending_dials <= LIMITS.max_pending_dials
             mesh.check_invariants(thorough=True)
 

@@ -68,7 +68,7 @@ def hello(
 
 def auth(keys: NodeKeys, m: Mesh, conn: int, nick: str = "peer") -> Auth:
     """The AUTH for the HELLOs the mesh exchanged on conn, signed by keys (the peer's)."""
-    shake = m._links[conn].handshake
+    shake = m.links.by_conn[conn].handshake
     assert shake.peer is not None
     return Auth(keys.sign(auth_signing_bytes(shake.peer, shake.own, nick)), nick)
 

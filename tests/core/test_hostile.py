@@ -533,7 +533,7 @@ def test_a_peer_cannot_keep_our_sync_slot_busy_with_empty_batches() -> None:
     link(m, 1, P1_KEYS)  # it asks P1 for a sync at once
     out = m.handle(ev.FramesReceived(1, (SyncBatch((), {}, True),)), 1.0, 0.0)
     assert not [a for a in out if isinstance(a, act.Send)]  # the session ended
-    assert not m._peers[P1].sync.busy(1.0, LIMITS)
+    assert not m.members.peers[P1].sync.busy(1.0, LIMITS)
 
 
 def test_two_peers_answering_just_in_time_cannot_keep_the_sync_slots() -> None:
