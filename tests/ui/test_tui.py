@@ -18,7 +18,8 @@ from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
 from p2pchat.ui.format import LINE_BREAK_MARK, LINE_GUTTER, WRAP_GUTTER, day_of
 from p2pchat.ui.qr import qr_lines
-from p2pchat.ui.tui import ChatApp, TextTyped, TuiUi
+from p2pchat.ui.tui import ChatApp, TuiUi
+from p2pchat.ui.tui.keys import TextTyped
 
 ME = "a" * 32
 ALICE = "b" * 32

@@ -55,6 +55,7 @@ from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.qr import qr_lines
 from p2pchat.ui.session import run_line
+from p2pchat.ui.tui.keys import PASTE_MIN_KEYS, PASTE_WINDOW_SECONDS, KeyJoiner, TextTyped
 
 Post = Callable[[object], None]
 # The log's order, the same as the message log's and /history's: (Lamport clock, author,
@@ -68,17 +69,7 @@ PEER_REFRESH_SECONDS = 2.0
 RECONNECT_GRACE_SECONDS = 60.0
 INPUT_HISTORY = 200
 MAX_TEXT_CHARS = Limits().max_text_chars
-# A paste from a terminal that does not mark pastes comes as keys: within one read of the
-# terminal microseconds apart, between reads up to tens of milliseconds (more on a busy machine).
-# PASTE_MIN_KEYS keys each within TYPED_PASTE_GAP_SECONDS of the one before come from a paste
-# or a program, never from a person's fingers. Until PASTE_WINDOW_SECONDS after the last such
-# key the paste may go on: Enter is a line break then, and quick or long bursts are more of it.
-TYPED_PASTE_GAP_SECONDS = 0.015
-PASTE_MIN_KEYS = 4
-PASTE_WINDOW_SECONDS = 1.0
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
-# Keys that are text in the middle of a paste (Enter and Ctrl+J are line breaks there).
-BURST_TEXT_KEYS = {"enter": "\n", "ctrl+j": "\n", "tab": "\t"}
 KEYS_HELP = (
     ("Enter", "send the line (or all lines of a multi-line message)"),
     ("paste", "several lines become one message; edit it, then Enter sends it"),
@@ -100,20 +91,6 @@ class ViewArrived(Message):
     def __init__(self, view: vw.View) -> None:
         super().__init__()
         self.view = view
-
-
-class TextTyped(Message, bubble=False):
-    """Printable keys of one burst, joined; filled on the terminal driver's thread."""
-
-    def __init__(self, *, pasting: bool, quick: bool) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self.pasting = pasting  # its first key came while a paste went on
-        self.quick = quick  # its first key came within TYPED_PASTE_GAP_SECONDS of a text key
-
-    def continues_paste(self, text: str) -> bool:
-        """True if this burst is more of a paste: quick, or long (keys a person typed are not)."""
-        return self.pasting and (self.quick or len(text) >= PASTE_MIN_KEYS)
 
 
 @dataclass
@@ -327,11 +304,10 @@ class ChatApp(App[None]):
         Binding("f2", "accept_offer", "accept file", show=False),
         Binding("f12", "save_screen", "screenshot", show=False),
     ]
-    # Read by post_message on the terminal driver's thread, also before __init__ has run.
-    _keys_to_input: bool = False
-    _typing: TextTyped | None = None  # the burst message still open for more keys
 
     def __init__(self, post: Post | None = None, max_text_chars: int = MAX_TEXT_CHARS) -> None:
+        # First: post_message uses it on the terminal driver's thread, maybe before this returns.
+        self._keys = KeyJoiner()
         super().__init__()
         self.post_to_node: Post = post or (lambda _event: None)
         self.max_text_chars = max_text_chars
@@ -351,10 +327,6 @@ class ChatApp(App[None]):
         self._last_day: str | None = None
         self._log_width = 0
         self._main_screen: Screen[object] | None = None
-        self._typing_lock = threading.Lock()
-        self._last_text_key = float("-inf")
-        self._quick_keys = 0  # text keys in a row, each within TYPED_PASTE_GAP_SECONDS
-        self._paste_until = float("-inf")  # keys before this belong to the paste going on
         self._typed_posted = 0  # bursts handed to a widget's queue
         self._typed_taken = 0  # bursts put into the input: in the order they were typed
         self._typed_waiting: dict[int, tuple[str, bool, bool, bool]] = {}
@@ -390,7 +362,7 @@ class ChatApp(App[None]):
         self._draw_header()
         self._draw_peers()
         self._main_screen = self.screen
-        self._keys_to_input = True
+        self._keys.joining = True
         self.screen_change_signal.subscribe(self, self._screen_changed)
         try:
             loop = asyncio.get_running_loop()
@@ -406,38 +378,13 @@ class ChatApp(App[None]):
     # ------------------------------------------------------------- input
 
     def post_message(self, message: Message) -> bool:
-        """Queue a message; printable keys that come in a burst are joined into one TextTyped.
-
-        Runs on the terminal driver's thread for keys. A key is text if it is printable, or if
-        it is Enter, Ctrl+J or Tab in a paste (see PASTE_WINDOW_SECONDS). Any other message
-        closes the open burst, so nothing typed ever overtakes what came before it.
-        """
-        if isinstance(message, events.Key) and not message.is_forwarded and self._keys_to_input:
-            with self._typing_lock:
-                now = time.monotonic()
-                pasting = now < self._paste_until
-                quick = now - self._last_text_key < TYPED_PASTE_GAP_SECONDS
-                text = self._key_text(message, now)
-                if text is not None:
-                    typed = self._typing
-                    if typed is not None:
-                        typed.parts.append(text)
-                        return True
-                    typed = self._typing = TextTyped(pasting=pasting, quick=quick)
-                    typed.parts.append(text)
-                    return super().post_message(typed)
-                self._typing = None
-        elif self._typing is not None:
-            with self._typing_lock:
-                self._typing = None
-        return super().post_message(message)
+        """Queue a message; text keys that come in a burst are joined into one TextTyped."""
+        routed = self._keys.route(message)
+        return True if routed is None else super().post_message(routed)
 
     def on_text_typed(self, message: TextTyped) -> None:
         """Hand a burst to the focused widget's queue, behind the keys that came before it."""
-        with self._typing_lock:
-            if self._typing is message:
-                self._typing = None
-            text = "".join(message.parts)
+        text = self._keys.close(message)
         if not self.app_focus:
             self.app_focus = True  # as for any key (Textual sets it where keys come in)
         target = self.focused or self.screen
@@ -561,7 +508,7 @@ class ChatApp(App[None]):
     @property
     def pasting(self) -> bool:
         """True while more keys of a paste typed as keys may come (Enter is a line break)."""
-        return time.monotonic() < self._paste_until
+        return self._keys.pasting()
 
     def _show_peer_change(self, view: vw.PeerJoined | vw.PeerLeft | vw.NickChanged) -> None:
         """A join, leave or rename: the sidebar, the header and one line in the log."""
@@ -594,24 +541,7 @@ class ChatApp(App[None]):
 
     def _screen_changed(self, screen: Screen[object]) -> None:
         # Keys are joined only for the chat's own screen; a dialog gets them one by one.
-        self._keys_to_input = screen is self._main_screen
-
-    def _key_text(self, key: events.Key, now: float) -> str | None:
-        """The text a key types, or None; keeps count of quick keys (under _typing_lock)."""
-        quick = now - self._last_text_key < TYPED_PASTE_GAP_SECONDS
-        pasting = quick or now < self._paste_until
-        text = key.character if key.is_printable else None
-        if text is None and pasting:
-            text = BURST_TEXT_KEYS.get(key.key)
-        if text is None:
-            self._last_text_key = float("-inf")
-            self._quick_keys = 0
-            return None
-        self._quick_keys = self._quick_keys + 1 if quick else 1
-        if self._quick_keys >= PASTE_MIN_KEYS:
-            self._paste_until = now + PASTE_WINDOW_SECONDS
-        self._last_text_key = now
-        return text
+        self._keys.joining = screen is self._main_screen
 
     def _take_in_order(self, number: int, typed: tuple[str, bool, bool, bool]) -> None:
         # Bursts go to the focused widget's queue, behind the keys before them; when the focus
