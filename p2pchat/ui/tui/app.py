@@ -12,7 +12,6 @@ Text with line breaks moves the input into a multi-line box; Enter sends it as o
 from __future__ import annotations
 
 import asyncio
-import bisect
 import re
 import signal
 import threading
@@ -24,17 +23,15 @@ from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Input, RichLog, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
@@ -44,7 +41,6 @@ from p2pchat.ui.commands import COMMANDS
 from p2pchat.ui.completion import complete, names_to_complete
 from p2pchat.ui.format import (
     Hanging,
-    day_of,
     mentions,
     message_line,
     nick_colour,
@@ -56,15 +52,9 @@ from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.qr import qr_lines
 from p2pchat.ui.session import run_line
 from p2pchat.ui.tui.keys import PASTE_MIN_KEYS, PASTE_WINDOW_SECONDS, KeyJoiner, TextTyped
+from p2pchat.ui.tui.log import ChatLog, Entry
 
 Post = Callable[[object], None]
-# The log's order, the same as the message log's and /history's: (Lamport clock, author,
-# arrival). Lines that are not messages take the clock and author of the entry above them.
-EntryKey = tuple[int, str, int]
-
-MAX_LOG_ENTRIES = 2000
-MAX_DROPPED_ROWS = 5000  # rows of entries no longer kept that the log may hold until a redraw
-MIN_LOG_WIDTH = 20  # narrower logs still wrap to their own width, never wider
 PEER_REFRESH_SECONDS = 2.0
 RECONNECT_GRACE_SECONDS = 60.0
 INPUT_HISTORY = 200
@@ -103,15 +93,6 @@ class _PeerState:
     left_at: float = 0.0
 
 
-@dataclass(slots=True)
-class _Entry:
-    key: EntryKey
-    renderable: RenderableType
-    ts: float
-    top: int | None = None  # first row in the log widget, its day rule included
-    row: int | None = None  # first row of the entry itself; None: to be written (again)
-
-
 @dataclass(frozen=True, slots=True)
 class _Draft:
     """What the input holds: its text and the cursor, as an offset into the text."""
@@ -126,7 +107,7 @@ class _Burst:
 
     before: _Draft
     chars: int = 0
-    notice: _Entry | None = None  # the line that says it was refused, and how long it is
+    notice: Entry | None = None  # the line that says it was refused, and how long it is
     taken_at: float = 0.0  # when the app took its last part (monotonic)
 
 
@@ -161,25 +142,6 @@ class TypedHistory:
             return None
         self._cursor += 1
         return self.lines[self._cursor] if self._cursor < len(self.lines) else self._draft
-
-
-class ChatLog(RichLog, can_focus=False):
-    """The message log; it reports its size changes so the app can re-wrap and follow."""
-
-    def __init__(self, resized: Callable[[Size], None], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._resized = resized
-
-    def on_resize(self, event: events.Resize) -> None:
-        """Tell the app (RichLog's own handler runs as well)."""
-        self._resized(event.size)
-
-    def cut(self, row: int) -> None:
-        """Forget the rows from row on, to write what follows again in another order."""
-        del self.lines[row:]
-        self._line_cache.clear()  # rows are cached by their number: these change
-        self.virtual_size = Size(self.virtual_size.width, len(self.lines))
-        self.refresh()
 
 
 class ChatInput(Input):
@@ -316,16 +278,9 @@ class ChatApp(App[None]):
         self.peers: dict[str, _PeerState] = {}
         self.unread = 0
         self.bells = 0
-        self.following = True  # False while the user reads back: no jumping, count unread
         self.history = TypedHistory()
         self.transfers = TransferBoard()
         self.ready = threading.Event()
-        self._entries: list[_Entry] = []
-        self._redraw_due = False
-        self._redraw_whole = False
-        self._serial = 0
-        self._last_day: str | None = None
-        self._log_width = 0
         self._main_screen: Screen[object] | None = None
         self._typed_posted = 0  # bursts handed to a widget's queue
         self._typed_taken = 0  # bursts put into the input: in the order they were typed
@@ -337,15 +292,7 @@ class ChatApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="header")
         with Horizontal(id="body"):
-            yield ChatLog(
-                self._log_resized,
-                id="log",
-                wrap=True,
-                markup=False,
-                highlight=False,
-                auto_scroll=False,
-                min_width=MIN_LOG_WIDTH,
-            )
+            yield ChatLog(id="log")
             yield Static(id="peers")
         yield Static(id="transfers")
         yield ChatInput(
@@ -432,8 +379,9 @@ class ChatApp(App[None]):
             self._set_draft(_Draft(line, len(line)))
 
     def action_page_up(self) -> None:
-        self.following = False
-        self._chat_log().scroll_page_up()
+        log = self._chat_log()
+        log.following = False
+        log.scroll_page_up()
 
     def action_page_down(self) -> None:
         self._chat_log().scroll_page_down(on_complete=self._maybe_caught_up)
@@ -458,7 +406,7 @@ class ChatApp(App[None]):
         self._log_line(Hanging(Text(safe_line(f"· screenshot saved to {path}"), style="dim")))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self.following = False
+        self._chat_log().following = False
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         self.call_after_refresh(self._maybe_caught_up)
@@ -504,6 +452,11 @@ class ChatApp(App[None]):
     def nicks(self) -> list[str]:
         """Names to complete: the nick of each peer in the sidebar, nick#id where two share one."""
         return names_to_complete((node_id, p.nick) for node_id, p in self.peers.items())
+
+    @property
+    def following(self) -> bool:
+        """False while the user reads back: the log does not jump, new messages are unread."""
+        return self._chat_log().following
 
     @property
     def pasting(self) -> bool:
@@ -657,116 +610,24 @@ class ChatApp(App[None]):
         line = message_line(view, mention=mention)
         if view.own:
             line.text.stylize("bold", len(line.text) - len(safe_display(view.text)))
-        self._serial += 1
-        self._place(_Entry((view.lamport, view.author, self._serial), line, view.ts))
-        if not self.following:
+        log = self._chat_log()
+        log.add_message(view.lamport, view.author, line, view.ts)
+        if not log.following:
             self.unread += 1
             self._draw_header()
 
-    def _log_line(self, renderable: RenderableType, *, dated_as_above: bool = False) -> _Entry:
-        lamport, author, _ = self._entries[-1].key if self._entries else (0, "", 0)
-        self._serial += 1
-        ts = self._entries[-1].ts if dated_as_above and self._entries else time.time()
-        entry = _Entry((lamport, author, self._serial), renderable, ts)
-        self._place(entry)
-        return entry
+    def _log_line(self, renderable: RenderableType, *, dated_as_above: bool = False) -> Entry:
+        return self._chat_log().add_line(renderable, dated_as_above=dated_as_above)
 
-    def _rewrite(self, entry: _Entry) -> None:
-        """Show an entry again after its renderable changed (with what follows it)."""
-        entry.row = None
-        self._schedule_redraw()
-
-    def _place(self, entry: _Entry) -> None:
-        """Put an entry where its key belongs: written at once at the end, else one redraw."""
-        at = bisect.bisect_right(self._entries, entry.key, key=lambda e: e.key)
-        self._entries.insert(at, entry)
-        if at < len(self._entries) - 1 or not self._log_width:
-            # From the past (a sync brings hundreds at a time), or before the log has a size:
-            # the log is redrawn from there once the burst it came with is in.
-            self._schedule_redraw()
-        elif not self._redraw_due:
-            self._write(entry, self._chat_log(), scroll=self.following)
-        if len(self._entries) > MAX_LOG_ENTRIES:
-            del self._entries[: len(self._entries) - MAX_LOG_ENTRIES]
-            first = self._entries[0].top
-            if first is not None and first > MAX_DROPPED_ROWS:
-                self._schedule_redraw(whole=True)  # let go of rows no longer kept
-
-    def _write(self, entry: _Entry, log: ChatLog, *, scroll: bool) -> None:
-        entry.top = len(log.lines)
-        day = day_of(entry.ts)
-        if day != self._last_day:
-            self._last_day = day
-            log.write(Rule(day, style="dim"), expand=True, scroll_end=scroll)
-        entry.row = len(log.lines)
-        wide = isinstance(entry.renderable, Rule)
-        log.write(entry.renderable, expand=wide, scroll_end=scroll)
-
-    def _schedule_redraw(self, *, whole: bool = False) -> None:
-        self._redraw_whole = self._redraw_whole or whole
-        if not self._redraw_due:
-            self._redraw_due = True
-            self.call_after_refresh(self._redraw)
-
-    def _redraw(self) -> None:
-        """Write the entries again from the first one not yet written (all of them after a
-        resize), in order and wrapped to the log's width; the view stays where it was."""
-        self._redraw_due = False
-        if not self._log_width:
-            return  # the first resize brings it back
-        log = self._chat_log()
-        anchor = None if self.following else self._first_visible(log)
-        start = 0
-        if not self._redraw_whole:
-            unwritten = (i for i, entry in enumerate(self._entries) if entry.row is None)
-            start = next(unwritten, len(self._entries))
-        self._redraw_whole = False
-        tops = [entry.top for entry in self._entries[start:] if entry.top is not None]
-        if start == 0:
-            log.clear()
-        elif tops:
-            log.cut(min(tops))  # entries from start on are all below the ones before it
-        self._last_day = day_of(self._entries[start - 1].ts) if start else None
-        for entry in self._entries[start:]:
-            entry.top = entry.row = None
-        for entry in self._entries[start:]:
-            self._write(entry, log, scroll=False)
-        if anchor is not None and anchor[0].row is not None:
-            log.scroll_to(y=anchor[0].row + anchor[1], animate=False, immediate=True)
-        elif self.following:
-            log.scroll_end(animate=False, immediate=True)
-
-    def _first_visible(self, log: ChatLog) -> tuple[_Entry, int] | None:
-        """The entry at the top of the view and how many of its rows are above it."""
-        top = round(log.scroll_y)
-        written = [entry for entry in self._entries if entry.row is not None]
-        at = bisect.bisect_right(written, top, key=lambda e: e.row or 0) - 1
-        if at < 0:
-            return None
-        row = written[at].row or 0
-        return written[at], top - row
-
-    def _log_resized(self, size: Size) -> None:
-        if size.width != self._log_width:
-            self._log_width = size.width
-            self._schedule_redraw(whole=True)  # wrapped again to the new width
-        elif self.following:
-            # Shorter or taller: the newest row stays at the bottom once the layout is done.
-            self.call_after_refresh(self._follow)
-
-    def _follow(self) -> None:
-        if self.following:
-            self._chat_log().scroll_end(animate=False, immediate=True)
-
-    def _at_end(self, log: RichLog) -> bool:
-        return log.max_scroll_y == 0 or log.scroll_y >= log.max_scroll_y - 1
+    def _rewrite(self, entry: Entry) -> None:
+        self._chat_log().rewrite(entry)
 
     def _maybe_caught_up(self) -> None:
-        if self._at_end(self._chat_log()):
+        if self._chat_log().at_end():
             self._caught_up()
 
     def _caught_up(self) -> None:
-        self.following = True
+        self._chat_log().following = True
         if self.unread:
             self.unread = 0
             self._draw_header()
