@@ -21,10 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-from rich.console import Group, RenderableType
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
+from rich.console import RenderableType
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -35,28 +32,29 @@ from textual.widgets import Input, Static, TextArea
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.limits import SHORT_ID_CHARS, Limits
+from p2pchat.core.limits import Limits
 from p2pchat.core.messages import clean_text
-from p2pchat.ui.commands import COMMANDS
-from p2pchat.ui.completion import complete, names_to_complete
-from p2pchat.ui.format import (
-    Hanging,
-    mentions,
-    message_line,
-    nick_colour,
-    safe_display,
-    safe_line,
-)
+from p2pchat.ui.completion import complete
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
-from p2pchat.ui.qr import qr_lines
 from p2pchat.ui.session import run_line
 from p2pchat.ui.tui.keys import PASTE_MIN_KEYS, PASTE_WINDOW_SECONDS, KeyJoiner, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
+from p2pchat.ui.tui.panels import header, help_text, peer_list, transfer_list
+from p2pchat.ui.tui.roster import Roster
+from p2pchat.ui.tui.rows import (
+    invite_rows,
+    joined_row,
+    left_row,
+    mentions_me,
+    message_row,
+    paste_refusal,
+    screenshot_row,
+    send_refusal,
+)
 
 Post = Callable[[object], None]
 PEER_REFRESH_SECONDS = 2.0
-RECONNECT_GRACE_SECONDS = 60.0
 INPUT_HISTORY = 200
 MAX_TEXT_CHARS = Limits().max_text_chars
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
@@ -81,16 +79,6 @@ class ViewArrived(Message):
     def __init__(self, view: vw.View) -> None:
         super().__init__()
         self.view = view
-
-
-@dataclass
-class _PeerState:
-    node_id: str
-    nick: str
-    display: str
-    online: bool = True
-    rtt: float | None = None
-    left_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +263,7 @@ class ChatApp(App[None]):
         self.max_text_chars = max_text_chars
         self.on_started: Callable[[], None] | None = None
         self.me: vw.Ready | None = None
-        self.peers: dict[str, _PeerState] = {}
+        self.roster = Roster()
         self.unread = 0
         self.bells = 0
         self.history = TypedHistory()
@@ -358,12 +346,7 @@ class ChatApp(App[None]):
         line = self._draft().text
         size = len(clean_text(line))
         if size > self.max_text_chars:
-            self.show_view(
-                vw.Problem(
-                    f"message too long ({size} > {self.max_text_chars} characters); "
-                    "not sent, it is still in the input"
-                )
-            )
+            self.show_view(send_refusal(size, self.max_text_chars))
             return
         self._set_draft(_Draft("", 0))
         if not line.strip():
@@ -403,7 +386,7 @@ class ChatApp(App[None]):
     def action_save_screen(self) -> None:
         name = time.strftime(SCREENSHOT_NAME)
         path = self.save_screenshot(filename=name, path=str(Path.cwd()))
-        self._log_line(Hanging(Text(safe_line(f"· screenshot saved to {path}"), style="dim")))
+        self._log_line(screenshot_row(path))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self._chat_log().following = False
@@ -444,14 +427,13 @@ class ChatApp(App[None]):
             case vw.HistoryEnd():
                 self._log_line(render(view), dated_as_above=True)  # no day rule of its own
             case vw.InviteCode():
-                code = Text("\n".join(qr_lines(view.code)), no_wrap=True, overflow="crop")
-                self._log_line(Group(render(view), code))
+                self._log_line(invite_rows(view))
             case _:
                 self._log_line(render(view))
 
     def nicks(self) -> list[str]:
         """Names to complete: the nick of each peer in the sidebar, nick#id where two share one."""
-        return names_to_complete((node_id, p.nick) for node_id, p in self.peers.items())
+        return self.roster.nicks()
 
     @property
     def following(self) -> bool:
@@ -467,26 +449,16 @@ class ChatApp(App[None]):
         """A join, leave or rename: the sidebar, the header and one line in the log."""
         match view:
             case vw.PeerJoined():
-                self.peers[view.node_id] = _PeerState(view.node_id, view.nick, view.display)
-                short = view.node_id[:SHORT_ID_CHARS]
-                text = safe_line(f"→ {view.display} [{short}] joined from {view.addr}")
-                self._log_line(Hanging(Text(text, style="dim green")))
+                self.roster.joined(view)
+                self._log_line(joined_row(view))
             case vw.PeerLeft():
-                peer = self.peers.get(view.node_id)
-                if view.reason == "quit" or peer is None:
-                    self.peers.pop(view.node_id, None)
-                else:
-                    peer.online = False
-                    peer.left_at = time.monotonic()
-                text = safe_line(f"← {view.display} left: {view.reason}")
-                self._log_line(Hanging(Text(text, style="dim")))
+                self.roster.left(view, time.monotonic())
+                self._log_line(left_row(view))
             case vw.NickChanged():
                 if view.own and self.me is not None:
                     self.me = replace(self.me, nick=view.new)
                     self._draw_header()
-                peer = self.peers.get(view.node_id)
-                if peer is not None:
-                    peer.nick, peer.display = view.new, view.new_display or view.new
+                self.roster.renamed(view)
                 self._log_line(render(view))
         self._draw_peers()
 
@@ -538,8 +510,7 @@ class ChatApp(App[None]):
         burst.notice = self._log_line(refusal)
 
     def _paste_refusal(self, size: int) -> RenderableType:
-        text = f"paste too long ({size} > {self.max_text_chars} characters); nothing was added"
-        return render(vw.Problem(text))
+        return paste_refusal(size, self.max_text_chars)
 
     def _draft(self) -> _Draft:
         area = self.query_one("#multiline", MultiLineInput)
@@ -602,14 +573,11 @@ class ChatApp(App[None]):
         return self.query_one("#log", ChatLog)
 
     def _add_message(self, view: vw.MessageShown) -> None:
-        me = self.me.nick if self.me is not None else ""
-        mention = bool(me) and not view.own and mentions(view.text, me)
+        mention = mentions_me(view, self.me.nick if self.me is not None else "")
         if mention:
             self.bells += 1
             self.bell()
-        line = message_line(view, mention=mention)
-        if view.own:
-            line.text.stylize("bold", len(line.text) - len(safe_display(view.text)))
+        line = message_row(view, mention=mention)
         log = self._chat_log()
         log.add_message(view.lamport, view.author, line, view.ts)
         if not log.following:
@@ -636,77 +604,26 @@ class ChatApp(App[None]):
 
     def _refresh_peers(self) -> None:
         self.post_to_node(ev.ShowPeers(requested=False))
-        now = time.monotonic()
-        stale = [
-            node_id
-            for node_id, peer in self.peers.items()
-            if not peer.online and now - peer.left_at > RECONNECT_GRACE_SECONDS
-        ]
-        for node_id in stale:
-            del self.peers[node_id]
-        if stale:
+        if self.roster.forget_stale(time.monotonic()):
             self._draw_peers()
 
     def _update_peers(self, table: vw.PeerTable) -> None:
-        for row in table.rows:
-            peer = self.peers.setdefault(
-                row.node_id, _PeerState(row.node_id, row.nick, row.display)
-            )
-            peer.nick, peer.display, peer.rtt, peer.online = row.nick, row.display, row.rtt, True
+        self.roster.update(table)
         self._draw_peers()
 
     def _draw_header(self) -> None:
-        if self.me is None:
-            where = "p2pchat: starting"
-        else:
-            privacy = "private" if self.me.private else "OPEN room"
-            room, nick = safe_line(self.me.room), safe_line(self.me.nick)
-            where = (
-                f"#{room} · {nick} [{self.me.node_id[:SHORT_ID_CHARS]}] · {privacy} · "
-                f"port {self.me.port}"
-            )
-        unread = f"{self.unread} unread ↓" if self.unread else ""
-        self.title = f"p2pchat · {where}" + (f" · {unread}" if unread else "")
-        # The unread count keeps its place on the right however narrow the terminal is.
-        grid = Table.grid(expand=True, padding=(0, 1))
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(Text(where, style="bold"), Text(unread, style="bold reverse"))
-        self.query_one("#header", Static).update(grid)
+        self.title, bar = header(self.me, self.unread)
+        self.query_one("#header", Static).update(bar)
 
     def _draw_peers(self) -> None:
-        text = Text()
-        online = sum(1 for p in self.peers.values() if p.online)
-        text.append(f"{online} peer{'s' if online != 1 else ''}\n", style="bold")
-        for peer in sorted(self.peers.values(), key=lambda p: (not p.online, p.nick.lower())):
-            mark, style = ("●", nick_colour(peer.node_id)) if peer.online else ("○", "dim")
-            text.append(f"{mark} ", style=style)
-            text.append(safe_line(peer.display), style=style)
-            text.append(f" {peer.node_id[:SHORT_ID_CHARS]}", style="dim")
-            if not peer.online:
-                text.append("  reconnecting…", style="dim italic")
-            elif peer.rtt is not None:
-                text.append(f"  {peer.rtt * 1000:.1f} ms", style="dim")
-            text.append("\n")
-        self.query_one("#peers", Static).update(text)
+        self.query_one("#peers", Static).update(peer_list(self.roster.peers.values()))
 
     def _draw_transfers(self) -> None:
         panel = self.query_one("#transfers", Static)
         if not self.transfers.active:
             panel.display = False
             return
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(ratio=2, no_wrap=True, overflow="ellipsis")
-        grid.add_column(ratio=3)
-        grid.add_column(no_wrap=True)
-        for transfer in self.transfers.active.values():
-            arrow = "⇪" if transfer.sending else "⇩"
-            grid.add_row(
-                Text(safe_line(f"{arrow} {transfer.name} {transfer.direction()}")),
-                ProgressBar(total=max(transfer.total, 1), completed=transfer.done),
-                Text(transfer.summary(), style="dim"),
-            )
-        panel.update(grid)
+        panel.update(transfer_list(self.transfers.active.values()))
         panel.display = True
 
 
@@ -720,13 +637,7 @@ class _AppUi:
         self._app.show_view(view)
 
     def show_help(self) -> None:
-        lines = Text("commands:\n", style="bold")
-        for usage, what in COMMANDS:
-            lines.append(f"  {usage:22} {what}\n")
-        lines.append("keys:\n", style="bold")
-        for key, what in KEYS_HELP:
-            lines.append(f"  {key:22} {what}\n")
-        self._app._log_line(lines)
+        self._app._log_line(help_text(KEYS_HELP))
 
     def problem(self, text: str) -> None:
         self._app.show_view(vw.Problem(text))
