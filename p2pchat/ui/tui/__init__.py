@@ -4,6 +4,7 @@
 package are their parts, one job each (see `app.py` for how they fit together).
 """
 
-from p2pchat.ui.tui.app import ChatApp, TuiUi
+from p2pchat.ui.tui.app import ChatApp
+from p2pchat.ui.tui.bridge import TuiUi
 
 __all__ = ["ChatApp", "TuiUi"]

@@ -38,9 +38,10 @@ from p2pchat.ui.completion import complete
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
+from p2pchat.ui.tui.bridge import AppUi, ViewArrived
 from p2pchat.ui.tui.keys import PASTE_MIN_KEYS, PASTE_WINDOW_SECONDS, KeyJoiner, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
-from p2pchat.ui.tui.panels import header, help_text, peer_list, transfer_list
+from p2pchat.ui.tui.panels import header, peer_list, transfer_list
 from p2pchat.ui.tui.roster import Roster
 from p2pchat.ui.tui.rows import (
     invite_rows,
@@ -58,27 +59,8 @@ PEER_REFRESH_SECONDS = 2.0
 INPUT_HISTORY = 200
 MAX_TEXT_CHARS = Limits().max_text_chars
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
-KEYS_HELP = (
-    ("Enter", "send the line (or all lines of a multi-line message)"),
-    ("paste", "several lines become one message; edit it, then Enter sends it"),
-    ("Up / Down", "earlier / later lines you typed"),
-    ("Tab", "complete a nick or a /command"),
-    ("PageUp / PageDown, wheel", "scroll the messages"),
-    ("End", "back to the newest messages"),
-    ("F2", "accept the latest file offer"),
-    ("F12", "save a screenshot (p2pchat-DATE-TIME.svg) in the current directory"),
-    ("Ctrl+C, /quit", "leave (Ctrl+D too, on an empty line)"),
-)
 
 _LINE_BREAKS = re.compile("\r\n|\r")
-
-
-class ViewArrived(Message):
-    """A view from the node thread."""
-
-    def __init__(self, view: vw.View) -> None:
-        super().__init__()
-        self.view = view
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +334,7 @@ class ChatApp(App[None]):
         if not line.strip():
             return
         self.history.remember(line)
-        if not run_line(line, self.post_to_node, _AppUi(self)):
+        if not run_line(line, self.post_to_node, AppUi(self.show_view, self._chat_log())):
             self.exit()
 
     def recall(self, *, older: bool) -> None:
@@ -625,61 +607,6 @@ class ChatApp(App[None]):
             return
         panel.update(transfer_list(self.transfers.active.values()))
         panel.display = True
-
-
-class _AppUi:
-    """The Ui interface for code running on the app's own loop (typed commands)."""
-
-    def __init__(self, app: ChatApp) -> None:
-        self._app = app
-
-    def show(self, view: vw.View) -> None:
-        self._app.show_view(view)
-
-    def show_help(self) -> None:
-        self._app._log_line(help_text(KEYS_HELP))
-
-    def problem(self, text: str) -> None:
-        self._app.show_view(vw.Problem(text))
-
-    def flush(self) -> None:
-        """Nothing to do: the app draws as views arrive."""
-
-
-class TuiUi:
-    """The Ui the node talks to (from its own thread): views are posted to the app."""
-
-    def __init__(self, app: ChatApp) -> None:
-        self.app = app
-        self._early: list[vw.View] = []
-        self._live = False
-        self._lock = threading.Lock()
-        app.on_started = self._go_live
-
-    def show(self, view: vw.View) -> None:
-        """Hand a view to the app without waiting (kept, in order, until the app runs)."""
-        with self._lock:
-            if self._live:
-                self.app.post_message(ViewArrived(view))
-            else:
-                self._early.append(view)
-
-    def _go_live(self) -> None:
-        with self._lock:
-            for view in self._early:
-                self.app.post_message(ViewArrived(view))
-            self._early.clear()
-            self._live = True
-
-    def show_help(self) -> None:
-        """Help is shown by the app itself."""
-
-    def problem(self, text: str) -> None:
-        """A local problem, as a view."""
-        self.show(vw.Problem(text))
-
-    def flush(self) -> None:
-        """Nothing to do."""
 
 
 def _offset_of(text: str, location: tuple[int, int]) -> int:

@@ -17,6 +17,17 @@ from p2pchat.ui.progress import Transfer
 from p2pchat.ui.tui.roster import PeerState
 
 HELP_COLUMN = 22  # width of the column of commands and keys in the help
+KEYS_HELP = (
+    ("Enter", "send the line (or all lines of a multi-line message)"),
+    ("paste", "several lines become one message; edit it, then Enter sends it"),
+    ("Up / Down", "earlier / later lines you typed"),
+    ("Tab", "complete a nick or a /command"),
+    ("PageUp / PageDown, wheel", "scroll the messages"),
+    ("End", "back to the newest messages"),
+    ("F2", "accept the latest file offer"),
+    ("F12", "save a screenshot (p2pchat-DATE-TIME.svg) in the current directory"),
+    ("Ctrl+C, /quit", "leave (Ctrl+D too, on an empty line)"),
+)
 
 
 def header(me: vw.Ready | None, unread: int) -> tuple[str, RenderableType]:
@@ -72,12 +83,12 @@ def transfer_list(transfers: Iterable[Transfer]) -> Table:
     return grid
 
 
-def help_text(keys: Iterable[tuple[str, str]]) -> Text:
+def help_text() -> Text:
     """The commands, then the keys (each with what it does)."""
     lines = Text("commands:\n", style="bold")
     for usage, what in COMMANDS:
         lines.append(f"  {usage:{HELP_COLUMN}} {what}\n")
     lines.append("keys:\n", style="bold")
-    for key, what in keys:
+    for key, what in KEYS_HELP:
         lines.append(f"  {key:{HELP_COLUMN}} {what}\n")
     return lines
