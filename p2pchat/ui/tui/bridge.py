@@ -1,5 +1,8 @@
-"""How views reach the app: from the node's thread (TuiUi), and from typed commands, which run
-on the app's own loop (AppUi). Both are the `Ui` of `ui/base.py`."""
+"""How views reach the app: posted from the node's thread, or shown at once on its own loop.
+
+TuiUi is the Ui the node talks to; AppUi is the one typed commands run with. Both are the `Ui`
+of `ui/base.py`.
+"""
 
 from __future__ import annotations
 

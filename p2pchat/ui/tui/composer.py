@@ -1,6 +1,8 @@
-"""Between the keys and the node: typed bursts and pastes go into the draft within the message
-size limit (a paste too long is refused whole, with one line that says so), Enter sends the
-draft, Up/Down bring back lines sent before."""
+"""Between the keys and the node: what is typed or pasted becomes the draft, Enter sends it.
+
+Text goes in within the message size limit: a paste too long is refused whole, with one line
+that says so (and counts what else of it comes). Up/Down bring back lines sent before.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from textual.app import App
 from textual.message_pump import MessagePump
 
 from p2pchat.core.messages import clean_text
-from p2pchat.ui.plain import render
 from p2pchat.ui.tui.draft import Draft, DraftBox, TypedHistory
 from p2pchat.ui.tui.keys import PASTE_MIN_KEYS, PASTE_WINDOW_SECONDS, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
@@ -80,7 +81,7 @@ class Composer:
         line = self._box.read().text
         size = len(clean_text(line))
         if size > self.max_text_chars:
-            self._log().add_line(render(send_refusal(size, self.max_text_chars)))
+            self._log().add_line(send_refusal(size, self.max_text_chars))
             return
         self._box.show(Draft("", 0))
         if not line.strip():

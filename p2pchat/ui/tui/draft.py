@@ -1,5 +1,7 @@
-"""The draft: what the input holds, read and edited as one text whichever widget shows it,
-and the lines sent before it, for Up/Down."""
+"""The draft: what the input holds, read and edited as one text whichever widget shows it.
+
+Also the lines sent before it, for Up/Down.
+"""
 
 from __future__ import annotations
 

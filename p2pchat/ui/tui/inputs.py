@@ -1,5 +1,7 @@
-"""The input widgets: the line, and the multi-line box that takes its place while the message
-has line breaks. What they take in goes to their InputOwner."""
+"""The input widgets: the line, and the multi-line box that stands in while there are breaks.
+
+What they take in (pastes, Enter, Up/Down, Tab) goes to their InputOwner.
+"""
 
 from __future__ import annotations
 

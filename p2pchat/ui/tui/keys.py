@@ -51,12 +51,10 @@ class KeyJoiner:
         self._paste_until = float("-inf")  # keys before this belong to the paste going on
 
     def route(self, message: Message) -> Message | None:
-        """What to post for message: a new TextTyped, None if the key joined the open one.
-
-        A key is text if it is printable, or if it is Enter, Ctrl+J or Tab in a paste (see
-        PASTE_WINDOW_SECONDS). Anything else is posted as it is and closes the open burst, so
-        nothing typed ever overtakes what came before it.
-        """
+        """What to post in place of message: a new TextTyped, None (joined the open one), or it."""
+        # A key is text if it is printable, or if it is Enter, Ctrl+J or Tab in a paste (see
+        # PASTE_WINDOW_SECONDS). Anything else is posted as it is and closes the open burst, so
+        # nothing typed ever overtakes what came before it.
         if isinstance(message, events.Key) and not message.is_forwarded and self.joining:
             with self._lock:
                 now = time.monotonic()

@@ -1,5 +1,7 @@
-"""The message log: entries kept in transcript order, each day under a rule, re-wrapped to the
-log's width; it follows the newest entry unless the user reads back."""
+"""The message log: entries in transcript order, each day under a rule, wrapped to its width.
+
+It follows the newest entry unless the user reads back.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +38,7 @@ class Entry:
 
 
 class ChatLog(RichLog, can_focus=False):
-    """The log widget: entries are written at the end, or the log is redrawn from where a late
-    one belongs, once for a burst of them; a new width wraps them all again."""
+    """The log widget: entries in order, written at the end or redrawn from where a late one is."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -80,8 +81,8 @@ class ChatLog(RichLog, can_focus=False):
         self._schedule_redraw()
 
     def redraw(self) -> None:
-        """Write the entries again from the first one not yet written (all of them after a
-        resize), in order and wrapped to the log's width; the view stays where it was."""
+        """Write entries again from the first one not written (all on a resize); the view stays."""
+        # Late entries come in bursts (a sync brings hundreds at a time): one redraw for each.
         self._redraw_due = False
         if not self._wrap_width:
             return  # the first resize brings it back
@@ -111,8 +112,8 @@ class ChatLog(RichLog, can_focus=False):
         return self.max_scroll_y == 0 or self.scroll_y >= self.max_scroll_y - 1
 
     def on_resize(self, event: events.Resize) -> None:
-        """Wrap again to a new width; else keep the newest row in view (RichLog's handler runs
-        as well)."""
+        """A new width wraps every entry again; a new height keeps the newest row in view."""
+        # RichLog's own handler runs as well.
         if event.size.width != self._wrap_width:
             self._wrap_width = event.size.width
             self._schedule_redraw(whole=True)

@@ -1,5 +1,7 @@
-"""The peers the sidebar shows, kept from the node's views; a peer whose link was lost stays a
-while as reconnecting."""
+"""The peers the sidebar shows, kept from the node's views.
+
+A peer whose link was lost stays a while, as reconnecting.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Rows of the log for the views the full screen shows its own way; the rest look as in the
-plain interface (`plain.render`)."""
+"""Rows of the log for the views the full screen shows its own way.
+
+The rest look as in the plain interface (`plain.render`).
+"""
 
 from __future__ import annotations
 
@@ -55,8 +57,7 @@ def paste_refusal(size: int, limit: int) -> RenderableType:
     return render(vw.Problem(text))
 
 
-def send_refusal(size: int, limit: int) -> vw.Problem:
+def send_refusal(size: int, limit: int) -> RenderableType:
     """The message in the input is size characters long, over limit: it was not sent."""
-    return vw.Problem(
-        f"message too long ({size} > {limit} characters); not sent, it is still in the input"
-    )
+    text = f"message too long ({size} > {limit} characters); not sent, it is still in the input"
+    return render(vw.Problem(text))
