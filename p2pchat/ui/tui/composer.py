@@ -23,16 +23,6 @@ from p2pchat.ui.tui.rows import paste_refusal, send_refusal
 LINE_BREAKS = re.compile("\r\n|\r")
 
 
-@dataclass(frozen=True, slots=True)
-class TypedText:
-    """The text of one burst of keys, and what its TextTyped said of how it came."""
-
-    text: str
-    continues: bool  # more of the paste before it, as the keys alone tell
-    pasting: bool
-    quick: bool
-
-
 class Composer:
     """The draft's editor for the app (the InputOwner of both input widgets)."""
 
@@ -53,7 +43,7 @@ class Composer:
         self._burst: _Burst | None = None
         self._typed_posted = 0  # bursts handed to a widget's queue
         self._typed_taken = 0  # bursts put into the input: in the order they were typed
-        self._typed_waiting: dict[int, TypedText] = {}
+        self._typed_waiting: dict[int, _Typed] = {}
 
     def take_text(self, text: str) -> bool:
         """Put pasted text at the cursor as one edit; refused with one line if it is too long."""
@@ -71,8 +61,8 @@ class Composer:
         """Take a burst's text once target (the focused widget) has handled the keys before it."""
         # When the focus moves (to the multi-line box), two queues hold bursts: they are taken
         # in turn, in the order they were typed.
-        burst = TypedText(text, typed.continues_paste(text), typed.pasting, typed.quick)
-        target.call_later(self._take_in_order, self._typed_posted, burst)
+        taken = _Typed(text, typed.continues_paste(text), typed.pasting, typed.quick)
+        target.call_later(self._take_in_order, self._typed_posted, taken)
         self._typed_posted += 1
 
     def send_draft(self) -> None:
@@ -103,13 +93,13 @@ class Composer:
         """Move the cursor to the end of the draft."""
         self._box.cursor_to_end()
 
-    def _take_in_order(self, number: int, typed: TypedText) -> None:
+    def _take_in_order(self, number: int, typed: _Typed) -> None:
         self._typed_waiting[number] = typed
         while self._typed_taken in self._typed_waiting:
             self._take(self._typed_waiting.pop(self._typed_taken))
             self._typed_taken += 1
 
-    def _take(self, typed: TypedText) -> None:
+    def _take(self, typed: _Typed) -> None:
         burst = self._burst
         now = time.monotonic()
         text, continues = typed.text, typed.continues
@@ -157,3 +147,13 @@ class _Burst:
     chars: int = 0
     notice: Entry | None = None  # the line that says it was refused, and how long it is
     taken_at: float = 0.0  # when the app took its last part (monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class _Typed:
+    """The text of one burst of keys, and what its TextTyped said of how it came."""
+
+    text: str
+    continues: bool  # more of the paste before it, as the keys alone tell
+    pasting: bool
+    quick: bool
