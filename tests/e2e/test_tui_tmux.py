@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from p2pchat.ui.format import LINE_GUTTER
-from p2pchat.ui.tui import PASTE_WINDOW_SECONDS
+from p2pchat.ui.tui.keys import PASTE_WINDOW_SECONDS
 
 SCREEN_TIMEOUT = 20.0
 POLL = 0.1

@@ -18,7 +18,9 @@ from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
 from p2pchat.ui.format import LINE_BREAK_MARK, LINE_GUTTER, WRAP_GUTTER, day_of
 from p2pchat.ui.qr import qr_lines
-from p2pchat.ui.tui import ChatApp, TextTyped, TuiUi
+from p2pchat.ui.tui import ChatApp, TuiUi
+from p2pchat.ui.tui.keys import TextTyped
+from p2pchat.ui.tui.log import ChatLog
 
 ME = "a" * 32
 ALICE = "b" * 32
@@ -203,14 +205,15 @@ def test_a_mention_is_highlighted_and_rings_the_bell() -> None:
 def test_a_burst_of_late_messages_is_placed_with_one_redraw() -> None:
     async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
         redraws = 0
-        redraw = app._redraw
+        log = app.query_one("#log", ChatLog)
+        redraw = log.redraw
 
         def counted() -> None:
             nonlocal redraws
             redraws += 1
             redraw()
 
-        app._redraw = counted  # type: ignore[method-assign]
+        log.redraw = counted  # type: ignore[method-assign]
         app.show_view(message(ALICE, "alice", "newest", 500))
         for lamport in range(300, 100, -1):
             app.show_view(message(ALICE, "alice", f"old {lamport}", lamport, backfill=True))
