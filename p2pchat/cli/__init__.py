@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from p2pchat import __version__
+from p2pchat.cli.exits import ExitCode, UsageError, run_reporting_errors
 from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
@@ -34,15 +35,14 @@ from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
 from p2pchat.discovery.doctor import DEFAULT_SECONDS, DoctorConfig, examine
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
 from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
-from p2pchat.discovery.mdns import DiscoveryError, MdnsConfig, MdnsDiscovery
+from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.scan import SubnetScan
 from p2pchat.discovery.static import resolve_peer
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_hint, room_key, room_tag
-from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
+from p2pchat.store.identity import ephemeral_identity, open_identity
 from p2pchat.store.log import LogError, open_log, read_log
 from p2pchat.store.trust import TrustStore
-from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
 from p2pchat.ui.format import day_of
@@ -59,10 +59,6 @@ LOG_FILE_NAME = "p2pchat.log"
 SECRET_ENV = "P2PCHAT_SECRET"
 RATE_BURST_SECONDS = 10
 PASSPHRASE_ATTEMPTS = 3
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_UNDELIVERED = 3  # piped input that reached nobody, with no peer ever found
 EXIT_NOBODY = 1  # p2pchat doctor found no peer
 DEFAULT_DELIVERY_WAIT = 10.0
 DELIVERY_POLL_SECONDS = 0.2
@@ -72,10 +68,6 @@ FALLBACK_NICK = "anon"
 log = logging.getLogger("p2pchat")
 
 
-class UsageError(Exception):
-    """Bad command line or environment; the message is one line for the user."""
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the chat (or `p2pchat history`, `p2pchat doctor`); return the process exit code."""
     argv = sys.argv[1:] if argv is None else argv
@@ -83,17 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = {"history": _history_parser, "doctor": _doctor_parser}.get(command or "", _parser)()
     args = parser.parse_args(argv[1:] if command else argv)
     _setup_logging(args.verbose)
-    try:
-        if command == "history":
-            return print_history(args)
-        return run_doctor(args) if command == "doctor" else _chat(args)
-    except (UsageError, StartupError, IdentityError, DiscoveryError, LogError) as exc:
-        print(f"p2pchat: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:
-        log.debug("internal error", exc_info=True)
-        print(f"p2pchat: internal error: {exc} (run with -v for details)", file=sys.stderr)
-        return EXIT_INTERNAL
+    run = {"history": print_history, "doctor": run_doctor}.get(command or "", _chat)
+    return int(run_reporting_errors(lambda: run(args)))
 
 
 def default_nick() -> str:
@@ -184,7 +167,7 @@ def _chat(args: argparse.Namespace) -> int:
             with node:
                 node.start()
                 app.run()
-            return EXIT_OK
+            return ExitCode.OK
         with _typed_lines(ui, limits) as lines, node:
             node.start()
             for line in lines:
@@ -194,7 +177,7 @@ def _chat(args: argparse.Namespace) -> int:
                 log.info("stopping on %s", lines.stopped_by)
             elif args.wait > 0 and not sys.stdin.isatty():
                 return _wait_for_delivery(node, deliveries, args.wait)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -228,7 +211,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         print(json.dumps(diagnosis.to_json(), ensure_ascii=False))
     else:
         print_diagnosis(diagnosis, Console(highlight=False, soft_wrap=True))
-    return EXIT_OK if diagnosis.peers_found else EXIT_NOBODY
+    return ExitCode.OK if diagnosis.peers_found else EXIT_NOBODY
 
 
 def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
@@ -300,7 +283,7 @@ def _discovery(
 def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:
     """At the end of piped input: wait until what was read reached a peer, bounded; say which.
 
-    Returns EXIT_UNDELIVERED when nothing reached anyone and no peer was ever found.
+    Returns ExitCode.UNDELIVERED when nothing reached anyone and no peer was ever found.
     """
     deadline = time.monotonic() + seconds
     latest: Delivery | None = None
@@ -311,11 +294,11 @@ def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seco
         if latest is not None and latest.unsent == 0:
             if latest.sent:
                 print(f"p2pchat: all {latest.sent} messages reached a peer", file=sys.stderr)
-            return EXIT_OK
+            return ExitCode.OK
         if time.monotonic() >= deadline:
             break
     if latest is None:
-        return EXIT_OK
+        return ExitCode.OK
     print(
         f"p2pchat: {latest.unsent} of {latest.sent} messages reached no peer within "
         f"{seconds:g} s; they are stored and go out when this data dir joins the room again "
@@ -323,7 +306,7 @@ def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seco
         file=sys.stderr,
     )
     nothing = latest.unsent == latest.sent and not latest.ever_linked
-    return EXIT_UNDELIVERED if nothing else EXIT_OK
+    return ExitCode.UNDELIVERED if nothing else ExitCode.OK
 
 
 def _typed_lines(ui: Ui, limits: Limits) -> StdinLines | TerminalLines:
@@ -414,7 +397,7 @@ def print_history(args: argparse.Namespace) -> int:
             obj = {"room": room, **message_to_json(_stored_view(chat, trust))}
             del obj["event"]
             print(json.dumps(obj, ensure_ascii=False))
-        return EXIT_OK
+        return ExitCode.OK
     console = Console(highlight=False, soft_wrap=True)
     current, current_day = None, None
     for room, chat in rows:
@@ -427,7 +410,7 @@ def print_history(args: argparse.Namespace) -> int:
         console.print(render(_stored_view(chat, trust)))
     if not rows:
         console.print(Text("no messages stored", style="dim"))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _stored_view(chat: Chat, trust: TrustTable | None = None) -> MessageShown:
@@ -466,7 +449,7 @@ def _port(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"p2pchat: {message} (see p2pchat --help)\n")
+        self.exit(ExitCode.USAGE, f"p2pchat: {message} (see p2pchat --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
