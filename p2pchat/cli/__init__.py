@@ -8,12 +8,10 @@ import getpass
 import ipaddress
 import json
 import logging
-import os
 import queue
 import re
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -24,6 +22,7 @@ from rich.text import Text
 
 from p2pchat import __version__
 from p2pchat.cli.exits import ExitCode, UsageError, run_reporting_errors
+from p2pchat.cli.passphrase import SECRET_ENV, ask_passphrase, room_passphrase
 from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
@@ -39,9 +38,9 @@ from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.scan import SubnetScan
 from p2pchat.discovery.static import resolve_peer
 from p2pchat.security.confusables import skeletons
-from p2pchat.security.room import MIN_PASSPHRASE_CHARS, room_hint, room_key, room_tag
+from p2pchat.security.room import room_hint, room_key, room_tag
 from p2pchat.store.identity import ephemeral_identity, open_identity
-from p2pchat.store.log import LogError, open_log, read_log
+from p2pchat.store.log import open_log, read_log
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
@@ -56,14 +55,14 @@ from p2pchat.ui.tui import ChatApp, TuiUi
 PLAIN_REPLAY = 50
 TUI_REPLAY = 500
 LOG_FILE_NAME = "p2pchat.log"
-SECRET_ENV = "P2PCHAT_SECRET"
 RATE_BURST_SECONDS = 10
-PASSPHRASE_ATTEMPTS = 3
 EXIT_NOBODY = 1  # p2pchat doctor found no peer
 DEFAULT_DELIVERY_WAIT = 10.0
 DELIVERY_POLL_SECONDS = 0.2
 DEFAULT_ROOM = "lobby"
 FALLBACK_NICK = "anon"
+
+__all__ = ["UsageError", "ask_passphrase", "main"]
 
 log = logging.getLogger("p2pchat")
 
@@ -111,7 +110,13 @@ def _chat(args: argparse.Namespace) -> int:
         author_rate=args.rate_limit,
         author_burst=args.rate_limit * RATE_BURST_SECONDS,
     )
-    passphrase = _passphrase(args)
+    passphrase = room_passphrase(
+        args.room,
+        secret_file=args.secret_file,
+        private=args.private,
+        confirm_new=True,
+        data_dir=None if args.ephemeral else Path(args.data_dir),
+    )
     key = None if passphrase is None else room_key(passphrase, args.room)
     if (
         invite is not None
@@ -190,7 +195,13 @@ def run_doctor(args: argparse.Namespace) -> int:
     room_problem_text = room_problem(args.room, DEFAULT_LIMITS)
     if room_problem_text is not None:
         raise UsageError(room_problem_text)
-    passphrase = _passphrase(args, confirm_new=False)
+    passphrase = room_passphrase(
+        args.room,
+        secret_file=args.secret_file,
+        private=args.private,
+        confirm_new=False,
+        data_dir=Path(args.data_dir),
+    )
     key = None if passphrase is None else room_key(passphrase, args.room)
     scope = (args.bind,) if args.bind not in WILDCARDS else interfaces
     config = DoctorConfig(
@@ -328,62 +339,6 @@ def _log_to_file(data_dir: Path | None) -> None:
     handler = logging.FileHandler(data_dir / LOG_FILE_NAME)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-
-
-def _passphrase(args: argparse.Namespace, *, confirm_new: bool = True) -> str | None:
-    """The room passphrase from --secret-file, P2PCHAT_SECRET or a prompt; None: open room.
-
-    confirm_new: ask twice for a room this data dir has never held messages of."""
-    secret: str | None = None
-    if args.secret_file is not None:
-        try:
-            secret = Path(args.secret_file).read_text().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --secret-file {args.secret_file}: {exc}") from None
-    elif os.environ.get(SECRET_ENV):
-        secret = os.environ[SECRET_ENV]
-    elif args.private:
-        if not sys.stdin.isatty():
-            raise UsageError(f"--private asks on a terminal; use --secret-file or {SECRET_ENV}")
-        try:
-            # A room this data dir has never held messages of is new to us: ask twice.
-            return ask_passphrase(
-                args.room,
-                getpass.getpass,
-                confirm=confirm_new and not _known_room(args),
-                say=lambda text: print(text, file=sys.stderr),
-            )
-        except (EOFError, KeyboardInterrupt):
-            raise UsageError("no passphrase given") from None
-    if secret is not None and len(secret) < MIN_PASSPHRASE_CHARS:
-        raise UsageError(f"the room passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
-    return secret
-
-
-def ask_passphrase(
-    room: str, ask: Callable[[str], str], *, confirm: bool, say: Callable[[str], None]
-) -> str:
-    """Ask for a room passphrase until one is long enough (and, confirm: typed twice alike)."""
-    for _ in range(PASSPHRASE_ATTEMPTS):
-        secret = ask(f"passphrase for room {room!r}: ")
-        if len(secret) < MIN_PASSPHRASE_CHARS:
-            say(f"a room passphrase has at least {MIN_PASSPHRASE_CHARS} characters; try again")
-            continue
-        if confirm and ask("the same again, to be sure: ") != secret:
-            say("the two did not match; try again")
-            continue
-        return secret
-    raise UsageError(f"no usable passphrase after {PASSPHRASE_ATTEMPTS} tries")
-
-
-def _known_room(args: argparse.Namespace) -> bool:
-    """True if the data dir holds messages of this room already (it is not new to us)."""
-    if args.ephemeral:
-        return False
-    try:
-        return bool(read_log(Path(args.data_dir), args.room, 1))
-    except LogError:
-        return False
 
 
 def print_history(args: argparse.Namespace) -> int:
