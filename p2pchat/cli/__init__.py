@@ -5,24 +5,28 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
-import ipaddress
 import json
 import logging
 import queue
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
 
-import platformdirs
 from rich.console import Console
 from rich.text import Text
 
-from p2pchat import __version__
 from p2pchat.cli.exits import ExitCode, UsageError, run_reporting_errors
-from p2pchat.cli.passphrase import SECRET_ENV, ask_passphrase, room_passphrase
+from p2pchat.cli.parsers import (
+    DEFAULT_ROOM,
+    RATE_BURST_SECONDS,
+    Subcommand,
+    parser_for,
+    split_subcommand,
+)
+from p2pchat.cli.passphrase import ask_passphrase, room_passphrase
 from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
@@ -31,7 +35,7 @@ from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
 from p2pchat.core.trust import TrustTable
 from p2pchat.core.views import Delivery, MessageShown, View
 from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
-from p2pchat.discovery.doctor import DEFAULT_SECONDS, DoctorConfig, examine
+from p2pchat.discovery.doctor import DoctorConfig, examine
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
 from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
 from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
@@ -55,11 +59,8 @@ from p2pchat.ui.tui import ChatApp, TuiUi
 PLAIN_REPLAY = 50
 TUI_REPLAY = 500
 LOG_FILE_NAME = "p2pchat.log"
-RATE_BURST_SECONDS = 10
 EXIT_NOBODY = 1  # p2pchat doctor found no peer
-DEFAULT_DELIVERY_WAIT = 10.0
 DELIVERY_POLL_SECONDS = 0.2
-DEFAULT_ROOM = "lobby"
 FALLBACK_NICK = "anon"
 
 __all__ = ["UsageError", "ask_passphrase", "main"]
@@ -70,11 +71,15 @@ log = logging.getLogger("p2pchat")
 def main(argv: list[str] | None = None) -> int:
     """Run the chat (or `p2pchat history`, `p2pchat doctor`); return the process exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    command = argv[0] if argv and argv[0] in ("history", "doctor") else None
-    parser = {"history": _history_parser, "doctor": _doctor_parser}.get(command or "", _parser)()
-    args = parser.parse_args(argv[1:] if command else argv)
+    command, arguments = split_subcommand(argv)
+    args = parser_for(command).parse_args(arguments)
     _setup_logging(args.verbose)
-    run = {"history": print_history, "doctor": run_doctor}.get(command or "", _chat)
+    commands: dict[Subcommand | None, Callable[[argparse.Namespace], int]] = {
+        None: _chat,
+        Subcommand.HISTORY: print_history,
+        Subcommand.DOCTOR: run_doctor,
+    }
+    run = commands[command]
     return int(run_reporting_errors(lambda: run(args)))
 
 
@@ -387,261 +392,6 @@ def _resolve(spec: str) -> tuple[str, int]:
         return resolve_peer(spec)
     except ValueError as exc:
         raise UsageError(f"bad --peer: {exc}") from None
-
-
-def _address(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
-    return int(text)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"p2pchat: {message} (see p2pchat --help)\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="p2pchat",
-        description=(
-            "Serverless LAN chat: peers find each other by mDNS and a UDP broadcast beacon and "
-            "talk in a full mesh."
-        ),
-        epilog="p2pchat history [--room ROOM] [--limit N] [--json]: print the stored messages "
-        "and exit. p2pchat doctor [--room ROOM] [--json] [--scan]: find out why nobody "
-        "appears. (--help after either for more.)",
-    )
-    parser.add_argument("--nick", help="your name in the room (default: your OS user name)")
-    parser.add_argument("--room", default=DEFAULT_ROOM, help="room to join (default: lobby)")
-    parser.add_argument(
-        "--port",
-        type=_port,
-        default=None,
-        help=(
-            f"TCP port to listen on (default {DEFAULT_PORT}, or any free port if that is taken; "
-            "0: any free port)"
-        ),
-    )
-    parser.add_argument(
-        "--bind", type=_address, default="0.0.0.0", help="address to listen on (default 0.0.0.0)"
-    )
-    parser.add_argument(
-        "--peer",
-        action="append",
-        default=[],
-        metavar="HOST[:PORT]",
-        help=(
-            f"connect to this peer at start (repeatable; PORT defaults to {DEFAULT_PORT}; "
-            "for networks that block multicast)"
-        ),
-    )
-    parser.add_argument(
-        "--interface",
-        action="append",
-        default=[],
-        type=_address,
-        metavar="ADDR",
-        help=(
-            "discover only on the interface with this address: mDNS and the beacon "
-            "(repeatable; default: all; --bind ADDR restricts them too)"
-        ),
-    )
-    parser.add_argument("--no-mdns", action="store_true", help="do not use mDNS (the beacon stays)")
-    parser.add_argument(
-        "--no-beacon", action="store_true", help="do not use the UDP broadcast beacon (mDNS stays)"
-    )
-    parser.add_argument(
-        "--join",
-        metavar="CODE",
-        help=(
-            "join with an invite code (/invite on any member shows one): its room, and its "
-            "addresses dialled; a private room asks for the passphrase and checks it"
-        ),
-    )
-    parser.add_argument(
-        "--scan",
-        action="store_true",
-        help=(
-            f"also try port {DEFAULT_PORT} on every address of the local subnets (at most a /22), "
-            "for networks that drop multicast and broadcast"
-        ),
-    )
-    parser.add_argument(
-        "--no-discovery",
-        action="store_true",
-        help="no automatic discovery (neither mDNS nor the beacon): only --peer and /connect",
-    )
-    parser.add_argument(
-        "--secret-file",
-        metavar="PATH",
-        help=f"private room: the passphrase is in this file (or set {SECRET_ENV})",
-    )
-    parser.add_argument(
-        "--private", action="store_true", help="private room: ask for the passphrase"
-    )
-    _data_dir_argument(parser)
-    parser.add_argument(
-        "--downloads",
-        default=platformdirs.user_downloads_dir(),
-        metavar="DIR",
-        help="where accepted files are saved (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--wait",
-        type=_non_negative_float,
-        default=DEFAULT_DELIVERY_WAIT,
-        metavar="SECONDS",
-        help="at the end of piped input, wait up to SECONDS for what was read to reach a peer "
-        "(default: %(default)g; 0: do not wait)",
-    )
-    parser.add_argument(
-        "--ephemeral",
-        action="store_true",
-        help="keep nothing on disk: a new identity, history only in memory",
-    )
-    parser.add_argument(
-        "--history-limit",
-        type=_positive_int,
-        default=DEFAULT_LIMITS.history_messages,
-        metavar="N",
-        help="keep at most N messages of the room (default %(default)s)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=_positive_float,
-        default=DEFAULT_LIMITS.author_rate,
-        metavar="N",
-        help=(
-            "accept at most N messages a second from one author, in bursts of up to "
-            f"{RATE_BURST_SECONDS} seconds' worth; the excess is dropped (default %(default)s)"
-        ),
-    )
-    parser.add_argument(
-        "--history-days",
-        type=_positive_float,
-        default=DEFAULT_LIMITS.history_days,
-        metavar="D",
-        help="forget messages older than D days (default %(default)s)",
-    )
-    parser.add_argument(
-        "--ui",
-        choices=("tui", "plain", "json"),
-        help=(
-            "tui: full screen; plain: readable lines (with line editing on a terminal); "
-            "json: one JSON object per line (default: tui on a terminal, plain otherwise)"
-        ),
-    )
-    _verbose_argument(parser)
-    parser.add_argument("--version", action="version", version=f"p2pchat {__version__}")
-    return parser
-
-
-def _doctor_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="p2pchat doctor",
-        description=(
-            "Find out why nobody appears: check this machine's interfaces, the chat port, mDNS, "
-            "the beacon (and with --scan the subnet scan), list the peers each finds, and say "
-            "what to do. Exit 0 if peers were found, 1 if not. Runs beside a chat or alone."
-        ),
-    )
-    parser.add_argument("--room", default=DEFAULT_ROOM, help="room to look for (default: lobby)")
-    parser.add_argument("--json", action="store_true", help="one JSON object: checks and peers")
-    parser.add_argument(
-        "--scan",
-        action="store_true",
-        help=f"also try TCP port {DEFAULT_PORT} on every address of the local subnets",
-    )
-    parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help="the chat port (default %(default)s)"
-    )
-    parser.add_argument(
-        "--seconds",
-        type=_positive_float,
-        default=DEFAULT_SECONDS,
-        help="how long to look (default %(default)g)",
-    )
-    parser.add_argument(
-        "--bind", type=_address, default="0.0.0.0", help="look only on this address's interface"
-    )
-    parser.add_argument(
-        "--interface",
-        action="append",
-        default=[],
-        type=_address,
-        metavar="ADDR",
-        help="look only on the interface with this address (repeatable)",
-    )
-    parser.add_argument(
-        "--secret-file",
-        metavar="PATH",
-        help=f"a private room: the passphrase is in this file (or set {SECRET_ENV})",
-    )
-    parser.add_argument(
-        "--private", action="store_true", help="a private room: ask for the passphrase"
-    )
-    _data_dir_argument(parser)
-    _verbose_argument(parser)
-    return parser
-
-
-def _history_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="p2pchat history", description="Print the stored message log and exit.")
-    parser.add_argument("--room", help="only this room (default: every room)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per message")
-    parser.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="only the newest N messages per room"
-    )
-    _data_dir_argument(parser)
-    _verbose_argument(parser)
-    return parser
-
-
-def _data_dir_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        default=platformdirs.user_data_dir("p2pchat", appauthor=False),
-        help="where the node ID and message log live (default: %(default)s)",
-    )
-
-
-def _verbose_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)"
-    )
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
 
 
 def _setup_logging(verbosity: int) -> None:
