@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from p2pchat.cli.exits import ExitCode, UsageError, run_reporting_errors
+from p2pchat.cli.history_command import print_history
 from p2pchat.cli.parsers import (
     DEFAULT_ROOM,
     RATE_BURST_SECONDS,
@@ -31,9 +32,8 @@ from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
 from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, SHORT_ID_CHARS, Limits
-from p2pchat.core.messages import Chat, nick_problem, normal_nick, room_problem
-from p2pchat.core.trust import TrustTable
-from p2pchat.core.views import Delivery, MessageShown, View
+from p2pchat.core.messages import nick_problem, normal_nick, room_problem
+from p2pchat.core.views import Delivery, View
 from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
 from p2pchat.discovery.doctor import DoctorConfig, examine
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
@@ -41,17 +41,15 @@ from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
 from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
 from p2pchat.discovery.scan import SubnetScan
 from p2pchat.discovery.static import resolve_peer
-from p2pchat.security.confusables import skeletons
 from p2pchat.security.room import room_hint, room_key, room_tag
 from p2pchat.store.identity import ephemeral_identity, open_identity
-from p2pchat.store.log import open_log, read_log
+from p2pchat.store.log import open_log
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
-from p2pchat.ui.format import day_of
-from p2pchat.ui.jsonlines import JsonUi, message_to_json
+from p2pchat.ui.jsonlines import JsonUi
 from p2pchat.ui.lines import StdinLines
-from p2pchat.ui.plain import PlainUi, render
+from p2pchat.ui.plain import PlainUi
 from p2pchat.ui.session import run_line
 from p2pchat.ui.terminal import TerminalLines
 from p2pchat.ui.tui import ChatApp, TuiUi
@@ -344,47 +342,6 @@ def _log_to_file(data_dir: Path | None) -> None:
     handler = logging.FileHandler(data_dir / LOG_FILE_NAME)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-
-
-def print_history(args: argparse.Namespace) -> int:
-    """`p2pchat history`: print the stored log and exit."""
-    data_dir = Path(args.data_dir)
-    rows = read_log(data_dir, args.room, args.limit)
-    # Nicks as the node shows them: two people with one nick stay apart (nick#id).
-    trust = TrustTable(TrustStore(data_dir).known(), DEFAULT_LIMITS, skeletons)
-    if args.json:
-        for room, chat in rows:
-            obj = {"room": room, **message_to_json(_stored_view(chat, trust))}
-            del obj["event"]
-            print(json.dumps(obj, ensure_ascii=False))
-        return ExitCode.OK
-    console = Console(highlight=False, soft_wrap=True)
-    current, current_day = None, None
-    for room, chat in rows:
-        if room != current:
-            current, current_day = room, None
-            console.print(Text(f"── room {room!r} ──", style="bold"))
-        if day_of(chat.ts) != current_day:  # a 30-day log: every day says which it is
-            current_day = day_of(chat.ts)
-            console.print(Text(f"──── {current_day} ────", style="dim"))
-        console.print(render(_stored_view(chat, trust)))
-    if not rows:
-        console.print(Text("no messages stored", style="dim"))
-    return ExitCode.OK
-
-
-def _stored_view(chat: Chat, trust: TrustTable | None = None) -> MessageShown:
-    return MessageShown(
-        msg_id=chat.msg_id,
-        author=chat.author,
-        nick=chat.nick,
-        display=chat.nick if trust is None else trust.display(chat.nick, chat.author),
-        text=chat.text,
-        ts=chat.ts,
-        lamport=chat.lamport,
-        direct=False,
-        own=False,
-    )
 
 
 def _resolve(spec: str) -> tuple[str, int]:
