@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
-import json
 import logging
 import queue
 import re
@@ -15,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rich.console import Console
-from rich.text import Text
-
+from p2pchat.cli.discovery_options import checked_interfaces, discovery_layers, discovery_scope
+from p2pchat.cli.doctor_command import run_doctor
 from p2pchat.cli.exits import ExitCode, UsageError, run_reporting_errors
 from p2pchat.cli.history_command import print_history
 from p2pchat.cli.parsers import (
@@ -28,20 +26,13 @@ from p2pchat.cli.parsers import (
     split_subcommand,
 )
 from p2pchat.cli.passphrase import ask_passphrase, room_passphrase
-from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.invite import Invite, InviteError, decode_invite
-from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, SHORT_ID_CHARS, Limits
+from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, Limits
 from p2pchat.core.messages import nick_problem, normal_nick, room_problem
 from p2pchat.core.views import Delivery, View
-from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
-from p2pchat.discovery.doctor import DoctorConfig, examine
-from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
-from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
-from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
-from p2pchat.discovery.scan import SubnetScan
 from p2pchat.discovery.static import resolve_peer
-from p2pchat.security.room import room_hint, room_key, room_tag
+from p2pchat.security.room import room_key, room_tag
 from p2pchat.store.identity import ephemeral_identity, open_identity
 from p2pchat.store.log import open_log
 from p2pchat.store.trust import TrustStore
@@ -57,7 +48,6 @@ from p2pchat.ui.tui import ChatApp, TuiUi
 PLAIN_REPLAY = 50
 TUI_REPLAY = 500
 LOG_FILE_NAME = "p2pchat.log"
-EXIT_NOBODY = 1  # p2pchat doctor found no peer
 DELIVERY_POLL_SECONDS = 0.2
 FALLBACK_NICK = "anon"
 
@@ -101,11 +91,7 @@ def _chat(args: argparse.Namespace) -> int:
     peers = tuple(_resolve(spec) for spec in args.peer)
     if invite is not None:
         peers += tuple((address, invite.port) for address in invite.addresses)
-    interfaces = tuple(args.interface) or None
-    if interfaces:
-        missing = unknown_interfaces(interfaces)
-        if missing:
-            raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
+    interfaces = checked_interfaces(args.interface)
     limits = replace(
         limits,
         history_messages=args.history_limit,
@@ -138,13 +124,15 @@ def _chat(args: argparse.Namespace) -> int:
         _log_to_file(data_dir)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
     with identity, open_log(data_dir, limits) as message_log:
-        discovery = _discovery(args, identity.node_id, nick, key, limits)
+        discovery = discovery_layers(
+            args, interfaces, node_id=identity.node_id, nick=nick, key=key, limits=limits
+        )
         config = NodeConfig(
             nick=nick,
             room=args.room,
             bind_host=args.bind,
             port=DEFAULT_PORT if args.port is None else args.port,
-            interfaces=(args.bind,) if args.bind not in WILDCARDS else interfaces,
+            interfaces=discovery_scope(args.bind, interfaces),
             port_fallback=args.port is None,
             static_peers=peers,
             limits=limits,
@@ -188,66 +176,6 @@ def _chat(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def run_doctor(args: argparse.Namespace) -> int:
-    """`p2pchat doctor`: look for peers on every layer, say what works and what to do."""
-    interfaces = tuple(args.interface) or None
-    if interfaces:
-        missing = unknown_interfaces(interfaces)
-        if missing:
-            raise UsageError(f"no local interface has address {missing[0]} (see --interface)")
-    room_problem_text = room_problem(args.room, DEFAULT_LIMITS)
-    if room_problem_text is not None:
-        raise UsageError(room_problem_text)
-    passphrase = room_passphrase(
-        args.room,
-        secret_file=args.secret_file,
-        private=args.private,
-        confirm_new=False,
-        data_dir=Path(args.data_dir),
-    )
-    key = None if passphrase is None else room_key(passphrase, args.room)
-    scope = (args.bind,) if args.bind not in WILDCARDS else interfaces
-    config = DoctorConfig(
-        room=args.room,
-        room_tag=None if key is None else room_tag(key),
-        room_hint="" if key is None else room_hint(args.room),
-        port=args.port,
-        seconds=args.seconds,
-        scope=scope,
-        bind_host=args.bind,
-        scan=args.scan,
-    )
-    if not args.json:
-        where = "every interface" if scope is None else ", ".join(scope)
-        print(f"p2pchat doctor: looking for room {args.room!r} on {where} for {args.seconds:g} s")
-    diagnosis = diagnose(examine(config))
-    if args.json:
-        print(json.dumps(diagnosis.to_json(), ensure_ascii=False))
-    else:
-        print_diagnosis(diagnosis, Console(highlight=False, soft_wrap=True))
-    return ExitCode.OK if diagnosis.peers_found else EXIT_NOBODY
-
-
-def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
-    """The checks, one line each with its advice under it, then the peers found."""
-    width = max(len(check.name) for check in diagnosis.checks)
-    for check in diagnosis.checks:
-        line = Text()
-        line.append("ok  " if check.ok else "FAIL", style="bold green" if check.ok else "bold red")
-        line.append(f"  {check.name:<{width}}  ", style="bold")
-        line.append(check.detail)
-        console.print(line)
-        if check.advice:
-            console.print(Text(f"{'':{width + 8}}-> {check.advice}", style="yellow"))
-    if not diagnosis.peers_found:
-        console.print(Text("peers found: none", style="bold"))
-        return
-    console.print(Text("peers found:", style="bold"))
-    for peer in diagnosis.peers_found:
-        who = f"{peer.nick}#{peer.node_id[:SHORT_ID_CHARS]}" if peer.nick else peer.node_id
-        console.print(Text(f"  {who} at {peer.addr} (by {peer.via})"))
-
-
 def _invite(args: argparse.Namespace, limits: Limits) -> Invite | None:
     """The invite of --join, with --room and --private set from it; None without --join."""
     if args.join is None:
@@ -263,35 +191,6 @@ def _invite(args: argparse.Namespace, limits: Limits) -> Invite | None:
     where = ", ".join(f"{address}:{invite.port}" for address in invite.addresses)
     print(f"p2pchat: joining room {invite.room!r} by its invite: dialling {where}", file=sys.stderr)
     return invite
-
-
-def _discovery(
-    args: argparse.Namespace, node_id: str, nick: str, key: bytes | None, limits: Limits
-) -> DiscoveryLayers | None:
-    """The discovery layers asked for, each kept to --bind's or --interface's interfaces."""
-    interfaces = tuple(args.interface) or None
-    scope = (args.bind,) if args.bind not in WILDCARDS else interfaces
-    tag = None if key is None else room_tag(key)
-    hint = "" if key is None else room_hint(args.room)
-    layers: list[tuple[LayerName, Layer]] = []
-    if not (args.no_mdns or args.no_discovery):
-        mdns = MdnsConfig(
-            node_id=node_id,
-            nick=nick,
-            room=args.room,
-            advertise=advertise_addresses(args.bind, interfaces),
-            interfaces=scope,
-            room_tag=tag,
-            room_hint=hint,
-        )
-        layers.append(("mDNS", MdnsDiscovery(mdns)))
-    if not (args.no_beacon or args.no_discovery):
-        beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint, nick=nick)
-        layers.append(("beacon", BeaconDiscovery(beacon)))
-    if args.scan:
-        layers.append(("scan", SubnetScan(scope)))
-    # Without layers the watch still runs: a network change makes the node dial --peer again.
-    return DiscoveryLayers(layers, follow=scope is None) if layers or scope is None else None
 
 
 def _wait_for_delivery(node: Node, deliveries: queue.SimpleQueue[Delivery], seconds: float) -> int:
