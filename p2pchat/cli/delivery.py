@@ -10,11 +10,10 @@ from collections.abc import Callable
 from p2pchat.cli.exits import ExitCode, tell_user
 from p2pchat.core.events import ShowDelivery
 from p2pchat.core.views import Delivery, View
+from p2pchat.transport.node import Post
 from p2pchat.ui.base import Ui
 
 DELIVERY_POLL_SECONDS = 0.2  # how often the node is asked how far the sent messages got
-
-Post = Callable[[object], None]
 
 
 class Deliveries:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from enum import IntEnum
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 from p2pchat.cli.discovery_options import checked_interfaces, discovery_scope, room_tag_and_hint
-from p2pchat.cli.exits import UsageError
+from p2pchat.cli.exits import DoctorExit, UsageError
 from p2pchat.cli.passphrase import room_passphrase
 from p2pchat.core.diagnosis import Diagnosis, diagnose
 from p2pchat.core.limits import DEFAULT_LIMITS, SHORT_ID_CHARS
@@ -20,13 +19,6 @@ from p2pchat.discovery.doctor import DoctorConfig, examine
 from p2pchat.security.room import room_key
 
 ADVICE_INDENT = 8  # the advice starts under the detail: past "FAIL", the gaps and the name
-
-
-class DoctorExit(IntEnum):
-    """`p2pchat doctor`'s own exit codes (a bad option still exits with ExitCode.USAGE)."""
-
-    PEERS_FOUND = 0
-    NOBODY = 1
 
 
 def run_doctor(args: argparse.Namespace) -> DoctorExit:

@@ -18,12 +18,19 @@ log = logging.getLogger("p2pchat")
 
 
 class ExitCode(IntEnum):
-    """The process exit codes of the chat (README, "Exit codes"); `p2pchat doctor` adds its own."""
+    """The process exit codes (README, "Exit codes"); `p2pchat doctor` ends with DoctorExit."""
 
     OK = 0
     INTERNAL = 1  # a bug: one line, details with -v
     USAGE = 2  # a bad option or environment, or a node that cannot start
     UNDELIVERED = 3  # piped input that reached nobody, with no peer ever found
+
+
+class DoctorExit(IntEnum):
+    """`p2pchat doctor`'s own exit codes (a bad option still exits with ExitCode.USAGE)."""
+
+    PEERS_FOUND = 0
+    NOBODY = 1
 
 
 class UsageError(Exception):

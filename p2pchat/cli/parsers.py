@@ -11,7 +11,7 @@ import platformdirs
 
 from p2pchat import __version__
 from p2pchat.cli.argtypes import ip_address, non_negative_float, port, positive_float, positive_int
-from p2pchat.cli.exits import ERROR_PREFIX, ExitCode
+from p2pchat.cli.exits import ERROR_PREFIX, DoctorExit, ExitCode
 from p2pchat.cli.passphrase import SECRET_ENV
 from p2pchat.cli.uimode import UiMode
 from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT
@@ -198,7 +198,8 @@ def doctor_parser() -> argparse.ArgumentParser:
         description=(
             "Find out why nobody appears: check this machine's interfaces, the chat port, mDNS, "
             "the beacon (and with --scan the subnet scan), list the peers each finds, and say "
-            "what to do. Exit 0 if peers were found, 1 if not. Runs beside a chat or alone."
+            f"what to do. Exit {DoctorExit.PEERS_FOUND} if peers were found, "
+            f"{DoctorExit.NOBODY} if not. Runs beside a chat or alone."
         ),
     )
     parser.add_argument(
