@@ -1,0 +1,31 @@
+"""The `p2pchat` command's entry: parse, set up logging, run the subcommand, return its code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from p2pchat.cli.chat_command import run_chat
+from p2pchat.cli.doctor_command import run_doctor
+from p2pchat.cli.exits import run_reporting_errors
+from p2pchat.cli.history_command import print_history
+from p2pchat.cli.logging_setup import setup_logging
+from p2pchat.cli.parsers import Subcommand, parser_for, split_subcommand
+
+Command = Callable[[argparse.Namespace], int]
+
+COMMANDS: dict[Subcommand | None, Command] = {
+    None: run_chat,
+    Subcommand.HISTORY: print_history,
+    Subcommand.DOCTOR: run_doctor,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chat (or `p2pchat history`, `p2pchat doctor`); return the process exit code."""
+    command, arguments = split_subcommand(sys.argv[1:] if argv is None else argv)
+    args = parser_for(command).parse_args(arguments)
+    setup_logging(args.verbose)
+    run = COMMANDS[command]
+    return int(run_reporting_errors(lambda: run(args)))

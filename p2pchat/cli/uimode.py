@@ -1,0 +1,59 @@
+"""Which user interface the chat runs (--ui), how much stored history it shows, and its input."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+
+from p2pchat.core.limits import Limits
+from p2pchat.ui.base import Ui
+from p2pchat.ui.jsonlines import JsonUi
+from p2pchat.ui.lines import StdinLines
+from p2pchat.ui.plain import PlainUi
+from p2pchat.ui.terminal import TerminalLines
+from p2pchat.ui.tui import ChatApp, TuiUi
+
+PLAIN_REPLAY = 50  # stored messages shown at start in plain lines
+TUI_REPLAY = 500  # stored messages shown at start on the full screen
+
+
+class UiMode(StrEnum):
+    """The values of --ui: full screen, plain lines, or JSON lines."""
+
+    TUI = "tui"
+    PLAIN = "plain"
+    JSON = "json"
+
+
+def on_terminal() -> bool:
+    """True when both stdin and stdout are a terminal."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def chosen_mode(requested: str | None) -> UiMode:
+    """The --ui mode asked for; without one, the full screen on a terminal, else plain lines."""
+    if requested is not None:
+        return UiMode(requested)
+    return UiMode.TUI if on_terminal() else UiMode.PLAIN
+
+
+def replay_on_start(mode: UiMode) -> int | None:
+    """How many stored messages the mode shows at start (None: all of them, as JSON)."""
+    return {UiMode.JSON: None, UiMode.TUI: TUI_REPLAY}.get(mode, PLAIN_REPLAY)
+
+
+def make_ui(mode: UiMode) -> tuple[Ui, ChatApp | None]:
+    """The Ui for mode, and the full-screen app that runs it (None: the chat reads lines)."""
+    if mode is UiMode.TUI:
+        app = ChatApp()
+        return TuiUi(app), app
+    if mode is UiMode.JSON:
+        return JsonUi(sys.stdout), None
+    return PlainUi(), None
+
+
+def typed_lines(ui: Ui, limits: Limits) -> StdinLines | TerminalLines:
+    """A line editor when plain mode runs on a terminal; plain lines from pipes and files."""
+    if isinstance(ui, PlainUi) and on_terminal():
+        return TerminalLines(ui.problem, ui.nicks, limits.max_text_chars)
+    return StdinLines()
