@@ -50,6 +50,7 @@ class History:
         self._restored_ts = float("-inf")
         self._wall: float | None = None  # our Unix time as of the last expire()
         self._text_bytes = 0
+        self._cut = False  # older messages were let go on purpose: see horizon()
         self._digest: str | None = None
         self._recent: tuple[int, str] | None = None  # (count, digest of the newest count)
 
@@ -188,8 +189,14 @@ class History:
         return clock
 
     def horizon(self) -> int:
-        """The oldest Lamport clock held: a peer need not send us anything older (0 if empty)."""
-        return self._order.first()[0] if self._order else 0
+        """The oldest Lamport clock held, once older messages were let go on purpose (retention
+        dropped some, or we started from a backfill window): a peer need not send us anything
+        older. 0 if we hold nothing or never let anything go: then every message is wanted.
+
+        Holding a message says nothing about the ones with lower clocks: a concurrent one (say
+        an author's first, sent before it heard anything) can sort before everything we hold.
+        """
+        return self._order.first()[0] if self._order and self._cut else 0
 
     def missing_for(
         self,
@@ -329,6 +336,11 @@ class History:
             dropped.append(self._evict_oldest())
         return dropped
 
+    def started_from_window(self) -> None:
+        """We started from a peer's backfill window (its newest messages only): what is older
+        was left out on purpose, so our horizon holds from now on."""
+        self._cut = True
+
     def next_gap_deadline(self) -> float | None:
         """When the oldest open gap will be given up, if any."""
         return min(self._gaps.values()) + self.gap_timeout if self._gaps else None
@@ -337,6 +349,7 @@ class History:
         """Load persisted state: bases first, then messages (retention applies)."""
         for author, floor in bases.items():
             self._base[author] = max(self._base.get(author, 0), floor)
+            self._cut = self._cut or floor > 0  # retention dropped messages before this start
             self._set_contiguous(author, max(self._contiguous.get(author, 0), floor))
         for chat in messages:
             self.add(chat, now)
@@ -396,6 +409,7 @@ class History:
         # Authors number in causal order, so an author's lower seqs leave before its higher ones.
         _, author, seq = self._order.pop_first()
         chat = self._messages.pop((author, seq))
+        self._cut = True
         self._recent = None
         self._text_bytes -= len(chat.text)
         seqs = self._seqs[author]

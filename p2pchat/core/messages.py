@@ -160,8 +160,8 @@ class Direct:
 @dataclass(frozen=True, slots=True)
 class SyncRequest:
     """Asks for what the sender lacks: its version vector {author: highest contiguous seq} and
-    horizon (the oldest Lamport clock it holds; 0 if it holds nothing); recent > 0 also asks
-    for the answerer's newest `recent` messages, to compare their contents."""
+    horizon (the oldest Lamport clock it holds, once it let older messages go; else 0); a
+    positive recent also asks for the answerer's newest `recent` messages, to compare them."""
 
     versions: dict[str, int]
     horizon: int

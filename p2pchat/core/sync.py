@@ -24,6 +24,7 @@ class LinkSync:
     settled: tuple[str, str] | None = None  # (their digest, ours) after a sync that brought all
     started: float = 0.0  # when the session (a request and its follow-ups) began
     rounds: int = 0  # requests in this session
+    window: bool = False  # this session asked holding nothing: it gets the newest messages only
 
     def may_continue(self, now: float, limits: Limits, *, brought: int) -> bool:
         """Whether to ask again for `more`: a session is bounded in rounds and time.

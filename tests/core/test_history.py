@@ -157,6 +157,36 @@ def test_peer_with_history_gets_every_author_back_to_its_horizon() -> None:
     assert late[0].seq == 390 and floors == {C: 389}
 
 
+def test_horizon_counts_only_once_older_messages_were_let_go() -> None:
+    # Found by scripts/simulate.py --seeds 0 --nodes 30: a node held B's reply (clock 2) but
+    # not A's first message (clock 1), sent before A heard anything. Its horizon 2 made the
+    # answer leave A:1 out and floor A at 1: given up for good, with version vectors (and
+    # digests) equal to everyone's, so no sync ever asked for it again.
+    peer = history()
+    for c in (chat(A, 1, lamport=1), chat(B, 1, lamport=2), chat(A, 2, lamport=3)):
+        peer.add(c, 0.0)
+    ours = history()
+    ours.add(chat(B, 1, lamport=2), 0.0)
+    assert ours.horizon() == 0  # nothing let go: every message is wanted
+    batch, floors, more = peer.missing_for(
+        ours.version_vector(), ours.horizon(), recent=500, limit=100, max_bytes=10**6
+    )
+    assert [(c.author, c.seq) for c in batch] == [(A, 1), (A, 2)] and not more
+    assert floors.get(A, 0) == 0
+    # Once we started from a backfill window, or retention dropped messages (now or before
+    # a restart), what is older than everything held was let go on purpose.
+    ours.started_from_window()
+    assert ours.horizon() == 2
+    pruned = history(history_messages=1)
+    pruned.add(chat(A, 1, lamport=1), 0.0)
+    pruned.add(chat(A, 2, lamport=5), 0.0)
+    assert pruned.horizon() == 5
+    restored, unpruned = history(), history()
+    restored.restore([chat(A, 8, lamport=9)], {A: 7}, 0.0)
+    unpruned.restore([chat(A, 8, lamport=9)], {}, 0.0)
+    assert restored.horizon() == 9 and unpruned.horizon() == 0
+
+
 def test_floors_tell_a_peer_to_stop_waiting_for_what_we_pruned() -> None:
     h = history(history_messages=5)
     for seq in range(1, 11):

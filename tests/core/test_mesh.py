@@ -638,7 +638,7 @@ def test_link_up_asks_for_what_we_lack_and_answers_what_the_peer_lacks() -> None
     m.handle(ev.SendChat("one"), 0.0, 100.0)
     m.handle(ev.SendChat("two"), 0.0, 100.0)
     out = link(m, 1, OTHER_KEYS)
-    assert act.Send((1,), SyncRequest({ME: 2}, 1)) in out
+    assert act.Send((1,), SyncRequest({ME: 2}, 0)) in out  # horizon 0: we let nothing go
     out = m.handle(ev.FramesReceived(1, (SyncRequest({}, 0),)), 0.0, 0.0)
     batch = next(a.message for a in out if isinstance(a, act.Send))
     assert isinstance(batch, SyncBatch)
@@ -727,7 +727,8 @@ def test_gap_in_live_traffic_asks_the_sender() -> None:
     m.handle(ev.FramesReceived(1, (SyncBatch((), {}, False),)), 0.0, 0.0)
     m.handle(ev.FramesReceived(1, (signed_chat(OTHER_KEYS, 1, 1, "a"),)), 0.0, 0.0)
     out = m.handle(ev.FramesReceived(1, (signed_chat(OTHER_KEYS, 3, 3, "c"),)), 10.0, 0.0)
-    assert [a.message for a in out if isinstance(a, act.Send)][-1] == SyncRequest({OTHER: 1}, 1)
+    # Horizon 0: the window we started from was empty, so nothing older was left out.
+    assert [a.message for a in out if isinstance(a, act.Send)][-1] == SyncRequest({OTHER: 1}, 0)
 
 
 def test_ping_with_another_digest_starts_a_sync_and_far_clocks_are_flagged() -> None:

@@ -64,6 +64,38 @@ def test_fresh_joiner_gets_only_the_recent_window() -> None:
     assert late.transcript() == net.nodes[names[0]].transcript()[-net.limits.backfill_messages :]
 
 
+def test_fresh_joiner_keeps_its_window_when_it_starts_with_an_authors_first_message() -> None:
+    # No author in the window's first batch has older messages (so no floor marks the cut):
+    # the follow-up requests still carry the window's start as their horizon.
+    net, names = mesh_of(2)
+    chat(net, names[:1], 200, "old ", gap=0.001)
+    chat(net, names[1:], net.limits.backfill_messages, "new ", gap=0.001)
+    late = net.add_node("late")
+    net.introduce("late", names[1])
+    assert net.run_until(net.full_mesh, timeout=10.0)
+    net.run(5.0)
+    assert late.transcript() == net.nodes[names[1]].transcript()[200:]
+
+
+def test_restart_fetches_a_message_older_than_anything_it_held() -> None:
+    # Found by scripts/simulate.py --seeds 0 --nodes 30: n2 comes back holding n1's reply
+    # (Lamport clock 2) but not n0's first message (clock 1), sent before anyone spoke, and
+    # too old for the pings' check of the newest messages to notice.
+    net, names = mesh_of(3)
+    net.kill("n2")
+    for name, text in (("n0", "first"), ("n1", "reply")):
+        net.inject(name, ev.SendChat(text))
+        net.run(0.5)
+    chat(net, names[:2], net.limits.recent_check_messages + 8, "later ")
+    n1 = net.nodes["n1"]
+    reply = next(c for c in n1.mesh.history.ordered() if c.author == n1.node_id)
+    assert reply.lamport == 2
+    net.nodes["n2"].disk = {(reply.author, reply.seq): reply}  # it stored the reply, not "first"
+    node = net.restart("n2", introduce_to=["n0"])
+    assert net.run_until(lambda: settled(net), timeout=30.0)
+    assert node.transcript() == n1.transcript() and shown_once(net, "n2")
+
+
 def test_partition_heals_into_identical_logs() -> None:
     net, names = mesh_of(6, seed=4, jitter=0.01)
     chat(net, names, 20, "before ")
