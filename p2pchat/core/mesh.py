@@ -66,6 +66,7 @@ from p2pchat.core.messages import (
     nick_problem,
     normal_nick,
     parse_direct_content,
+    with_fields,
 )
 from p2pchat.core.outbox import Outbox
 from p2pchat.core.relay import relay_targets
@@ -1195,9 +1196,9 @@ class Mesh:
         # Saturates instead of overflowing: one forged huge clock must not stop the room.
         self.lamport = min(self.lamport + 1, MAX_LAMPORT)
         unsigned = Chat(self.node_id, self.seq, self.lamport, self._wall, self.nick, text)
-        unsigned = replace(unsigned, key=self.crypto.public_key)
+        unsigned = with_fields(unsigned, key=self.crypto.public_key)
         signature = self.crypto.sign(chat_signing_bytes(self.room, unsigned))
-        chat = replace(unsigned, signature=signature)
+        chat = with_fields(unsigned, signature=signature)
         self.counters["sent"] += 1
         self.history.add(chat, self._now)
         # Stored (with its seq) before it leaves, so a restart never reuses the seq.
@@ -1230,7 +1231,7 @@ class Mesh:
             box,
             b"",
         )
-        direct = replace(unsigned, signature=self.crypto.sign(direct_signing_bytes(unsigned)))
+        direct = with_fields(unsigned, signature=self.crypto.sign(direct_signing_bytes(unsigned)))
         self._show(
             vw.MessageShown(
                 msg_id=direct.msg_id,
