@@ -46,6 +46,7 @@ from p2pchat.core.messages import (
     NONCE_HEX_CHARS,
     Auth,
     Bye,
+    ByeReason,
     Chat,
     Direct,
     ErrorFrame,
@@ -60,6 +61,7 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    RefusalCode,
     SyncBatch,
     SyncRequest,
     direct_content,
@@ -72,8 +74,8 @@ from p2pchat.core.outbox import Outbox
 from p2pchat.core.relay import relay_targets
 from p2pchat.core.trust import Looks, TrustTable, plain_looks
 
-BYE_QUIT = "quit"
-BYE_DUPLICATE = "duplicate"
+BYE_QUIT = ByeReason.QUIT
+BYE_DUPLICATE = ByeReason.DUPLICATE
 # Unproven addresses from discovery: each source keeps a capped share of the address book.
 COUNTERS = (
     "sent",  # room messages we wrote
@@ -767,7 +769,9 @@ class Mesh:
 
     def _protocol_violation(self, link: _Link, reason: str) -> None:
         self._log(act.WARNING, f"closing {format_addr(link.host, link.port)}: {reason}")
-        self._emit(act.Send((link.conn,), ErrorFrame("protocol", reason, PROTOCOL_VERSION)))
+        self._emit(
+            act.Send((link.conn,), ErrorFrame(RefusalCode.PROTOCOL, reason, PROTOCOL_VERSION))
+        )
         self._close(link, reason, flush=True)
         self._lose_link(link, f"protocol error: {reason}", expected=False)
 
