@@ -103,11 +103,8 @@ HIDDEN = "-"  # nick and room in the HELLO of a private room
 
 
 class RefusalCode(StrEnum):
-    """The codes of the refusals (`error`) we send.
-
-    ErrorFrame.code stays a str: a newer peer may send a code we do not know, and it still
-    decodes (the receiver then shows "for a reason it did not name").
-    """
+    """The codes of the refusals (`error`) we send; ErrorFrame.code stays a str, so that the
+    code of a newer peer still decodes (and reads as "for a reason it did not name")."""
 
     VERSION = "version"
     IDENTITY = "identity"
@@ -373,11 +370,8 @@ def encode_message(message: Message) -> bytes:
 
 
 def decode_message(payload: bytes | bytearray, limits: Limits) -> Message:
-    """Parse and validate one frame payload from a peer; raise ProtocolError if it is not valid.
-
-    Members a frame does not need are ignored; a missing or mistyped one, a value out of
-    range, an unknown type or anything that is not a JSON object is a ProtocolError.
-    """
+    """Parse and validate one frame payload from a peer; raise ProtocolError if it is not valid
+    (unknown members are ignored; see docs/PROTOCOL.md, Framing)."""
     return _MESSAGES.decode(payload, limits)
 
 
