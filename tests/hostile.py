@@ -18,7 +18,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from p2pchat.core.messages import (
     SyncRequest,
     decode_message,
     encode_message,
+    with_fields,
 )
 from p2pchat.security.keys import KEY_FILE, NodeKeys
 from p2pchat.security.link import LinkCipher
@@ -111,7 +111,7 @@ def signed_chat(
         text,
         keys.public_key,
     )
-    return replace(unsigned, signature=keys.sign(chat_signing_bytes(room, unsigned)))
+    return with_fields(unsigned, signature=keys.sign(chat_signing_bytes(room, unsigned)))
 
 
 def batch(
@@ -163,7 +163,7 @@ def offer_by(
         keys.public_key,
         b"",
     )
-    return replace(unsigned, signature=keys.sign(offer_signing_bytes(room, unsigned)))
+    return with_fields(unsigned, signature=keys.sign(offer_signing_bytes(room, unsigned)))
 
 
 def error_frame(code: str, text: str, version: int = PROTOCOL_VERSION) -> bytes:
@@ -472,7 +472,7 @@ class HandshakeRelay:
             return
         cipher = LinkCipher(hello.node_id, hello.nonce)
         victim.cipher = cipher
-        victim.send(replace(hello, ek=cipher.ephemeral_public))
+        victim.send(with_fields(hello, ek=cipher.ephemeral_public))
         cipher.start(self.victim_hello.node_id, self.victim_hello.nonce, self.victim_hello.ek)
         victim.send(auth)
 

@@ -11,7 +11,6 @@ import os
 import socket
 import struct
 import time
-from dataclasses import replace
 from typing import Any
 
 from blake3 import blake3
@@ -33,6 +32,7 @@ from p2pchat.core.messages import (
     decode_message,
     direct_content,
     encode_message,
+    with_fields,
 )
 from p2pchat.security.keys import NodeKeys
 from p2pchat.security.link import LinkCipher
@@ -187,7 +187,7 @@ class RawPeer:
             text,
             self.keys.public_key,
         )
-        return replace(chat, signature=self.keys.sign(chat_signing_bytes(self.room, chat)))
+        return with_fields(chat, signature=self.keys.sign(chat_signing_bytes(self.room, chat)))
 
     def direct(
         self,
@@ -212,14 +212,14 @@ class RawPeer:
             box,
             b"",
         )
-        return replace(unsigned, signature=self.keys.sign(direct_signing_bytes(unsigned)))
+        return with_fields(unsigned, signature=self.keys.sign(direct_signing_bytes(unsigned)))
 
     def offer(self, offer_id: str, name: str, data: bytes, to: str = "") -> FileOffer:
         """A file offer signed by this peer."""
         digest = blake3(data).hexdigest()
         key = self.keys.public_key
         offer = FileOffer(offer_id, self.node_id, to, name, len(data), digest, 1.0, key, b"")
-        return replace(offer, signature=self.keys.sign(offer_signing_bytes(self.room, offer)))
+        return with_fields(offer, signature=self.keys.sign(offer_signing_bytes(self.room, offer)))
 
     def recv_until(self, kind: type[Message]) -> Message:
         """Read frames until one of kind arrives (binary chunk frames are skipped)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from p2pchat.core import actions as act
 from p2pchat.core import views as vw
 from p2pchat.core.context import Context
@@ -14,7 +12,7 @@ from p2pchat.core.guard import Guard
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.core.links import Link, Links
 from p2pchat.core.members import Members, Peer
-from p2pchat.core.messages import Direct, direct_content, parse_direct_content
+from p2pchat.core.messages import Direct, direct_content, parse_direct_content, with_fields
 from p2pchat.core.names import Names
 from p2pchat.core.room import Room, text_ok
 
@@ -94,7 +92,7 @@ class Directs:
             box,
             b"",
         )
-        direct = replace(unsigned, signature=ctx.crypto.sign(direct_signing_bytes(unsigned)))
+        direct = with_fields(unsigned, signature=ctx.crypto.sign(direct_signing_bytes(unsigned)))
         ctx.show(
             vw.MessageShown(
                 msg_id=direct.msg_id,

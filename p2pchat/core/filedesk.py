@@ -7,7 +7,6 @@ when links come and go, and strikes a peer whose frame the desk finds to be misb
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Protocol
 
 from p2pchat.core import actions as act
@@ -32,6 +31,7 @@ from p2pchat.core.messages import (
     FileStop,
     decode_message,
     encode_message,
+    with_fields,
 )
 from p2pchat.core.outbox import Outbox
 
@@ -174,7 +174,7 @@ class FileDesk:
             b"",
         )
         signed = host.crypto.sign(offer_signing_bytes(host.room, unsigned))
-        offer = replace(unsigned, signature=signed)
+        offer = with_fields(unsigned, signature=signed)
         self.outgoing[offer_id] = Outgoing(offer, event.path, event.mtime_ns)
         self._save()
         to_nick = targets[0].nick if to else None

@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 
 from p2pchat.core.crypto import Crypto, auth_signing_bytes, node_id_of
 from p2pchat.core.errors import LocalProtocolError
 from p2pchat.core.limits import PROTOCOL_VERSION, SHORT_ID_CHARS
-from p2pchat.core.messages import HIDDEN, Auth, ErrorFrame, Hello, Message
+from p2pchat.core.messages import HIDDEN, Auth, ErrorFrame, Hello, Message, with_fields
 
 MAX_SHOWN_CODE_CHARS = 16  # of an unknown refusal code, in our log only
 
@@ -217,7 +217,7 @@ def encrypts_after(own: Hello, received: Hello) -> bool:
 
 def hidden_hello(hello: Hello) -> Hello:
     """The HELLO of a private room: nick and room are not sent in the clear."""
-    return replace(hello, nick=HIDDEN, room=HIDDEN)
+    return with_fields(hello, nick=HIDDEN, room=HIDDEN)
 
 
 def refusal_sentence(code: str, version: int) -> str:

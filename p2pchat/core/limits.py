@@ -16,7 +16,18 @@ NONCE_BYTES = 16
 TAG_HEX_CHARS = 32
 ROOM_HINT_HEX_CHARS = 3  # 12 bits of a private room's name (security.room.room_hint)
 FILE_CHUNK_HEADER_BYTES = 9  # 0x01 and the 8-byte transfer tag
-MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit of 2**63 - 1
+MAX_COUNTER = 2**63 - 1  # seqs, Lamport clocks, versions and horizons on the wire
+MAX_LAMPORT = 2**53  # clocks saturate here, far below the wire limit MAX_COUNTER
+MAX_NONCE = 2**53  # ping nonces
+MAX_TIMESTAMP = 1e11  # Unix seconds on the wire (the year 5138)
+MAX_PORT = 65535
+NONCE_HEX_CHARS = 16  # DM nonces and file offer IDs
+DIGEST_HEX_CHARS = 16  # the history digests of a ping
+FILE_HASH_HEX_CHARS = 64  # a file's BLAKE3 hash
+MAX_CODE_CHARS = 32  # a refusal's code
+MAX_HOST_CHARS = 64  # a gossiped host (an IP address literal)
+MAX_BOX_BYTES = 96 * 1024  # the sealed content of a direct message
+MAX_BOX_CHARS = MAX_BOX_BYTES * 4 // 3 + 4  # ... as base64
 
 
 @dataclass(frozen=True, slots=True)

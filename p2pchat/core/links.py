@@ -7,7 +7,7 @@ SPARE beside it while the two ends settle which of two links between them stays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Protocol
 
 from p2pchat.core import actions as act
@@ -24,6 +24,7 @@ from p2pchat.core.members import Members, Peer, PeerState
 from p2pchat.core.messages import (
     MAX_NONCE,
     Bye,
+    ByeReason,
     ErrorFrame,
     Hello,
     Message,
@@ -31,16 +32,10 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    RefusalCode,
 )
 from p2pchat.core.names import Names
 from p2pchat.core.timers import Timer, TimerKind
-
-
-class ByeReason(StrEnum):
-    """Why we close a link on purpose, as a Bye frame says it (peers may send others)."""
-
-    QUIT = "quit"  # we are leaving the room
-    DUPLICATE = "duplicate"  # this is the second link between us: the other one stays
 
 
 class LinkState(Enum):
@@ -215,7 +210,7 @@ class Links:
         """The peer broke the protocol: tell it why and close its link."""
         ctx = self._ctx
         ctx.log(act.WARNING, f"closing {format_addr(link.host, link.port)}: {reason}")
-        ctx.emit(act.Send((link.conn,), ErrorFrame("protocol", reason, PROTOCOL_VERSION)))
+        ctx.emit(act.Send((link.conn,), ErrorFrame(RefusalCode.PROTOCOL, reason, PROTOCOL_VERSION)))
         self.close(link, reason, flush=True)
         self.lose(link, f"protocol error: {reason}", expected=False)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import Enum
 
 from p2pchat.core import actions as act
@@ -16,7 +15,7 @@ from p2pchat.core.history import History
 from p2pchat.core.limits import MAX_LAMPORT
 from p2pchat.core.links import Links
 from p2pchat.core.members import Members, Peer
-from p2pchat.core.messages import Chat
+from p2pchat.core.messages import Chat, with_fields
 from p2pchat.core.names import Names
 from p2pchat.core.relay import relay_targets
 from p2pchat.core.timers import Timer, TimerKind
@@ -156,9 +155,9 @@ class Room:
         # Saturates instead of overflowing: one forged huge clock must not stop the room.
         self.lamport = min(self.lamport + 1, MAX_LAMPORT)
         unsigned = Chat(ctx.node_id, self.seq, self.lamport, ctx.wall, ctx.nick, text)
-        unsigned = replace(unsigned, key=ctx.crypto.public_key)
+        unsigned = with_fields(unsigned, key=ctx.crypto.public_key)
         signature = ctx.crypto.sign(chat_signing_bytes(ctx.room, unsigned))
-        chat = replace(unsigned, signature=signature)
+        chat = with_fields(unsigned, signature=signature)
         ctx.counters["sent"] += 1
         self.history.add(chat, ctx.now)
         # Stored (with its seq) before it leaves, so a restart never reuses the seq.

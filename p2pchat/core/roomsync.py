@@ -118,6 +118,8 @@ class RoomSync:
                 self._history.accept_floor(author, floor, shown.get(author, 0), ctx.now)
         room.arm_gap_timer()
         brought = peer.sync.received - before
+        if brought and peer.sync.window:
+            self._history.started_from_window()  # older messages were left out on purpose
         more = batch.more and peer.sync.may_continue(ctx.now, ctx.limits, brought=brought)
         if more and not throttled and peer.conn is not None:
             self._requested(peer)
@@ -158,6 +160,7 @@ class RoomSync:
         assert peer.conn is not None
         self._requested(peer)
         request = sync.request(self._history, self._ctx.limits, recheck=recheck)
+        peer.sync.window = not request.versions and not request.horizon
         self._ctx.emit(act.Send((peer.conn,), request))
 
     def _requested(self, peer: Peer) -> None:

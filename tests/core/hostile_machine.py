@@ -17,8 +17,6 @@ long one (--machine-examples).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -39,6 +37,7 @@ from p2pchat.core.messages import (
     Ping,
     SyncBatch,
     SyncRequest,
+    with_fields,
 )
 from p2pchat.simnet import SimCrypto, SimNet
 
@@ -103,11 +102,11 @@ class HostileLan(RuleBasedStateMachine):
         """A chat signed by the hostile node's own key (the sim's stand-in signature)."""
         hostile = self.net.nodes[HOSTILE].mesh
         key = hostile.crypto.public_key
-        unsigned = replace(chat, author=self._node_id(HOSTILE), key=key, signature=b"")
+        unsigned = with_fields(chat, author=self._node_id(HOSTILE), key=key, signature=b"")
         from p2pchat.core.crypto import chat_signing_bytes
 
         signature = hostile.crypto.sign(chat_signing_bytes("lobby", unsigned))
-        return replace(unsigned, signature=signature)
+        return with_fields(unsigned, signature=signature)
 
     def _honest_chats(self) -> list[Chat]:
         return [c for n in HONEST for c in self.net.nodes[n].mesh.history.ordered()]
@@ -145,11 +144,11 @@ class HostileLan(RuleBasedStateMachine):
         real = data.draw(st.sampled_from(chats))
         kind = data.draw(st.sampled_from(["text", "seq", "sig", "nick", "clock"]))
         forged = {
-            "text": replace(real, text=real.text + "!"),
-            "seq": replace(real, seq=real.seq + 1),
-            "sig": replace(real, signature=bytes(64)),
-            "nick": replace(real, nick="eve"),
-            "clock": replace(real, lamport=real.lamport + 1),
+            "text": with_fields(real, text=real.text + "!"),
+            "seq": with_fields(real, seq=real.seq + 1),
+            "sig": with_fields(real, signature=bytes(64)),
+            "nick": with_fields(real, nick="eve"),
+            "clock": with_fields(real, lamport=real.lamport + 1),
         }[kind]
         self._send(to, forged)
 
@@ -221,7 +220,7 @@ class HostileLan(RuleBasedStateMachine):
             b"",
         )
         signature = hostile.crypto.sign(offer_signing_bytes("lobby", unsigned))
-        self._send(to, replace(unsigned, signature=signature))
+        self._send(to, with_fields(unsigned, signature=signature))
 
     @rule(to=st.sampled_from(HONEST), offer_id=ids16, offset=st.integers(0, 2**50))
     def fetch_or_stop(self, to: str, offer_id: str, offset: int) -> None:
@@ -244,7 +243,7 @@ class HostileLan(RuleBasedStateMachine):
             b"",
         )
         signature = hostile.crypto.sign(direct_signing_bytes(unsigned))
-        self._send(to, replace(unsigned, signature=signature))
+        self._send(to, with_fields(unsigned, signature=signature))
 
     @rule(to=st.sampled_from(HONEST), garbage=st.binary(min_size=1, max_size=200))
     def garbage(self, to: str, garbage: bytes) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -14,7 +13,7 @@ from p2pchat.core import events as ev
 from p2pchat.core.crypto import auth_signing_bytes, chat_signing_bytes
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Auth, Chat, Hello
+from p2pchat.core.messages import Auth, Chat, Hello, with_fields
 from p2pchat.security.keys import NodeKeys
 
 LIMITS = Limits()
@@ -100,7 +99,7 @@ def signed_chat(
     keys: NodeKeys, seq: int, lamport: int, text: str, *, nick: str = "peer", ts: float = 1.0
 ) -> Chat:
     chat = Chat(keys.node_id, seq, lamport, ts, nick, text, keys.public_key)
-    return replace(chat, signature=keys.sign(chat_signing_bytes("lobby", chat)))
+    return with_fields(chat, signature=keys.sign(chat_signing_bytes("lobby", chat)))
 
 
 def without_logs(actions: list[act.Action]) -> list[act.Action]:

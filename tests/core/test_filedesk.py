@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -11,7 +10,15 @@ from p2pchat.core import views as vw
 from p2pchat.core.crypto import offer_signing_bytes
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Bye, FileEnd, FileOffer, FileRequest, FileStop, Message
+from p2pchat.core.messages import (
+    Bye,
+    FileEnd,
+    FileOffer,
+    FileRequest,
+    FileStop,
+    Message,
+    with_fields,
+)
 from p2pchat.security.keys import NodeKeys
 from tests.core.peers import ME_KEYS, P1, P1_KEYS, P2, P2_KEYS, link, make_mesh
 
@@ -29,7 +36,7 @@ def signed_offer(
     size: int = 1000,
 ) -> FileOffer:
     unsigned = FileOffer(offer_id, keys.node_id, to, name, size, SHA, NOW, keys.public_key, b"")
-    return replace(unsigned, signature=keys.sign(offer_signing_bytes("lobby", unsigned)))
+    return with_fields(unsigned, signature=keys.sign(offer_signing_bytes("lobby", unsigned)))
 
 
 def step(m: Mesh, event: object) -> list[act.Action]:
@@ -164,10 +171,10 @@ def test_forged_offers_are_rejected() -> None:
     m = two_peers()
     genuine = signed_offer(P1_KEYS)
     for forged in (
-        replace(genuine, name="other.txt"),
-        replace(genuine, size=1),
-        replace(genuine, author=P2),
-        replace(signed_offer(P2_KEYS), author=P1),
+        with_fields(genuine, name="other.txt"),
+        with_fields(genuine, size=1),
+        with_fields(genuine, author=P2),
+        with_fields(signed_offer(P2_KEYS), author=P1),
     ):
         before = m.counters["rejected"]
         out = receive(m, 1, forged)

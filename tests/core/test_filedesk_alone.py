@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -12,7 +12,7 @@ from p2pchat.core.crypto import Crypto, offer_signing_bytes
 from p2pchat.core.filedesk import FileDesk
 from p2pchat.core.limits import Limits
 from p2pchat.core.members import Members, Peer
-from p2pchat.core.messages import FileOffer, FileRequest
+from p2pchat.core.messages import FileOffer, FileRequest, with_fields
 from p2pchat.core.outbox import Outbox
 from tests.core.peers import ME_KEYS, P1_KEYS, P2_KEYS
 
@@ -49,7 +49,7 @@ def desk_with(*peers: tuple[str, int]) -> tuple[FileDesk, Outbox, Members]:
 
 def offer_by(keys: object, offer_id: str = "00112233445566aa") -> FileOffer:
     unsigned = FileOffer(offer_id, keys.node_id, "", "a.txt", 10, SHA, NOW, keys.public_key, b"")  # type: ignore[attr-defined]
-    return replace(unsigned, signature=keys.sign(offer_signing_bytes("lobby", unsigned)))  # type: ignore[attr-defined]
+    return with_fields(unsigned, signature=keys.sign(offer_signing_bytes("lobby", unsigned)))  # type: ignore[attr-defined]
 
 
 def test_an_offer_in_someone_elses_name_is_a_verdict_not_a_strike() -> None:
@@ -58,7 +58,7 @@ def test_an_offer_in_someone_elses_name_is_a_verdict_not_a_strike() -> None:
     wrong = desk.on_message(members.peers[P1_KEYS.node_id], relayed)
     assert wrong == "a file offer in someone else's name"
     assert outbox.take() == [] and desk.incoming == {}
-    forged = replace(offer_by(P1_KEYS), size=11)  # signed for 10 bytes
+    forged = with_fields(offer_by(P1_KEYS), size=11)  # signed for 10 bytes
     assert desk.on_message(members.peers[P1_KEYS.node_id], forged) == (
         "a file offer with a bad signature"
     )

@@ -7,8 +7,6 @@ are in tests/e2e/test_hostile.py, the hostile state machine in tests/core/test_h
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
@@ -22,6 +20,7 @@ from p2pchat.core.messages import (
     Pong,
     SyncBatch,
     SyncRequest,
+    with_fields,
 )
 from tests.core.peers import (
     LIMITS,
@@ -86,7 +85,7 @@ def test_an_altered_copy_with_a_bad_signature_is_still_the_relays_fault() -> Non
     link(m, 1, OTHER_KEYS, nick="alice")
     link(m, 2, P1_KEYS, nick="relay")
     m.handle(ev.FramesReceived(1, (one,)), 0.0, 0.0)
-    m.handle(ev.FramesReceived(2, (replace(one, text="forged"),)), 0.0, 0.0)
+    m.handle(ev.FramesReceived(2, (with_fields(one, text="forged"),)), 0.0, 0.0)
     assert m.guard.strikes(P1, 0.0) == 1 and m.history.get(OTHER, 1) == one
 
 
@@ -413,7 +412,7 @@ def test_two_versions_sent_to_different_members_converge_on_one() -> None:
     for text in ("pay alice", "pay mallory"):
         unsigned = Chat(hostile.node_id, 1, 1, 1.7e9, "h", text, hostile.crypto.public_key)
         sig = hostile.crypto.sign(chat_signing_bytes("lobby", unsigned))
-        versions.append(replace(unsigned, signature=sig))
+        versions.append(with_fields(unsigned, signature=sig))
     net.send_as("h", "a", versions[0])
     net.send_as("h", "b", versions[1])
     winner = min(versions, key=lambda c: c.signature)
@@ -521,7 +520,7 @@ def test_a_relayed_direct_message_with_bad_content_strikes_nobody_but_its_author
             box,
             b"",
         )
-        bad = replace(unsigned, signature=P2_KEYS.sign(direct_signing_bytes(unsigned)))
+        bad = with_fields(unsigned, signature=P2_KEYS.sign(direct_signing_bytes(unsigned)))
         out = victim.handle(ev.FramesReceived(1, (bad,)), 0.0, 1.0)
         assert not [a for a in out if isinstance(a, act.Close)]
     assert victim.guard.strikes(P1, 0.0) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
@@ -28,6 +27,7 @@ from p2pchat.core.messages import (
     SyncRequest,
     decode_message,
     encode_message,
+    with_fields,
 )
 from tests.core.peers import (
     HIGH_KEYS,
@@ -95,8 +95,8 @@ def test_auth_covers_the_hello_and_nick_so_nothing_can_be_swapped_between() -> N
     ours = make_mesh().own_hello(our_nonce(1), our_ephemeral(1))
     signed = auth_signing_bytes(genuine, ours, "bob")
     swapped = (
-        (replace(genuine, dh=HIGH_KEYS.dh_public), "bob"),
-        (replace(genuine, ek=b"x" * 32), "bob"),
+        (with_fields(genuine, dh=HIGH_KEYS.dh_public), "bob"),
+        (with_fields(genuine, ek=b"x" * 32), "bob"),
         (genuine, "eve"),
     )
     for received, nick in swapped:
@@ -115,7 +115,7 @@ def test_a_relayed_auth_is_useless_on_another_link() -> None:
     bob = make_mesh()
     open_link(bob, 1)
     ours = bob.links.by_conn[1].handshake.own
-    eves_hello_to_alice = replace(hello(HIGH_KEYS, "eve"), nonce=ours.nonce)
+    eves_hello_to_alice = with_fields(hello(HIGH_KEYS, "eve"), nonce=ours.nonce)
     alices_hello = hello(OTHER_KEYS, "alice")
     alices_auth = Auth(
         OTHER_KEYS.sign(auth_signing_bytes(alices_hello, eves_hello_to_alice, "alice")), "alice"
@@ -140,7 +140,7 @@ def test_auth_signed_by_another_key_is_refused() -> None:
 def test_hello_whose_id_is_not_its_key_is_refused() -> None:
     m = make_mesh()
     open_link(m, 1)
-    stolen = replace(hello(OTHER_KEYS), key=HIGH_KEYS.public_key)
+    stolen = with_fields(hello(OTHER_KEYS), key=HIGH_KEYS.public_key)
     out = m.handle(ev.FramesReceived(1, (stolen,)), 0.0, 0.0)
     sends = [a.message for a in out if isinstance(a, act.Send)]
     assert isinstance(sends[0], ErrorFrame) and sends[0].code == "identity"
@@ -150,7 +150,7 @@ def test_version_mismatch_sends_an_error_both_sides_can_show_then_closes() -> No
     m = make_mesh()
     open_link(m, 1)
     ours, theirs = PROTOCOL_VERSION, PROTOCOL_VERSION + 1
-    future = replace(hello(OTHER_KEYS, "bob"), version=theirs)
+    future = with_fields(hello(OTHER_KEYS, "bob"), version=theirs)
     out = without_logs(m.handle(ev.FramesReceived(1, (future,)), 0.0, 0.0))
     assert out == [
         act.Send(
@@ -345,18 +345,18 @@ def test_forged_altered_and_misattributed_messages_are_dropped_and_counted() -> 
     m = make_mesh()
     link(m, 1, P1_KEYS, nick="relay")
     real = signed_chat(P2_KEYS, 1, 1, "the real one", nick="b")
-    forged = replace(real, text="forged text")  # same ID, signature does not cover it
+    forged = with_fields(real, text="forged text")  # same ID, signature does not cover it
     out = m.handle(ev.FramesReceived(1, (forged,)), 0.0, 0.0)
     assert not [a for a in out if isinstance(a, act.Show | act.Store)]
     # The forgery did not take the ID: the real message is still accepted.
     out = m.handle(ev.FramesReceived(1, (real,)), 0.0, 0.0)
     assert [a.view.text for a in out if isinstance(a, act.Show)] == ["the real one"]  # type: ignore[union-attr]
     # An altered copy of what we hold is not a harmless duplicate.
-    out = m.handle(ev.FramesReceived(1, (replace(real, nick="evil"),)), 0.0, 0.0)
+    out = m.handle(ev.FramesReceived(1, (with_fields(real, nick="evil"),)), 0.0, 0.0)
     assert not [a for a in out if isinstance(a, act.Show)]
     # Someone else's key cannot author in P2's name.
     stolen = signed_chat(P3_KEYS, 2, 2, "in your name", nick="b")
-    out = m.handle(ev.FramesReceived(1, (replace(stolen, author=P2),)), 0.0, 0.0)
+    out = m.handle(ev.FramesReceived(1, (with_fields(stolen, author=P2),)), 0.0, 0.0)
     assert not [a for a in out if isinstance(a, act.Show)]
     assert m.counters["rejected"] == 3
 
@@ -364,10 +364,10 @@ def test_forged_altered_and_misattributed_messages_are_dropped_and_counted() -> 
 def test_repeated_invalid_messages_disconnect_and_ban_the_peer() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS, nick="troll")
-    bad = replace(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
+    bad = with_fields(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
     out: list[act.Action] = []
     for seq in range(1, LIMITS.max_strikes + 1):
-        out = m.handle(ev.FramesReceived(1, (replace(bad, seq=seq),)), 0.0, 0.0)
+        out = m.handle(ev.FramesReceived(1, (with_fields(bad, seq=seq),)), 0.0, 0.0)
     assert act.Close(1, "too many invalid messages", flush=False) in out
     assert m.peer_ids() == []
     again = m.handle(ev.ConnectionMade(2, False, "10.0.0.1", 40002, b"n" * 16), 1.0, 0.0)
@@ -376,14 +376,14 @@ def test_repeated_invalid_messages_disconnect_and_ban_the_peer() -> None:
 
 def test_strikes_outlive_a_reconnect_and_fade_only_with_time() -> None:
     m = make_mesh()
-    bad = replace(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
+    bad = with_fields(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
     link(m, 1, P1_KEYS)
     for seq in range(1, LIMITS.max_strikes):  # one strike short of a ban
-        out = m.handle(ev.FramesReceived(1, (replace(bad, seq=seq),)), 0.0, 0.0)
+        out = m.handle(ev.FramesReceived(1, (with_fields(bad, seq=seq),)), 0.0, 0.0)
         assert not any(isinstance(a, act.Close) for a in out)
     m.handle(ev.ConnectionLost(1, "reset"), 0.0, 0.0)
     link(m, 2, P1_KEYS)  # a fresh link does not wipe the slate
-    out = m.handle(ev.FramesReceived(2, (replace(bad, seq=99),)), 1.0, 0.0)
+    out = m.handle(ev.FramesReceived(2, (with_fields(bad, seq=99),)), 1.0, 0.0)
     assert act.Close(2, "too many invalid messages", flush=False) in out
     later = LIMITS.strike_memory + 100.0
     assert m.guard.strikes(P1, later) == 0
@@ -649,7 +649,7 @@ def test_backfill_is_verified_shown_marked_stored_and_summed_up() -> None:
     m = make_mesh()
     link(m, 1, OTHER_KEYS, nick="ann")
     missed = tuple(signed_chat(OTHER_KEYS, s, s, f"m{s}", nick="ann") for s in (1, 2, 3))
-    forged = replace(signed_chat(OTHER_KEYS, 4, 4, "m4", nick="ann"), text="changed")
+    forged = with_fields(signed_chat(OTHER_KEYS, 4, 4, "m4", nick="ann"), text="changed")
     out = m.handle(ev.FramesReceived(1, (SyncBatch((*missed, forged), {}, False),)), 0.0, 0.0)
     shown = [a.view for a in out if isinstance(a, act.Show)]
     assert [v.text for v in shown if isinstance(v, vw.MessageShown)] == ["m1", "m2", "m3"]

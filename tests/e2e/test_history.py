@@ -156,10 +156,8 @@ def test_the_history_command_keeps_two_people_with_one_nick_apart_and_dates_each
     tmp_path: Path,
 ) -> None:
     # Issue 12: `p2pchat history` showed both alexes as plain "alex", and times without dates.
-    from dataclasses import replace as with_fields
-
     from p2pchat.core.limits import Limits
-    from p2pchat.core.messages import Chat
+    from p2pchat.core.messages import Chat, with_fields
     from p2pchat.store.log import open_log
     from p2pchat.store.trust import TrustStore
 

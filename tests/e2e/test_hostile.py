@@ -11,7 +11,6 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -25,6 +24,7 @@ from p2pchat.core.messages import (
     SyncBatch,
     SyncRequest,
     encode_message,
+    with_fields,
 )
 from p2pchat.security.keys import NodeKeys
 from tests.e2e.harness import ChatProcess, Cluster, Event
@@ -204,7 +204,7 @@ def test_a_failed_handshake_bans_the_address_it_came_from(cluster: Cluster) -> N
     bob = cluster.start("bob").ready()
     forger = RawPeer(bob.port, "eve", source="127.0.0.73")
     try:  # a HELLO whose ID is someone else's
-        forger.send(replace(forger.hello(), node_id=NodeKeys.generate().node_id))
+        forger.send(with_fields(forger.hello(), node_id=NodeKeys.generate().node_id))
         assert isinstance(forger.recv(), Hello)
         refusal = forger.recv()
         assert isinstance(refusal, ErrorFrame) and refusal.code == "identity", refusal
@@ -585,12 +585,12 @@ def test_strikes_outlive_a_reconnect_and_then_the_address_is_banned(cluster: Clu
     source = "127.0.0.71"
     with Session.member(alice.port, "mallory", keys=keys, source=source) as mallory:
         genuine = mallory.chat(1, "genuine")
-        mallory.send(*[replace(genuine, text=f"forged {i}") for i in range(3)])  # 3 strikes
+        mallory.send(*[with_fields(genuine, text=f"forged {i}") for i in range(3)])  # 3 strikes
         mallory.round_trip()
     alice.wait_for(lambda e: e["event"] == "peer_left" and e["nick"] == "mallory")
     since = len(alice.events)
     with Session.member(alice.port, "mallory", keys=keys, source=source) as mallory:
-        mallory.send(*[replace(genuine, text=f"forged {i}") for i in (3, 4)])  # 5 in all
+        mallory.send(*[with_fields(genuine, text=f"forged {i}") for i in (3, 4)])  # 5 in all
         mallory.wait_closed()
     left = alice.wait_for(lambda e: e["event"] == "peer_left", since=since)
     assert (left["nick"], left["reason"]) == ("mallory", "too many invalid messages"), left

@@ -6,11 +6,10 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
-from p2pchat.core.messages import Chat, Hello
+from p2pchat.core.messages import Chat, Hello, with_fields
 from tests.e2e.harness import ChatProcess, Cluster
 from tests.rawpeer import RawPeer, json_frame
 
@@ -124,9 +123,11 @@ def test_a_malicious_relay_can_neither_alter_nor_forge_nor_replay(cluster: Clust
             if isinstance(message, Chat) and message.text == "transfer 10 euros":
                 original = message
         attacks = [
-            replace(original, text="transfer 1000 euros"),  # altered in transit
-            replace(original, seq=original.seq + 1, text="give mallory the keys"),  # forged seq
-            replace(relay.chat(1, "in bob's name"), author=original.author),  # bob's ID, our key
+            with_fields(original, text="transfer 1000 euros"),  # altered in transit
+            with_fields(original, seq=original.seq + 1, text="give mallory the keys"),  # forged seq
+            with_fields(
+                relay.chat(1, "in bob's name"), author=original.author
+            ),  # bob's ID, our key
             original,  # replayed as is
         ]
         for attack in attacks:
@@ -144,7 +145,7 @@ def test_a_malicious_relay_can_neither_alter_nor_forge_nor_replay(cluster: Clust
         a.wait_for(lambda e: e.get("text") == "the real next one")
         # Two more invalid messages and mallory is cut off (five strikes).
         for text in ("x", "y"):
-            relay.send(replace(original, text=text))
+            relay.send(with_fields(original, text=text))
         left = a.wait_for(lambda e: e["event"] == "peer_left" and e["nick"] == "mallory")
         assert left["reason"] == "too many invalid messages"
     finally:

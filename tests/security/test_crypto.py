@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +14,7 @@ from p2pchat.core.crypto import chat_signing_bytes, fingerprint, node_id_of
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.handshake import Handshake
 from p2pchat.core.limits import Limits
-from p2pchat.core.messages import decode_message, encode_message
+from p2pchat.core.messages import decode_message, encode_message, with_fields
 from p2pchat.security.keys import NodeKeys
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_key, room_tag
@@ -146,7 +145,7 @@ def test_the_handshake_survives_any_first_frame(junk: bytes) -> None:
 
 def test_signed_chat_from_a_random_seed_verifies() -> None:
     keys = NodeKeys.generate()
-    chat = replace(signed_chat(keys, random.randint(1, 10), 1, "x"), nick="peer")
+    chat = with_fields(signed_chat(keys, random.randint(1, 10), 1, "x"), nick="peer")
     assert keys.verify(keys.public_key, chat.signature, chat_signing_bytes("lobby", chat))
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from p2pchat.core.crypto import node_id_of
 from p2pchat.core.limits import Limits
-from p2pchat.core.messages import Chat
+from p2pchat.core.messages import Chat, with_fields
 from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
 from p2pchat.store.log import LOG_FILE, LogError, open_log, read_log
 from p2pchat.store.trust import TrustStore
@@ -121,7 +121,7 @@ def test_trust_store_keeps_the_first_key_per_nick(tmp_path: Path) -> None:
 
 
 def test_messages_keep_their_key_and_signature(tmp_path: Path) -> None:
-    signed = replace(chat(A, 1, 1), key=b"k" * 32, signature=b"s" * 64)
+    signed = with_fields(chat(A, 1, 1), key=b"k" * 32, signature=b"s" * 64)
     with open_log(tmp_path, Limits()) as log:
         log.add("lobby", signed)
     with open_log(tmp_path, Limits()) as log:
@@ -146,7 +146,7 @@ def test_a_version_1_log_drops_its_unsigned_messages_and_keeps_counters(tmp_path
         )
     db.commit()
     db.close()
-    signed = replace(chat(B, 1, 9), key=b"k" * 32, signature=b"s" * 64)
+    signed = with_fields(chat(B, 1, 9), key=b"k" * 32, signature=b"s" * 64)
     with open_log(tmp_path, Limits()) as log:
         room = log.load("lobby")
         assert room.messages == [] and room.floors == {A: 3}

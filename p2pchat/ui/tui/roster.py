@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from p2pchat.core import views as vw
+from p2pchat.core.messages import ByeReason
 from p2pchat.ui.completion import names_to_complete
 
 RECONNECT_GRACE_SECONDS = 60.0
-QUIT_REASON = "quit"  # a PeerLeft for a peer that said goodbye: it is not coming back
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Roster:
     def left(self, view: vw.PeerLeft, now: float) -> None:
         """A peer that quit is forgotten; one whose link was lost is offline since now."""
         peer = self.peers.get(view.node_id)
-        if view.reason == QUIT_REASON or peer is None:
+        if view.reason == ByeReason.QUIT or peer is None:
             self.peers.pop(view.node_id, None)
         else:
             self.peers[view.node_id] = replace(peer, online=False, left_at=now)
