@@ -22,14 +22,13 @@ from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
-from p2pchat.core.codec import encode_frame
 from p2pchat.core.crypto import Crypto
 from p2pchat.core.files import human_size, safe_file_name
-from p2pchat.core.handshake import encrypts_after
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
+from p2pchat.core.link import LinkProtocol, chunk_tag
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Hello, encode_message
+from p2pchat.core.messages import encode_message
 from p2pchat.discovery.interfaces import advertise_addresses
 from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.fsutil import write_atomically
@@ -40,7 +39,7 @@ from p2pchat.store.log import MessageLog
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.connection import Connection, configure_socket
-from p2pchat.transport.files import FilePump, FileSink, chunk_tag, hash_file, part_name
+from p2pchat.transport.files import FilePump, FileSink, hash_file, part_name
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
 
 log = logging.getLogger(__name__)
@@ -323,7 +322,7 @@ class Node:
         nonce = os.urandom(NONCE_BYTES)
         cipher = LinkCipher(self.node_id, nonce, self.config.room_key)
         ephemeral = cipher.ephemeral_public
-        own = self._mesh.own_hello(nonce, ephemeral)  # what the reader checks theirs against
+        own = self._mesh.own_hello(nonce, ephemeral)  # what the peer's HELLO is judged against
         conn = Connection(
             conn_id,
             item.sock,
@@ -331,8 +330,7 @@ class Node:
             self.post,
             self._limits,
             budget=self._budget,
-            cipher=cipher,
-            accepts=lambda hello: encrypts_after(own, hello),
+            protocol=LinkProtocol(self._limits, cipher, own),
         )
         self._connections[conn_id] = conn
         conn.start()
@@ -397,19 +395,13 @@ class Node:
             # spends a nonce on it), and everything else still goes.
             log.error("not sending a %s of %d bytes", type(action.message).__name__, len(payload))
             return
-        plain: bytes | None = None  # framed once for all links in the clear, when there are any
-        # Our HELLO always goes in the clear, even when the peer's arrived first and already
-        # started the link cipher (the reader thread starts it as it decodes that HELLO).
-        sealable = not isinstance(action.message, Hello)
         self._frames_out += len(action.conns)
         for conn_id in action.conns:
             conn = self._connections.get(conn_id)
             if conn is None:
                 continue
             self._to_flush.add(conn)
-            if conn.cipher is None:
-                plain = plain or encode_frame(payload, self._limits.max_frame_bytes)
-            if not conn.send(payload, plain if conn.cipher is None else None, sealable=sealable):
+            if not conn.send(action.message, payload):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)

@@ -13,17 +13,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.limits import Limits
-from p2pchat.core.messages import Hello, Pong
 from p2pchat.security.keys import NodeKeys
-from p2pchat.security.link import LinkCipher
 from p2pchat.store.log import open_log
-from p2pchat.transport.budget import InboxBudget
-from p2pchat.transport.connection import Connection
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from tests.rawpeer import RawPeer
@@ -223,33 +217,6 @@ def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]])
     while a._connections or a._retiring:  # white box: nothing of the old links is kept
         assert time.monotonic() < deadline, (len(a._connections), len(a._retiring))
         time.sleep(0.05)
-
-
-def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
-    # The reader starts the cipher as it decodes the peer's HELLO, which can happen before
-    # the node thread sends ours: ours must still go out in the clear (a race seen by hand).
-    keys = NodeKeys.generate()
-    config = NodeConfig(nick="a", bind_host="127.0.0.1", room_key=bytes(32))
-    node = Node(config, keys, open_log(None, config.limits), lambda v: None)
-    cipher = LinkCipher(keys.node_id, b"A" * 16, bytes(32))
-    peer = LinkCipher("b" * 32, b"B" * 16, bytes(32))
-    cipher.start("b" * 32, b"B" * 16, peer.ephemeral_public)
-    ours, theirs = socket.socketpair()
-    conn = Connection(
-        1, ours, "test", lambda _: None, config.limits, budget=InboxBudget(1 << 20), cipher=cipher
-    )  # never started: the frames stay in its queue, to be looked at
-    node._connections[1] = conn
-    hello = Hello(1, keys.node_id, "-", "-", 1, keys.public_key, keys.dh_public, b"A" * 16, "x")
-    node._send(act.Send((1,), hello))
-    node._send(act.Send((1,), Pong(1)))
-    frames = FrameDecoder(1 << 20).feed(b"".join(conn._pending))  # type: ignore[arg-type]
-    assert json.loads(frames[0])["t"] == "hello"
-    peer.start(keys.node_id, b"A" * 16, cipher.ephemeral_public)
-    assert json.loads(peer.open(frames[1]))["t"] == "pong"
-    ours.close()
-    theirs.close()
-    node._connections.clear()
-    node.close()
 
 
 def test_refused_connections_start_no_threads(make_node: Callable[..., tuple[Node, Views]]) -> None:
