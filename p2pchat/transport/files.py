@@ -375,26 +375,6 @@ class FilePump(threading.Thread):
         )
 
 
-def hash_file(path: str) -> tuple[str, int, str, int]:
-    """(name, size, BLAKE3 hex, mtime in ns) of a regular file; OSError or ValueError if not."""
-    target = Path(path).expanduser()
-    if not target.exists():
-        raise ValueError("no such file")
-    if not target.is_file():
-        raise ValueError("not a regular file")
-    digest = blake3()
-    size = 0
-    with target.open("rb") as source:
-        before = os.fstat(source.fileno())
-        while block := source.read(HASH_BLOCK):
-            digest.update(block)
-            size += len(block)
-        after = os.fstat(source.fileno())
-    if size != after.st_size or before.st_mtime_ns != after.st_mtime_ns:
-        raise ValueError("it changed while it was being read; try again")
-    return target.name, size, digest.hexdigest(), after.st_mtime_ns
-
-
 def _append_to(path: Path) -> BinaryIO:
     return path.open("ab")
 

@@ -19,7 +19,8 @@ from p2pchat.core.actions import ServeFile
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.link import CHUNK_MARK, chunk_tag
 from p2pchat.core.messages import FileOffer
-from p2pchat.transport.files import FilePump, FileSink, FileSpan, hash_file
+from p2pchat.transport.files import FilePump, FileSink, FileSpan
+from p2pchat.transport.transfers import hash_file
 
 OFFER_ID = "0123456789abcdef"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import queue
 import secrets
 import socket
 import struct
@@ -18,6 +17,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
 from p2pchat.security.keys import NodeKeys
 from p2pchat.store.log import open_log
+from p2pchat.transport.inbox import Inbox
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from tests.rawpeer import RawPeer
@@ -143,11 +143,26 @@ def test_bad_input_closes_only_that_link(make_node: Callable[..., tuple[Node, Vi
     assert left[0].nick == "bad" and "protocol error" in left[0].reason  # type: ignore[union-attr]
 
 
-def test_inbox_is_a_plain_queue_of_events() -> None:
+def test_inbox_takes_bounded_batches_that_end_at_a_shutdown() -> None:
     # The node thread is the only consumer; posting from many threads needs no lock.
-    q: queue.SimpleQueue[object] = queue.SimpleQueue()
-    q.put(ev.Tick())
-    assert isinstance(q.get_nowait(), ev.Tick)
+    inbox = Inbox()
+    for i in range(5):
+        inbox.put(ev.SendChat(str(i)))
+    inbox.put(ev.Shutdown())
+    inbox.put(ev.Tick())
+    assert inbox.take(None, 3) == [ev.SendChat("0"), ev.SendChat("1"), ev.SendChat("2")]
+    assert inbox.take(None, 10) == [ev.SendChat("3"), ev.SendChat("4"), ev.Shutdown()]
+    assert inbox.drain() == [ev.Tick()]
+    assert inbox.take(time.monotonic(), 10) == [ev.Tick()]  # nothing came in time: a Tick
+
+
+def test_a_node_takes_only_events_and_commands(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    a, _ = make_node("a")
+    with pytest.raises(TypeError):
+        a.post("hello")
+    a.post(ev.ShowPeers())
 
 
 def test_small_inbox_pushes_back_instead_of_losing(
@@ -214,8 +229,8 @@ def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]])
         short.close()
     a_views.wait(lambda v: isinstance(v, vw.PeerLeft), count=20)
     deadline = time.monotonic() + WAIT
-    while a._connections or a._retiring:  # white box: nothing of the old links is kept
-        assert time.monotonic() < deadline, (len(a._connections), len(a._retiring))
+    while a._links.held:  # white box: nothing of the old links is kept
+        assert time.monotonic() < deadline, a._links.held
         time.sleep(0.05)
 
 
