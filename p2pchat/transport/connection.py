@@ -11,14 +11,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import struct
 import threading
 from collections.abc import Callable
 
 from p2pchat.core import events as ev
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import Limits
-from p2pchat.core.link import Decoded, DecodedChunk, DecodedMessage, LinkProtocol, ProtocolViolation
+from p2pchat.core.link import (
+    Decoded,
+    DecodedChunk,
+    DecodedMessage,
+    Frame,
+    LinkProtocol,
+    ProtocolViolation,
+)
 from p2pchat.core.messages import Message
 from p2pchat.transport.budget import InboxBudget, Received
 from p2pchat.transport.files import ChunkSender, FileSpan
@@ -173,12 +179,12 @@ class Connection(ChunkSender):
         """Bytes the outbound queue can still take (under self._cond)."""
         return self._limits.outbound_queue_bytes - self._pending_bytes
 
-    def _queue(self, parts: list[bytes] | None) -> bool:
-        """Queue a frame's parts (under self._cond); False if there was no room (None)."""
-        if parts is None:
+    def _queue(self, frame: Frame | None) -> bool:
+        """Queue a frame (under self._cond); False if there was no room for it (None)."""
+        if frame is None:
             return False
-        self._pending += parts
-        self._pending_bytes += sum(len(part) for part in parts)
+        self._pending += frame
+        self._pending_bytes += len(frame[0]) + len(frame[1])
         return True
 
     def _queue_span(self, header: bytes, span: FileSpan) -> bool:
@@ -376,20 +382,3 @@ def _close_spans(items: list[bytes | FileSpan]) -> None:
     for item in items:
         if isinstance(item, FileSpan):
             item.close()
-
-
-def configure_socket(sock: socket.socket, limits: Limits) -> None:
-    """Low latency, TCP keepalive, and a bounded wait when the peer stops reading."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for name, value in (
-        ("TCP_KEEPIDLE", limits.tcp_keepalive_idle),
-        ("TCP_KEEPINTVL", limits.tcp_keepalive_interval),
-        ("TCP_KEEPCNT", limits.tcp_keepalive_count),
-    ):
-        option = getattr(socket, name, None)
-        if option is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, option, value)
-    seconds = int(limits.write_stall_timeout)
-    micros = int((limits.write_stall_timeout - seconds) * 1_000_000)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from p2pchat.core.addr import format_addr
 from p2pchat.core.limits import Limits
 from p2pchat.core.link import LinkProtocol
 from p2pchat.transport.budget import InboxBudget
-from p2pchat.transport.connection import Connection, LinkReport, configure_socket
+from p2pchat.transport.connection import Connection, LinkReport
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,20 @@ class Links:
 
     def _all(self) -> list[Connection]:
         return [*self._live.values(), *(c for c, _ in self._retiring.values())]
+
+
+def configure_socket(sock: socket.socket, limits: Limits) -> None:
+    """Low latency, TCP keepalive, and a bounded wait when the peer stops reading."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", limits.tcp_keepalive_idle),
+        ("TCP_KEEPINTVL", limits.tcp_keepalive_interval),
+        ("TCP_KEEPCNT", limits.tcp_keepalive_count),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    seconds = int(limits.write_stall_timeout)
+    micros = int((limits.write_stall_timeout - seconds) * 1_000_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
