@@ -5,12 +5,12 @@
     .venv/bin/python scripts/fuzz.py --only machine --machine-examples 100000
 
 Feeds random bytes and mutations of valid frames (bit flips, truncations, spliced fields) to:
-the frame decoder, the message decoder, the handshake, the link cipher, sealed DM content and
-the whole core (a Mesh with a linked peer). Anything but the project's ProtocolError (or a
-clean refusal) is a bug: hypothesis prints the smallest input that shows it, and the exit code
-is 1. Then the hostile state machine (tests/core/hostile_machine.py): three honest cores and one
-that sends any sequence of frames, checked after every step. Pure CPU: nothing touches the
-network.
+the frame decoder, the message decoder, a link's protocol object (core/link.py), the handshake,
+the link cipher, sealed DM content and the whole core (a Mesh with a linked peer). Anything but
+the project's ProtocolError (or a clean refusal) is a bug: hypothesis prints the smallest input
+that shows it, and the exit code is 1. Then the hostile state machine
+(tests/core/hostile_machine.py): three honest cores and one that sends any sequence of frames,
+checked after every step. Pure CPU: nothing touches the network.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.handshake import Handshake
-from p2pchat.core.limits import Limits
+from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
+from p2pchat.core.link import LinkProtocol, ProtocolViolation
 from p2pchat.core.messages import decode_message, encode_message, parse_direct_content
+from p2pchat.security.link import LinkCipher
 from tests.ciphers import linked_ciphers
 from tests.core.peers import ME_KEYS, OTHER_KEYS, hello, link, make_mesh, signed_chat
 
@@ -78,6 +80,11 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(raw)
 
 
+def framed(payload: bytes) -> bytes:
+    """payload behind its length prefix (which may be 0, for an empty payload)."""
+    return len(payload).to_bytes(FRAME_HEADER_BYTES, "big") + payload
+
+
 def campaign(examples: int) -> None:
     config = settings(
         max_examples=examples,
@@ -105,6 +112,17 @@ def campaign(examples: int) -> None:
             decode_message(payload, LIMITS)
 
     @config
+    @given(st.lists(st.one_of(st.binary(max_size=300), mutated().map(framed)), max_size=6))
+    def link_protocol(pieces: list[bytes]) -> None:
+        # It never raises for what a peer sends: a ProtocolViolation comes last, then it stops.
+        own = hello(ME_KEYS)
+        protocol = LinkProtocol(LIMITS, LinkCipher(ME_KEYS.node_id, own.nonce), own)
+        for piece in pieces:
+            items = protocol.receive_data(piece)
+            if items and isinstance(items[-1], ProtocolViolation):
+                return
+
+    @config
     @given(mutated())
     def core(payload: bytes) -> None:
         mesh = make_mesh()
@@ -126,7 +144,7 @@ def campaign(examples: int) -> None:
         with contextlib.suppress(ProtocolError):
             parse_direct_content(junk, LIMITS)
 
-    for test in (frames, messages, core, sealed):
+    for test in (frames, messages, link_protocol, core, sealed):
         started = time.monotonic()
         print(f"fuzzing {test.__name__} with {examples} examples...", flush=True)
         test()

@@ -160,14 +160,6 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
-class ShareFile:
-    """The user wants to offer the file at path (the runtime measures and hashes it first)."""
-
-    path: str
-    target: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class OfferFile:
     """The user offers a file (already measured and hashed): to the room, or to target."""
 
@@ -287,6 +279,25 @@ Event = (
     | Tick
     | Shutdown
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFile:
+    """The user wants to offer the file at path: a command to the runtime, never to the core.
+
+    Reading and hashing a file is I/O, which the core does not do: the runtime does it off the
+    node thread and then hands the core an OfferFile (or shows why it cannot).
+    """
+
+    path: str
+    target: str | None
+
+
+NodeCommand = ShareFile
+"""What a user interface asks of the node runtime itself (not an Event: the core never sees it)."""
+
+NodeInput = Event | NodeCommand
+"""Everything a user interface or discovery may post to a node."""
 
 
 def is_routine(event: Event) -> bool:

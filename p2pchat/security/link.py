@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from p2pchat.core.errors import ProtocolError
 
-AEAD_TAG_BYTES = 16
 LINK_INFO = b"p2pchat link v3\0"
 _COUNTER = struct.Struct(">4xQ")
 

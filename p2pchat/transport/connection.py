@@ -1,26 +1,38 @@
-"""One TCP link: a reader thread that decodes frames and a writer thread with a bounded queue."""
+"""One TCP link: a reader and a writer thread that move bytes for the link's protocol object.
+
+The protocol (framing, the cipher, chunk demux, decoding) is `p2pchat.core.link.LinkProtocol`:
+the reader feeds it what the socket gives and posts the messages it decodes (file chunks go
+straight to their sink); what is sent is framed and sealed by it under the queue's lock, so
+frames keep the cipher's order whichever thread sends them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import socket
-import struct
 import threading
 from collections.abc import Callable
 
 from p2pchat.core import events as ev
-from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
-from p2pchat.core.errors import LocalProtocolError, ProtocolError
-from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
-from p2pchat.core.messages import Hello, Message, decode_message
-from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
+from p2pchat.core.errors import ProtocolError
+from p2pchat.core.limits import Limits
+from p2pchat.core.link import (
+    Decoded,
+    DecodedChunk,
+    DecodedMessage,
+    Frame,
+    LinkProtocol,
+    ProtocolViolation,
+)
+from p2pchat.core.messages import Message
 from p2pchat.transport.budget import InboxBudget, Received
-from p2pchat.transport.files import CHUNK_MARK, TAG_BYTES, ChunkSender, FileSpan
+from p2pchat.transport.files import ChunkSender, FileSpan
 
 log = logging.getLogger(__name__)
 
-Post = Callable[[object], None]
+LinkReport = Received | ev.ConnectionLost
+"""What a link tells the node."""
 CHUNK_WAIT_SECONDS = 0.5
 DIRECT_READ_BYTES = 32 * 1024  # a frame with this much still to come is read in place
 PEEK_BYTES = 16 * 1024  # what is read after a frame read in place
@@ -30,10 +42,10 @@ JOIN_BYTES = 1024 * 1024  # without sendmsg (Windows): frames are joined into se
 
 
 class Connection(ChunkSender):
-    """Owns one connected socket; frames out through `send`, events in through `post`.
+    """Owns one connected socket; messages out through `send`, reports in through `post`.
 
-    The reader posts FramesReceived for valid input. Exactly one ConnectionLost is posted when
-    the socket ends for any reason (by the reader, or by the writer when a send fails first);
+    The reader posts Received for valid input. Exactly one ConnectionLost is posted when the
+    socket ends for any reason (by the reader, or by the writer when a send fails first);
     invalid input ends only this connection.
     """
 
@@ -42,17 +54,14 @@ class Connection(ChunkSender):
         conn_id: int,
         sock: socket.socket,
         label: str,
-        post: Post,
+        post: Callable[[LinkReport], None],
         limits: Limits,
         *,
         budget: InboxBudget,
-        cipher: LinkCipher | None = None,
-        accepts: Callable[[Hello], bool] | None = None,
+        protocol: LinkProtocol,
     ) -> None:
         self.conn_id = conn_id
-        self.cipher = cipher
-        self._accepts = accepts or (lambda hello: True)
-        self._first_frame = True
+        self.protocol = protocol
         self.label = label
         self._sock = sock
         self._post = post
@@ -72,7 +81,6 @@ class Connection(ChunkSender):
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
         self.bytes_in = 0
         self.bytes_out = 0
-        self.frames_in = 0
         self._reader = threading.Thread(target=self._read_loop, name=f"p2pchat-reader-{label}")
         self._writer = threading.Thread(target=self._write_loop, name=f"p2pchat-writer-{label}")
 
@@ -81,38 +89,16 @@ class Connection(ChunkSender):
         self._writer.start()
         self._reader.start()
 
-    def send(
-        self, payload: bytes | bytearray, frame: bytes | None = None, *, sealable: bool = True
-    ) -> bool:
-        """Queue one payload without blocking; False if the queue would overflow (drop the peer).
+    def send(self, message: Message, payload: bytes | None = None) -> bool:
+        """Queue one message without blocking; False if the queue would overflow (drop the peer).
 
-        frame: the payload already framed in the clear (shared by all links of one message).
-        Sealing happens here, under the lock, so frames keep the cipher's order whichever
-        thread sends them. The writer is woken by `flush`: a batch costs one sendmsg.
+        payload: the message already encoded (one encoding for all links of one message). The
+        writer is woken by `flush`: a batch costs one sendmsg.
         """
         with self._cond:
             if self._closing:
                 return True
-            cipher = self.cipher
-            parts: tuple[bytes, ...]
-            if sealable and cipher is not None and cipher.started:
-                if len(payload) > self._limits.max_frame_bytes:
-                    # Before sealing: a nonce spent on a frame that never leaves ends the link.
-                    raise LocalProtocolError(f"frame of {len(payload)} bytes is too large")
-                size = FRAME_HEADER_BYTES + len(payload) + AEAD_TAG_BYTES
-                if self._pending_bytes + size > self._limits.outbound_queue_bytes:
-                    return False  # before sealing: a nonce used for nothing breaks the link
-                sealed = cipher.seal(payload)
-                limit = self._limits.max_frame_bytes + AEAD_TAG_BYTES
-                parts = (frame_prefix(len(sealed), limit), sealed)  # not joined: no copy
-            else:
-                parts = (frame or encode_frame(bytes(payload), self._limits.max_frame_bytes),)
-                size = len(parts[0])
-                if self._pending_bytes + size > self._limits.outbound_queue_bytes:
-                    return False
-            self._pending += parts
-            self._pending_bytes += size
-        return True
+            return self._queue(self.protocol.send_message(message, self._room(), payload))
 
     def send_chunk(self, header: bytes, span: FileSpan, stop: threading.Event) -> bool:
         """Queue one file chunk once the queue is below the watermark; False if stopped or closed.
@@ -128,14 +114,17 @@ class Connection(ChunkSender):
         if stopped:
             span.close()
             return False
-        if self.cipher is None:
+        if not self.protocol.seals_chunks:
             queued = self._queue_span(header, span)
         else:
             try:
                 payload = span.read(header)
             finally:
                 span.close()
-            queued = self.send(payload)
+            with self._cond:
+                queued = self._closing or self._queue(
+                    self.protocol.send_chunk(payload, self._room())
+                )
         if not queued:
             # Chat frames filled the queue meanwhile: the peer reads too slowly, as for chat.
             log.warning("closing %s: send queue full", self.label)
@@ -181,21 +170,37 @@ class Connection(ChunkSender):
         with self._cond:
             return self._pending_bytes
 
+    @property
+    def frames_in(self) -> int:
+        """Frames received so far."""
+        return self.protocol.frames_in
+
+    def _room(self) -> int:
+        """Bytes the outbound queue can still take (under self._cond)."""
+        return self._limits.outbound_queue_bytes - self._pending_bytes
+
+    def _queue(self, frame: Frame | None) -> bool:
+        """Queue a frame (under self._cond); False if there was no room for it (None)."""
+        if frame is None:
+            return False
+        self._pending += frame
+        self._pending_bytes += len(frame[0]) + len(frame[1])
+        return True
+
     def _queue_span(self, header: bytes, span: FileSpan) -> bool:
         """Queue a frame of header and span, which the queue now owns; False on overflow."""
         with self._cond:
-            size = FRAME_HEADER_BYTES + len(header) + span.count
-            if self._closing or self._pending_bytes + size > self._limits.outbound_queue_bytes:
-                span.close()
-                return self._closing  # as in send: a closing link is no overflow
-            prefix = frame_prefix(len(header) + span.count, self._limits.max_frame_bytes)
-            self._pending += (prefix + header, span)
-            self._pending_bytes += size
-        return True
+            closing = self._closing
+            head = None if closing else self.protocol.chunk_head(header, span.count, self._room())
+            if head is not None:
+                self._pending += (head, span)
+                self._pending_bytes += len(head) + span.count
+                return True
+        span.close()
+        return closing  # as in send: a closing link is no overflow
 
     def _read_loop(self) -> None:
-        sealed = AEAD_TAG_BYTES if self.cipher is not None else 0
-        decoder = FrameDecoder(self._limits.max_frame_bytes + sealed)
+        protocol = self.protocol
         reason = "connection closed by peer"
         try:
             # While a flush is under way this keeps reading (and dropping) until the peer,
@@ -203,18 +208,18 @@ class Connection(ChunkSender):
             size = self._limits.recv_bytes
             while data := self._sock.recv(size):
                 self.bytes_in += len(data)
-                payloads: list[bytes | bytearray] = list(decoder.feed(data))
-                self.frames_in += len(payloads)
-                self._deliver(payloads)  # before a large frame still on its way
-                partial = decoder.take_partial(DIRECT_READ_BYTES)
-                if partial is not None:
-                    payload, have = partial
-                    if not self._fill(memoryview(payload)[have:]):
+                problem = self._deliver(protocol.receive_data(data))  # before a large frame
+                space = None if problem else protocol.frame_space(DIRECT_READ_BYTES)
+                if space is not None:
+                    if not self._fill(space):
                         break
-                    self.frames_in += 1
-                    self._deliver([payload])
+                    problem = self._deliver(protocol.frame_filled())
+                if problem:
+                    reason = f"protocol error: {problem}"
+                    log.warning("closing %s: %s", self.label, reason)
+                    break
                 # Another large frame is likely next: read little of it, and the rest in place.
-                size = PEEK_BYTES if partial is not None else self._limits.recv_bytes
+                size = PEEK_BYTES if space is not None else self._limits.recv_bytes
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("closing %s: %s", self.label, reason)
@@ -237,42 +242,29 @@ class Connection(ChunkSender):
             view = view[count:]
         return True
 
-    def _deliver(self, payloads: list[bytes | bytearray]) -> None:
-        """Post the decoded frames (those before a bad one too) unless the link is closing."""
+    def _deliver(self, items: list[Decoded]) -> str:
+        """Hand file bytes to their sinks and post the messages (those before a violation too)
+        unless the link is closing; return the violation's reason, or "" if none."""
         messages: list[Message] = []
         nbytes = 0  # the inbox is charged by message frame size (file chunks never go there)
-        cipher = self.cipher
+        problem = ""
         try:
-            for frame in payloads:
-                plain = cipher.open(frame) if cipher is not None and cipher.started else frame
-                if plain[:1] == CHUNK_MARK:
-                    self._chunk(plain)
-                    continue
-                message = decode_message(plain, self._limits)
-                if self._first_frame:
-                    self._first_frame = False
-                    if cipher is not None:
-                        self._maybe_start(cipher, message)
-                messages.append(message)
-                nbytes += len(frame) + FRAME_HEADER_BYTES
+            for item in items:
+                match item:
+                    case DecodedMessage():
+                        messages.append(item.message)
+                        nbytes += item.wire_bytes
+                    case DecodedChunk():
+                        # On this thread; chunks of a transfer we no longer take are dropped.
+                        sink = self.chunk_sinks.get(item.tag)
+                        if sink is not None:
+                            sink(item.data)
+                    case ProtocolViolation():
+                        problem = item.reason
         finally:
             if messages and self._budget.take(nbytes, self._is_closing):
                 self._post(Received(self.conn_id, tuple(messages), nbytes))
-
-    def _chunk(self, plain: bytes | bytearray) -> None:
-        # File bytes go straight to their sink on this thread; chunks of a transfer we no
-        # longer take (cancelled) are dropped.
-        if len(plain) <= TAG_BYTES + 1:
-            raise ProtocolError("empty file chunk")
-        sink = self.chunk_sinks.get(bytes(plain[1 : TAG_BYTES + 1]))
-        if sink is not None:
-            sink(memoryview(plain)[TAG_BYTES + 1 :])
-
-    def _maybe_start(self, cipher: LinkCipher, message: Message) -> None:
-        # Only the first frame can start the cipher: a HELLO the core will accept. Everything
-        # after it is encrypted both ways; a refusal of any other first frame stays in the clear.
-        if isinstance(message, Hello) and self._accepts(message):
-            cipher.start(message.node_id, message.nonce, message.ek)
+        return problem
 
     def _finish(self) -> None:
         """After the reader stops: end the writer (letting a flush run out), free the socket."""
@@ -390,20 +382,3 @@ def _close_spans(items: list[bytes | FileSpan]) -> None:
     for item in items:
         if isinstance(item, FileSpan):
             item.close()
-
-
-def configure_socket(sock: socket.socket, limits: Limits) -> None:
-    """Low latency, TCP keepalive, and a bounded wait when the peer stops reading."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for name, value in (
-        ("TCP_KEEPIDLE", limits.tcp_keepalive_idle),
-        ("TCP_KEEPINTVL", limits.tcp_keepalive_interval),
-        ("TCP_KEEPCNT", limits.tcp_keepalive_count),
-    ):
-        option = getattr(socket, name, None)
-        if option is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, option, value)
-    seconds = int(limits.write_stall_timeout)
-    micros = int((limits.write_stall_timeout - seconds) * 1_000_000)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))

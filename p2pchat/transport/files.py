@@ -29,13 +29,11 @@ from p2pchat.core import events as ev
 from p2pchat.core.actions import ServeFile
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import numbered, safe_file_name
-from p2pchat.core.limits import FILE_CHUNK_HEADER_BYTES
+from p2pchat.core.link import chunk_header
 from p2pchat.core.messages import FileOffer
 
 log = logging.getLogger(__name__)
 
-CHUNK_MARK = b"\x01"
-TAG_BYTES = FILE_CHUNK_HEADER_BYTES - len(CHUNK_MARK)
 PROGRESS_INTERVAL = 0.25
 HASH_BLOCK = 1024 * 1024
 # Without preadv (Windows), a span seeks and reads: the spans of one serve share a file offset.
@@ -43,17 +41,14 @@ _SEEK_LOCK = threading.Lock()
 MAX_NAME_ATTEMPTS = 1000
 WRITE_QUEUE_CHUNKS = 16  # chunks received but not yet written, at most
 
-Post = Callable[[object], None]
+FileReport = ev.TransferProgress | ev.ReceiveFinished | ev.ServeFinished
+"""What pumps and sinks tell the node."""
+Post = Callable[[FileReport], None]
 
 
 def part_name(name: str, offer_id: str) -> str:
     """The hidden partial file of an offer in the downloads folder ("*" as name: a pattern)."""
     return f".{name}.{offer_id}.part"
-
-
-def chunk_tag(offer_id: str) -> bytes:
-    """The 8-byte tag of an offer's chunks (its 16 hex character ID)."""
-    return bytes.fromhex(offer_id)
 
 
 class FileSpan:
@@ -353,7 +348,7 @@ class FilePump(threading.Thread):
             self._post(ev.ServeFinished(self._offer_id, self._conn_id, self._peer, ok, reason))
 
     def _stream(self) -> tuple[bool, str]:
-        tag = CHUNK_MARK + chunk_tag(self._offer_id)
+        tag = chunk_header(self._offer_id)
         with open(self._path, "rb") as source:
             if self._changed(source):
                 return False, "the file changed since it was offered"
@@ -378,26 +373,6 @@ class FilePump(threading.Thread):
         return status.st_size != self._size or bool(
             self._mtime_ns and status.st_mtime_ns != self._mtime_ns
         )
-
-
-def hash_file(path: str) -> tuple[str, int, str, int]:
-    """(name, size, BLAKE3 hex, mtime in ns) of a regular file; OSError or ValueError if not."""
-    target = Path(path).expanduser()
-    if not target.exists():
-        raise ValueError("no such file")
-    if not target.is_file():
-        raise ValueError("not a regular file")
-    digest = blake3()
-    size = 0
-    with target.open("rb") as source:
-        before = os.fstat(source.fileno())
-        while block := source.read(HASH_BLOCK):
-            digest.update(block)
-            size += len(block)
-        after = os.fstat(source.fileno())
-    if size != after.st_size or before.st_mtime_ns != after.st_mtime_ns:
-        raise ValueError("it changed while it was being read; try again")
-    return target.name, size, digest.hexdigest(), after.st_mtime_ns
 
 
 def _append_to(path: Path) -> BinaryIO:

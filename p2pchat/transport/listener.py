@@ -42,6 +42,10 @@ class Connected:
     port: int
 
 
+ListenerReport = Accepted | Connected | ev.DialFailed
+"""What the listener tells the node."""
+
+
 class StartupError(Exception):
     """The node cannot start; the message is one line for the user."""
 
@@ -68,7 +72,9 @@ def open_listener(host: str, port: int) -> socket.socket:
 class Listener:
     """One thread multiplexing accept() and non-blocking connect()s, so close() is immediate."""
 
-    def __init__(self, sock: socket.socket, post: Callable[[object], None], limits: Limits):
+    def __init__(
+        self, sock: socket.socket, post: Callable[[ListenerReport], None], limits: Limits
+    ) -> None:
         self._sock = sock
         self._post = post
         self._limits = limits

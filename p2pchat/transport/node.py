@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
 import os
-import queue
 import random
 import threading
 import time
@@ -15,41 +11,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-
-import platformdirs
+from typing import assert_never
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.addr import format_addr
-from p2pchat.core.codec import encode_frame
 from p2pchat.core.crypto import Crypto
-from p2pchat.core.files import human_size, safe_file_name
-from p2pchat.core.handshake import encrypts_after
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
+from p2pchat.core.link import LinkProtocol
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Hello, encode_message
+from p2pchat.core.messages import encode_message
 from p2pchat.discovery.interfaces import advertise_addresses
 from p2pchat.discovery.layers import DiscoveryLayers
-from p2pchat.fsutil import write_atomically
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
 from p2pchat.store.log import MessageLog
+from p2pchat.store.transfers import TransferBook
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
-from p2pchat.transport.connection import Connection, configure_socket
-from p2pchat.transport.files import FilePump, FileSink, chunk_tag, hash_file, part_name
+from p2pchat.transport.connection import Connection
+from p2pchat.transport.inbox import Inbox, InboxItem, JobView
+from p2pchat.transport.links import Links
 from p2pchat.transport.listener import Accepted, Connected, Listener, StartupError, open_listener
+from p2pchat.transport.transfers import FileTransfers
 
 log = logging.getLogger(__name__)
 
 OVERFLOW_REASON = "send queue overflow (peer not reading)"
-ANNOUNCE_HASHING_BYTES = 64 * 1024 * 1024  # hashing takes a noticeable moment from here
-TRANSFERS_FILE = "transfers-{room}.json"  # room: a hash of the room name (offers are per room)
-
-Post = Callable[[object], None]
 
 
 @dataclass(frozen=True)
@@ -93,26 +84,26 @@ class Node:
         self._on_view = on_view
         self._discovery = discovery
         self._limits = config.limits
-        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._connections: dict[int, Connection] = {}
-        self._retiring: dict[int, tuple[Connection, float]] = {}
+        self._inbox = Inbox()
+        self._budget = InboxBudget(config.limits.inbox_bytes)
+        self._links = Links(self._limits, self._inbox.put, self._budget)
         self._overflowed: list[int] = []
         self._deferred: list[act.Action] = []
         self._to_flush: set[Connection] = set()
-        self._sinks: dict[str, tuple[FileSink, Connection]] = {}
-        self._pumps: dict[tuple[int, str], FilePump] = {}
-        self._retired_pumps: list[FilePump] = []
-        self._jobs: list[threading.Thread] = []
         self._defer_links = False
         self._on_flush = on_flush
-        self._closed_traffic = {"bytes_in": 0, "bytes_out": 0, "frames_in": 0}
         self._frames_out = 0
-        self._budget = InboxBudget(config.limits.inbox_bytes)
-        self._next_conn = 1
+        self._book = TransferBook(config.state_dir, config.room)
+        self._files = FileTransfers(
+            self._links.get,
+            self._inbox.put,
+            self._limits,
+            downloads=config.downloads,
+            book=self._book,
+        )
         self._listener: Listener | None = None
         self._mesh: Mesh | None = None
         self._thread = threading.Thread(target=self._run, name="p2pchat-node")
-        self._stopped = threading.Event()
         self._closed = False
         self._close_lock = threading.Lock()
 
@@ -134,8 +125,8 @@ class Node:
                 raise
             sock = open_listener(config.bind_host, 0)
             taken = f"{exc}; listening on port {sock.getsockname()[1]} instead"
-        self._listener = Listener(sock, self.post, self._limits)
-        transfers = self._load_transfers()
+        self._listener = Listener(sock, self._inbox.put, self._limits)
+        transfers: list[dict[str, object]] = [dict(r) for r in self._book.load()]
         stored = self._log.load(config.room)
         history = History(self._limits)
         history.restore(stored.messages, stored.floors, time.monotonic())
@@ -161,18 +152,21 @@ class Node:
         )
         # Queued before any connection can be, so Ready and the replay come first.
         mdns = self._discovery is not None and "mDNS" in self._discovery.names
-        self.post(ev.Started(mdns=mdns, port_taken=taken))
+        self._inbox.put(ev.Started(mdns=mdns, port_taken=taken))
         self._listener.start()
         self._thread.start()
         port = self._listener.port
         if self._discovery is not None:
             self._discovery.start(port, self.post)  # a layer that cannot start says so
         if self.config.static_peers:
-            self.post(ev.PeerDiscovered(self.config.static_peers, None, "static"))
+            self._inbox.put(ev.PeerDiscovered(self.config.static_peers, None, "static"))
 
-    def post(self, event: object) -> None:
-        """Hand an event to the node thread (safe from any thread)."""
-        self._inbox.put(event)
+    def post(self, item: object) -> None:
+        """Hand an event or command (ev.NodeInput) to the node thread, from any thread;
+        TypeError for anything else."""
+        if not isinstance(item, ev.NodeInput):
+            raise TypeError(f"a node takes events and commands, not {type(item).__name__}")
+        self._inbox.put(item)
 
     def close(self) -> None:
         """Say goodbye, withdraw from mDNS, close sockets, join every thread; idempotent."""
@@ -181,28 +175,17 @@ class Node:
                 return
             self._closed = True
         if self._thread.is_alive():
-            self.post(ev.Shutdown())
+            self._inbox.put(ev.Shutdown())
             self._thread.join()
-        for pump in [*self._pumps.values(), *self._retired_pumps]:
-            pump.stop()
-        for sink, _ in self._sinks.values():
-            sink.abort(delete=False)
+        self._files.stop()
         if self._discovery is not None:
             self._discovery.close()
         if self._listener is not None:
             self._listener.close()
         self._drain_inbox()
         self._flush_trust()
-        deadline = time.monotonic() + self._limits.flush_timeout
-        for conn in self._all_connections():
-            conn.join(max(0.0, deadline - time.monotonic()))
-        for conn in self._all_connections():
-            conn.abort()
-            conn.join()
-        for thread in [*self._pumps.values(), *self._retired_pumps, *self._jobs]:
-            thread.join()
-        self._connections.clear()
-        self._retiring.clear()
+        self._links.close()
+        self._files.close()
 
     def __enter__(self) -> Node:
         return self
@@ -221,7 +204,8 @@ class Node:
         mesh = self._mesh
         assert mesh is not None
         while True:
-            batch = self._next_batch(mesh)
+            wake = _earliest(mesh.next_deadline(), self._links.deadline())
+            batch = self._inbox.take(wake, self._limits.node_batch_events)
             for item in batch:
                 try:
                     self._dispatch(mesh, item)
@@ -231,29 +215,9 @@ class Node:
                 self._end_batch(mesh)
             except Exception:
                 log.exception("internal error finishing a batch")
-            self._reap()
+            self._links.reap()
             if any(isinstance(item, ev.Shutdown) for item in batch):
                 return
-
-    def _next_batch(self, mesh: Mesh) -> list[object]:
-        """Wait for work (or the next timer), then take what else is already queued, bounded."""
-        wake = _earliest(mesh.next_deadline(), self._retire_deadline())
-        try:
-            if wake is None:
-                first = self._inbox.get()
-            else:
-                first = self._inbox.get(timeout=max(0.0, wake - time.monotonic()))
-        except queue.Empty:
-            first = ev.Tick()
-        batch = [first]
-        while len(batch) < self._limits.node_batch_events and not isinstance(
-            batch[-1], ev.Shutdown
-        ):
-            try:
-                batch.append(self._inbox.get_nowait())
-            except queue.Empty:
-                break
-        return batch
 
     def _end_batch(self, mesh: Mesh) -> None:
         """One commit for the batch, then the sends that had to wait for it, then the UI flush."""
@@ -271,30 +235,32 @@ class Node:
         if self._on_flush is not None:
             self._on_flush()
 
-    def _dispatch(self, mesh: Mesh, item: object) -> None:
-        if isinstance(item, Received):
-            self._budget.give(item.nbytes)
-            item = ev.FramesReceived(item.conn_id, item.messages)
-        elif isinstance(item, ev.ConnectionLost):
-            self._retire(item.conn, flush=False)
-        elif isinstance(item, ev.ShowStats):
-            item = ev.ShowStats(tuple(self._traffic().items()))
-        elif isinstance(item, ev.ShowInvite):
-            config = self.config
-            item = ev.ShowInvite(advertise_addresses(config.bind_host, config.interfaces))
-        elif isinstance(item, ev.ShareFile):
-            self._start_job(f"hash-{len(self._jobs)}", self._measure, item)
-            return
-        elif isinstance(item, _FromJob):
-            self._show(item.view)
-            return
-        elif isinstance(item, Accepted | Connected):
-            made = self._adopt(item)
-            if made is None:
-                return
-            item = made
-        if isinstance(item, ev.Event):
-            self._feed(mesh, item)
+    def _dispatch(self, mesh: Mesh, item: InboxItem) -> None:
+        """Turn one inbox item into what the core takes, or handle it here."""
+        match item:
+            case Received():
+                self._budget.give(item.nbytes)
+                self._feed(mesh, ev.FramesReceived(item.conn_id, item.messages))
+            case Accepted() | Connected():
+                made = self._adopt(mesh, item)
+                if made is not None:
+                    self._feed(mesh, made)
+            case ev.ShareFile():
+                self._files.share(item)
+            case JobView():
+                self._show(item.view)
+            case ev.ConnectionLost():
+                self._links.retire(item.conn, flush=False)
+                self._feed(mesh, item)
+            case ev.ShowStats():
+                traffic = self._links.traffic(self._frames_out)
+                self._feed(mesh, ev.ShowStats(traffic.counters()))
+            case ev.ShowInvite():
+                config = self.config
+                addresses = advertise_addresses(config.bind_host, config.interfaces)
+                self._feed(mesh, ev.ShowInvite(addresses))
+            case _:
+                self._feed(mesh, item)
 
     def _feed(self, mesh: Mesh, event: ev.Event) -> None:
         """Run one event through the core; overflows found while sending are handled at once."""
@@ -304,39 +270,22 @@ class Node:
             self._execute(mesh.handle(pending.pop(0), time.monotonic(), time.time()))
             pending += [ev.ConnectionLost(c, OVERFLOW_REASON) for c in self._overflowed]
 
-    def _adopt(self, item: Accepted | Connected) -> ev.ConnectionMade | None:
+    def _adopt(self, mesh: Mesh, item: Accepted | Connected) -> ev.ConnectionMade | None:
+        """Start a link for a socket the listener handed over, unless the core refuses it."""
         outbound = isinstance(item, Connected)
-        assert self._mesh is not None
-        refusal = None if outbound else self._mesh.inbound_refusal(item.host, time.monotonic())
+        refusal = None if outbound else mesh.inbound_refusal(item.host, time.monotonic())
         if refusal is not None:
             # Closed before any thread starts for it: a flood of refused connections is cheap.
             item.sock.close()
             log.info("refused %s: %s", format_addr(item.host, item.port), refusal)
             return None
-        conn_id = self._next_conn
-        self._next_conn += 1
-        label = f"{format_addr(item.host, item.port)}#{conn_id}"
-        try:
-            configure_socket(item.sock, self._limits)
-        except OSError as exc:
-            log.debug("socket options on %s: %s", label, exc)
         nonce = os.urandom(NONCE_BYTES)
         cipher = LinkCipher(self.node_id, nonce, self.config.room_key)
         ephemeral = cipher.ephemeral_public
-        own = self._mesh.own_hello(nonce, ephemeral)  # what the reader checks theirs against
-        conn = Connection(
-            conn_id,
-            item.sock,
-            label,
-            self.post,
-            self._limits,
-            budget=self._budget,
-            cipher=cipher,
-            accepts=lambda hello: encrypts_after(own, hello),
-        )
-        self._connections[conn_id] = conn
-        conn.start()
-        return ev.ConnectionMade(conn_id, outbound, item.host, item.port, nonce, ephemeral)
+        own = mesh.own_hello(nonce, ephemeral)  # what the peer's HELLO is judged against
+        protocol = LinkProtocol(self._limits, cipher, own)
+        conn = self._links.open(item.sock, item.host, item.port, protocol)
+        return ev.ConnectionMade(conn.conn_id, outbound, item.host, item.port, nonce, ephemeral)
 
     def _execute(self, actions: list[act.Action]) -> None:
         for action in actions:
@@ -359,7 +308,7 @@ class Node:
             case act.Show():
                 self._show(action.view)
             case act.Close():
-                self._retire(action.conn, flush=action.flush)
+                self._links.retire(action.conn, flush=action.flush)
                 log.debug("closed link %d: %s", action.conn, action.reason)
             case act.Dial():
                 assert self._listener is not None
@@ -383,12 +332,14 @@ class Node:
                 | act.StopServe()
                 | act.SaveTransfers()
             ):
-                self._file_action(action)
+                self._files.carry_out(action)
             case act.Announce():
                 if self._discovery is not None:
                     self._discovery.announce(action.nick)
             case act.Log():
                 log.log(action.level, "%s", action.text)
+            case _:
+                assert_never(action)
 
     def _send(self, action: act.Send) -> None:
         payload = encode_message(action.message)
@@ -397,152 +348,16 @@ class Node:
             # spends a nonce on it), and everything else still goes.
             log.error("not sending a %s of %d bytes", type(action.message).__name__, len(payload))
             return
-        plain: bytes | None = None  # framed once for all links in the clear, when there are any
-        # Our HELLO always goes in the clear, even when the peer's arrived first and already
-        # started the link cipher (the reader thread starts it as it decodes that HELLO).
-        sealable = not isinstance(action.message, Hello)
         self._frames_out += len(action.conns)
         for conn_id in action.conns:
-            conn = self._connections.get(conn_id)
+            conn = self._links.get(conn_id)
             if conn is None:
                 continue
             self._to_flush.add(conn)
-            if conn.cipher is None:
-                plain = plain or encode_frame(payload, self._limits.max_frame_bytes)
-            if not conn.send(payload, plain if conn.cipher is None else None, sealable=sealable):
+            if not conn.send(action.message, payload):
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
-                self._retire(conn_id, flush=False)
+                self._links.retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)
-
-    def _file_action(
-        self,
-        action: act.PrepareReceive
-        | act.FinishReceive
-        | act.AbortReceive
-        | act.ServeFile
-        | act.StopServe
-        | act.SaveTransfers,
-    ) -> None:
-        match action:
-            case act.PrepareReceive():
-                conn = self._connections.get(action.conn)
-                if conn is None:
-                    return
-                self._drop_sink(action.offer.offer_id, delete=False)  # a stale one, if any
-                sink = FileSink(action.offer, self._downloads(), self.post, action.offer.author)
-                self._sinks[action.offer.offer_id] = (sink, conn)
-                conn.chunk_sinks[chunk_tag(action.offer.offer_id)] = sink.write
-                self._start_job(
-                    f"open-{action.offer.offer_id[:8]}", self._open_sink, sink, action.conn
-                )
-            case act.FinishReceive():
-                entry = self._sinks.pop(action.offer_id, None)
-                if entry is not None:
-                    sink, conn = entry
-                    conn.chunk_sinks.pop(chunk_tag(action.offer_id), None)
-                    self._start_job(f"finish-{action.offer_id[:8]}", self._finish_sink, sink)
-            case act.AbortReceive():
-                if not self._drop_sink(action.offer_id, delete=action.delete) and action.delete:
-                    self._delete_parts(action.offer_id)
-            case act.ServeFile():
-                conn = self._connections.get(action.conn)
-                if conn is None:
-                    return
-                pump = FilePump(
-                    conn, action, post=self.post, chunk_bytes=self._limits.file_chunk_bytes
-                )
-                self._pumps = {k: p for k, p in self._pumps.items() if p.is_alive()}
-                self._pumps[(action.conn, action.offer_id)] = pump
-                pump.start()
-            case act.StopServe():
-                stopping = self._pumps.pop((action.conn, action.offer_id), None)
-                if stopping is not None:
-                    stopping.stop()
-                    self._retired_pumps = [p for p in self._retired_pumps if p.is_alive()]
-                    self._retired_pumps.append(stopping)
-            case act.SaveTransfers():
-                self._save_transfers(action.records)
-
-    def _drop_sink(self, offer_id: str, *, delete: bool) -> bool:
-        """Stop receiving offer_id (if we were); True if there was a sink to stop."""
-        entry = self._sinks.pop(offer_id, None)
-        if entry is None:
-            return False
-        sink, conn = entry
-        conn.chunk_sinks.pop(chunk_tag(offer_id), None)
-        sink.abort(delete=delete)
-        return True
-
-    def _downloads(self) -> Path:
-        return self.config.downloads or Path(platformdirs.user_downloads_dir())
-
-    def _open_sink(self, sink: FileSink, conn_id: int) -> None:
-        try:
-            offset = sink.open()
-        except OSError as exc:
-            self.post(
-                ev.ReceiveFinished(sink.offer.offer_id, False, f"cannot open: {exc.strerror}")
-            )
-            return
-        if sink.failed is None:  # not aborted while it opened
-            self.post(ev.ReceiveReady(sink.offer.offer_id, conn_id, offset))
-
-    def _finish_sink(self, sink: FileSink) -> None:
-        ok, detail = sink.finish()
-        self.post(ev.ReceiveFinished(sink.offer.offer_id, ok, detail))
-
-    def _measure(self, request: ev.ShareFile) -> None:
-        with contextlib.suppress(OSError):
-            size = Path(request.path).expanduser().stat().st_size
-            if size >= ANNOUNCE_HASHING_BYTES:
-                notice = vw.Notice(f"checking {request.path} ({human_size(size)}) to offer it")
-                self.post(_FromJob(notice))
-        try:
-            name, size, digest, mtime_ns = hash_file(request.path)
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.post(_FromJob(vw.Problem(f"cannot share {request.path}: {reason}")))
-            return
-        path = str(Path(request.path).expanduser().resolve())
-        # The offered name is already a safe one: peers reject control characters in names.
-        offer = ev.OfferFile(path, safe_file_name(name), size, digest, request.target, mtime_ns)
-        self.post(offer)
-
-    def _start_job(self, name: str, target: Callable[..., None], *args: object) -> None:
-        job = threading.Thread(target=target, args=args, name=f"p2pchat-{name}")
-        self._jobs = [j for j in self._jobs if j.is_alive()]
-        self._jobs.append(job)
-        job.start()
-
-    def _delete_parts(self, offer_id: str) -> None:
-        for part in self._downloads().glob(part_name("*", offer_id)):
-            with contextlib.suppress(OSError):
-                part.unlink()
-
-    def _load_transfers(self) -> list[dict[str, object]]:
-        state_dir = self.config.state_dir
-        if state_dir is None:
-            return []
-        try:
-            data = json.loads(self._transfers_path(state_dir).read_text())
-        except (OSError, ValueError):
-            return []
-        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
-
-    def _transfers_path(self, state_dir: Path) -> Path:
-        room = hashlib.sha256(self.config.room.encode()).hexdigest()[:16]
-        return state_dir / TRANSFERS_FILE.format(room=room)
-
-    def _save_transfers(self, records: tuple[dict[str, object], ...]) -> None:
-        state_dir = self.config.state_dir
-        if state_dir is None:
-            return
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            data = json.dumps(list(records), indent=1).encode()
-            write_atomically(self._transfers_path(state_dir), data)
-        except OSError as exc:
-            log.warning("cannot save transfers: %s", exc)
 
     def _flush_trust(self) -> None:
         try:
@@ -556,47 +371,9 @@ class Node:
         except Exception:
             log.exception("user interface failed to show %s", type(view).__name__)
 
-    def _retire(self, conn_id: int, *, flush: bool) -> None:
-        conn = self._connections.pop(conn_id, None)
-        if conn is None:
-            return
-        conn.close(flush=flush)
-        self._retiring[conn_id] = (conn, time.monotonic() + self._limits.flush_timeout)
-
-    def _retire_deadline(self) -> float | None:
-        return min((d for _, d in self._retiring.values()), default=None)
-
-    def _reap(self) -> None:
-        now = time.monotonic()
-        for conn_id, (conn, deadline) in list(self._retiring.items()):
-            if conn.finished:
-                conn.join()
-                del self._retiring[conn_id]
-                self._closed_traffic["bytes_in"] += conn.bytes_in
-                self._closed_traffic["bytes_out"] += conn.bytes_out
-                self._closed_traffic["frames_in"] += conn.frames_in
-            elif now >= deadline:
-                conn.abort()
-
-    def _traffic(self) -> dict[str, int]:
-        totals = dict(self._closed_traffic)
-        for conn in self._all_connections():
-            totals["bytes_in"] += conn.bytes_in
-            totals["bytes_out"] += conn.bytes_out
-            totals["frames_in"] += conn.frames_in
-        totals["frames_out"] = self._frames_out
-        return totals
-
-    def _all_connections(self) -> list[Connection]:
-        return [*self._connections.values(), *(c for c, _ in self._retiring.values())]
-
     def _drain_inbox(self) -> None:
         # Sockets handed over after the node thread stopped still need closing.
-        while True:
-            try:
-                item = self._inbox.get_nowait()
-            except queue.Empty:
-                return
+        for item in self._inbox.drain():
             if isinstance(item, Accepted | Connected):
                 item.sock.close()
 
@@ -604,10 +381,3 @@ class Node:
 def _earliest(*times: float | None) -> float | None:
     present = [t for t in times if t is not None]
     return min(present) if present else None
-
-
-@dataclass(frozen=True, slots=True)
-class _FromJob:
-    """A view from a job thread, shown by the node thread (which flushes the UI after)."""
-
-    view: vw.View

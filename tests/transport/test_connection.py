@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -12,11 +13,13 @@ import pytest
 from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
 from p2pchat.core.limits import Limits
-from p2pchat.core.messages import Pong, encode_message
-from p2pchat.security.link import AEAD_TAG_BYTES, LinkCipher
+from p2pchat.core.link import AEAD_TAG_BYTES, CHUNK_MARK, LinkProtocol, chunk_tag
+from p2pchat.core.messages import Hello, Pong, encode_message
+from p2pchat.security.keys import NodeKeys
+from p2pchat.security.link import LinkCipher
 from p2pchat.transport.budget import InboxBudget
 from p2pchat.transport.connection import Connection
-from p2pchat.transport.files import CHUNK_MARK, FileSpan, chunk_tag
+from p2pchat.transport.files import FileSpan
 from tests.ciphers import linked_ciphers
 
 TIMEOUT = 10.0
@@ -32,7 +35,8 @@ def link(
     ours: socket.socket, cipher: LinkCipher | None = None, posted: list[object] | None = None
 ) -> Connection:
     post = posted.append if posted is not None else (lambda _: None)
-    conn = Connection(1, ours, "test", post, LIMITS, budget=InboxBudget(1 << 20), cipher=cipher)
+    protocol = LinkProtocol(LIMITS, cipher)
+    conn = Connection(1, ours, "test", post, LIMITS, budget=InboxBudget(1 << 20), protocol=protocol)
     conn.start()
     return conn
 
@@ -59,11 +63,11 @@ def test_chunks_go_through_the_kernel_between_chat_frames_in_order(tmp_path: Pat
     with path.open("rb") as source:
         step = LIMITS.file_chunk_bytes
         for index in range(3):
-            assert conn.send(f"chat {index}".encode())
+            assert conn.send(Pong(index))
             assert conn.send_chunk(HEADER, FileSpan(source.fileno(), index * step, step), never)
         conn.flush()
         frames = read_frames(theirs, 6)
-    assert frames[0::2] == [b"chat 0", b"chat 1", b"chat 2"]
+    assert frames[0::2] == [encode_message(Pong(index)) for index in range(3)]
     assert all(f.startswith(HEADER) for f in frames[1::2])
     assert b"".join(f[len(HEADER) :] for f in frames[1::2]) == data
     conn.close(flush=True)
@@ -138,8 +142,8 @@ def test_a_frame_too_large_is_refused_before_it_spends_a_nonce() -> None:
     cipher, peer = linked_ciphers(None)
     conn = link(ours, cipher)
     with pytest.raises(LocalProtocolError):
-        conn.send(bytes(LIMITS.max_frame_bytes + 1))
-    assert conn.send(b'{"t":"pong","n":1}')
+        conn.send(Pong(1), bytes(LIMITS.max_frame_bytes + 1))
+    assert conn.send(Pong(1))
     conn.flush()
     [sealed] = read_frames(theirs, 1)
     assert peer.open(sealed) == b'{"t":"pong","n":1}'  # the counter did not move
@@ -161,8 +165,8 @@ def test_without_sendmsg_frames_are_joined_and_arrive_whole_and_in_order() -> No
     conn = link(ours)
     big = os.urandom(200_000)  # a few of these pass JOIN_BYTES: more than one send
     frames = [big if i % 50 == 0 else f"frame {i}".encode() for i in range(500)]
-    for frame in frames:
-        assert conn.send(frame)
+    for frame in frames:  # any payload goes: the link frames what it is given
+        assert conn.send(Pong(0), frame)
     conn.flush()
     assert read_frames(theirs, len(frames)) == frames
     conn.close(flush=True)
@@ -179,7 +183,7 @@ def test_a_link_whose_sends_fail_is_reported_lost_once() -> None:
     # the writer's shutdown then ends the reader's wait too.
     theirs.shutdown(socket.SHUT_RD)
     for _ in range(20):
-        if not conn.send(os.urandom(64 * 1024)):
+        if not conn.send(Pong(0), os.urandom(64 * 1024)):
             break
         conn.flush()
     conn.join(TIMEOUT)
@@ -188,4 +192,27 @@ def test_a_link_whose_sends_fail_is_reported_lost_once() -> None:
     lost = [e for e in posted if isinstance(e, ev.ConnectionLost)]
     assert len(lost) == 1, lost
     assert lost[0].reason.startswith("send failed")
+    theirs.close()
+
+
+def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
+    # The reader starts the cipher as it decodes the peer's HELLO, which can happen before
+    # the node thread sends ours: ours must still go out in the clear (a race seen by hand).
+    keys = NodeKeys.generate()
+    cipher = LinkCipher(keys.node_id, b"A" * 16, bytes(32))
+    peer = LinkCipher("b" * 32, b"B" * 16, bytes(32))
+    cipher.start("b" * 32, b"B" * 16, peer.ephemeral_public)
+    ours, theirs = socket.socketpair()
+    protocol = LinkProtocol(LIMITS, cipher)
+    conn = Connection(
+        1, ours, "test", lambda _: None, LIMITS, budget=InboxBudget(1 << 20), protocol=protocol
+    )  # never started: the frames stay in its queue, to be looked at
+    hello = Hello(1, keys.node_id, "-", "-", 1, keys.public_key, keys.dh_public, b"A" * 16, "x")
+    assert conn.send(hello)
+    assert conn.send(Pong(1))
+    frames = FrameDecoder(1 << 20).feed(b"".join(conn._pending))  # type: ignore[arg-type]
+    assert json.loads(frames[0])["t"] == "hello"
+    peer.start(keys.node_id, b"A" * 16, cipher.ephemeral_public)
+    assert json.loads(peer.open(frames[1]))["t"] == "pong"
+    ours.close()
     theirs.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import queue
 import secrets
 import socket
 import struct
@@ -13,17 +12,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.limits import Limits
-from p2pchat.core.messages import Hello, Pong
 from p2pchat.security.keys import NodeKeys
-from p2pchat.security.link import LinkCipher
 from p2pchat.store.log import open_log
-from p2pchat.transport.budget import InboxBudget
-from p2pchat.transport.connection import Connection
+from p2pchat.transport.inbox import Inbox
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
 from tests.rawpeer import RawPeer
@@ -149,11 +143,26 @@ def test_bad_input_closes_only_that_link(make_node: Callable[..., tuple[Node, Vi
     assert left[0].nick == "bad" and "protocol error" in left[0].reason  # type: ignore[union-attr]
 
 
-def test_inbox_is_a_plain_queue_of_events() -> None:
+def test_inbox_takes_bounded_batches_that_end_at_a_shutdown() -> None:
     # The node thread is the only consumer; posting from many threads needs no lock.
-    q: queue.SimpleQueue[object] = queue.SimpleQueue()
-    q.put(ev.Tick())
-    assert isinstance(q.get_nowait(), ev.Tick)
+    inbox = Inbox()
+    for i in range(5):
+        inbox.put(ev.SendChat(str(i)))
+    inbox.put(ev.Shutdown())
+    inbox.put(ev.Tick())
+    assert inbox.take(None, 3) == [ev.SendChat("0"), ev.SendChat("1"), ev.SendChat("2")]
+    assert inbox.take(None, 10) == [ev.SendChat("3"), ev.SendChat("4"), ev.Shutdown()]
+    assert inbox.drain() == [ev.Tick()]
+    assert inbox.take(time.monotonic(), 10) == [ev.Tick()]  # nothing came in time: a Tick
+
+
+def test_a_node_takes_only_events_and_commands(
+    make_node: Callable[..., tuple[Node, Views]],
+) -> None:
+    a, _ = make_node("a")
+    with pytest.raises(TypeError):
+        a.post("hello")
+    a.post(ev.ShowPeers())
 
 
 def test_small_inbox_pushes_back_instead_of_losing(
@@ -220,36 +229,9 @@ def test_finished_links_are_let_go(make_node: Callable[..., tuple[Node, Views]])
         short.close()
     a_views.wait(lambda v: isinstance(v, vw.PeerLeft), count=20)
     deadline = time.monotonic() + WAIT
-    while a._connections or a._retiring:  # white box: nothing of the old links is kept
-        assert time.monotonic() < deadline, (len(a._connections), len(a._retiring))
+    while a._links.held:  # white box: nothing of the old links is kept
+        assert time.monotonic() < deadline, a._links.held
         time.sleep(0.05)
-
-
-def test_our_hello_stays_in_the_clear_even_after_the_cipher_started() -> None:
-    # The reader starts the cipher as it decodes the peer's HELLO, which can happen before
-    # the node thread sends ours: ours must still go out in the clear (a race seen by hand).
-    keys = NodeKeys.generate()
-    config = NodeConfig(nick="a", bind_host="127.0.0.1", room_key=bytes(32))
-    node = Node(config, keys, open_log(None, config.limits), lambda v: None)
-    cipher = LinkCipher(keys.node_id, b"A" * 16, bytes(32))
-    peer = LinkCipher("b" * 32, b"B" * 16, bytes(32))
-    cipher.start("b" * 32, b"B" * 16, peer.ephemeral_public)
-    ours, theirs = socket.socketpair()
-    conn = Connection(
-        1, ours, "test", lambda _: None, config.limits, budget=InboxBudget(1 << 20), cipher=cipher
-    )  # never started: the frames stay in its queue, to be looked at
-    node._connections[1] = conn
-    hello = Hello(1, keys.node_id, "-", "-", 1, keys.public_key, keys.dh_public, b"A" * 16, "x")
-    node._send(act.Send((1,), hello))
-    node._send(act.Send((1,), Pong(1)))
-    frames = FrameDecoder(1 << 20).feed(b"".join(conn._pending))  # type: ignore[arg-type]
-    assert json.loads(frames[0])["t"] == "hello"
-    peer.start(keys.node_id, b"A" * 16, cipher.ephemeral_public)
-    assert json.loads(peer.open(frames[1]))["t"] == "pong"
-    ours.close()
-    theirs.close()
-    node._connections.clear()
-    node.close()
 
 
 def test_refused_connections_start_no_threads(make_node: Callable[..., tuple[Node, Views]]) -> None:
