@@ -39,6 +39,7 @@ from p2pchat.transport.listener import Accepted, Connected, Listener, StartupErr
 from p2pchat.transport.transfers import FileTransfers
 
 log = logging.getLogger(__name__)
+Post = Callable[[ev.NodeInput], None]  # how the UI and the CLI hand the node what to do
 
 OVERFLOW_REASON = "send queue overflow (peer not reading)"
 
