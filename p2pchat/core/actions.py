@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from p2pchat.core.messages import Chat, FileOffer, Message
+from p2pchat.core.saved import SavedTransfer
 from p2pchat.core.views import View
 
 
@@ -118,7 +119,7 @@ class StopServe:
 class SaveTransfers:
     """Keep these offers (JSON-ready records) so transfers resume after a restart."""
 
-    records: tuple[dict[str, object], ...]
+    records: tuple[SavedTransfer, ...]
 
 
 @dataclass(frozen=True, slots=True)

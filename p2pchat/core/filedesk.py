@@ -7,13 +7,14 @@ when links come and go, and strikes a peer whose frame the desk finds to be misb
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
+from p2pchat.core import filerecords
 from p2pchat.core import views as vw
 from p2pchat.core.crypto import Crypto, offer_signing_bytes, signed_by
-from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import (
     ACTIVE,
     FINISHED,
@@ -29,8 +30,6 @@ from p2pchat.core.messages import (
     FileOffer,
     FileRequest,
     FileStop,
-    decode_message,
-    encode_message,
     with_fields,
 )
 from p2pchat.core.outbox import Outbox
@@ -85,26 +84,9 @@ class FileDesk:
 
     # --------------------------------------------------------------- restore
 
-    def restore(self, records: list[dict[str, object]]) -> None:
-        """Load saved offers (as made by _save); bad records are skipped."""
-        for record in records:
-            offer = _offer_of(record, self._host.limits)
-            if offer is None:
-                continue
-            try:
-                mtime_ns = int(record.get("mtime_ns", 0))  # type: ignore[call-overload]
-            except (TypeError, ValueError):
-                continue
-            state = _state_of(record.get("state"))
-            nick = str(record.get("nick", "?"))
-            if record.get("path"):
-                self.outgoing[offer.offer_id] = Outgoing(offer, str(record["path"]), mtime_ns)
-            elif state in ACTIVE:
-                self.incoming[offer.offer_id] = Incoming(offer, nick, TransferState.ACCEPTED)
-            elif state in FINISHED:
-                detail = str(record.get("detail", ""))
-                done = offer.size if state == TransferState.DONE else 0
-                self.incoming[offer.offer_id] = Incoming(offer, nick, state, done, None, detail)
+    def restore(self, saved: Iterable[Mapping[str, object]]) -> None:
+        """Load saved offers (see filerecords.restore); bad records are skipped."""
+        self.outgoing, self.incoming = filerecords.restore(saved, self._host.limits)
 
     # --------------------------------------------------------------- dispatch
 
@@ -590,37 +572,5 @@ class FileDesk:
         )
 
     def _save(self) -> None:
-        records: list[dict[str, object]] = []
-        for outgoing in self.outgoing.values():
-            records.append(
-                {**_record(outgoing.offer), "path": outgoing.path, "mtime_ns": outgoing.mtime_ns}
-            )
-        for incoming in self.incoming.values():
-            if incoming.state in ACTIVE or incoming.state in FINISHED:
-                record = {**_record(incoming.offer), "state": incoming.state}
-                records.append({**record, "nick": incoming.nick, "detail": incoming.detail})
-        self._outbox.emit(act.SaveTransfers(tuple(records)))
-
-
-def _record(offer: FileOffer) -> dict[str, object]:
-    return {"offer": encode_message(offer).decode()}
-
-
-def _offer_of(record: dict[str, object], limits: Limits) -> FileOffer | None:
-    """The offer in a saved record, validated like one from the network; None if bad."""
-    wire = record.get("offer")
-    if not isinstance(wire, str):
-        return None
-    try:
-        offer = decode_message(wire.encode(), limits)
-    except ProtocolError:
-        return None
-    return offer if isinstance(offer, FileOffer) else None
-
-
-def _state_of(value: object) -> TransferState | None:
-    """The state a saved record names, or None if it names none."""
-    try:
-        return TransferState(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+        saved = filerecords.records(self.outgoing.values(), self.incoming.values())
+        self._outbox.emit(act.SaveTransfers(saved))

@@ -11,6 +11,7 @@ and the timers.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from p2pchat.core import actions as act
@@ -78,7 +79,7 @@ class Mesh:
         replay_on_start: int | None = None,
         room_tag: str = "",
         trusted: dict[str, str] | None = None,
-        transfers: list[dict[str, object]] | None = None,
+        transfers: Sequence[Mapping[str, object]] = (),
         looks: Looks = plain_looks,
         seen_directs: dict[str, float] | None = None,
     ) -> None:
@@ -129,7 +130,7 @@ class Mesh:
             seen=seen_directs or {},
         )
         self.files = FileDesk(ctx, ctx.outbox, self.members)
-        self.files.restore(transfers or [])
+        self.files.restore(transfers)
         self._told_other_passphrase = False
 
     # ------------------------------------------------------------------ public

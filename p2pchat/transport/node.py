@@ -127,7 +127,7 @@ class Node:
             sock = open_listener(config.bind_host, 0)
             taken = f"{exc}; listening on port {sock.getsockname()[1]} instead"
         self._listener = Listener(sock, self._inbox.put, self._limits)
-        transfers: list[dict[str, object]] = [dict(r) for r in self._book.load()]
+        transfers = self._book.load()
         stored = self._log.load(config.room)
         history = History(self._limits)
         history.restore(stored.messages, stored.floors, time.monotonic())

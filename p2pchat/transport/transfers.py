@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,7 +209,7 @@ class FileTransfers:
             with contextlib.suppress(OSError):
                 part.unlink()
 
-    def _save(self, records: tuple[dict[str, object], ...]) -> None:
+    def _save(self, records: Sequence[Mapping[str, object]]) -> None:
         typed = [saved for saved in map(saved_transfer, records) if saved is not None]
         try:
             self._book.save(typed)
