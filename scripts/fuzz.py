@@ -4,14 +4,13 @@
     .venv/bin/python scripts/fuzz.py --examples 200000
     .venv/bin/python scripts/fuzz.py --only machine --machine-examples 100000
 
-Feeds random bytes and mutations of valid frames (bit flips, truncations, spliced fields) to:
-the frame decoder, the message decoder, a link's protocol object (core/link.py), the handshake,
-the link cipher, sealed DM content and the whole core (a Mesh with a linked peer). Anything but
-the project's ProtocolError (or a clean refusal) is a bug: hypothesis prints the smallest input
-that shows it, and the exit code is 1. Then the hostile state machine
-(tests/core/hostile_machine.py): three honest cores and one that sends any sequence of frames,
-checked after every step. Pure CPU: nothing touches the network.
-"""
+Feeds random bytes and mutations of valid frames (bit flips, truncations, spliced fields) to: the
+frame decoder, the message decoder, a link's protocol object (core/linkprotocol.py), the handshake,
+the link cipher, sealed DM content and the whole core (a Mesh with a linked peer). Anything but the
+project's ProtocolError (or a clean refusal) is a bug: hypothesis prints the smallest input that
+shows it, and the exit code is 1. Then the hostile state machine (tests/core/hostile_machine.py):
+three honest cores and one that sends any sequence of frames, checked after every step. Pure CPU:
+nothing touches the network."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ from p2pchat.core.codec import FrameDecoder
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.handshake import Handshake
 from p2pchat.core.limits import FRAME_HEADER_BYTES, Limits
-from p2pchat.core.link import LinkProtocol, ProtocolViolation
+from p2pchat.core.linkprotocol import LinkProtocol, ProtocolViolation
 from p2pchat.core.messages import decode_message, encode_message, parse_direct_content
 from p2pchat.security.link import LinkCipher
 from tests.ciphers import linked_ciphers

@@ -1,9 +1,9 @@
 """One TCP link: a reader and a writer thread that move bytes for the link's protocol object.
 
-The protocol (framing, the cipher, chunk demux, decoding) is `p2pchat.core.link.LinkProtocol`:
-the reader feeds it what the socket gives and posts the messages it decodes (file chunks go
-straight to their sink); what is sent is framed and sealed by it under the queue's lock, so
-frames keep the cipher's order whichever thread sends them.
+The protocol (framing, the cipher, chunk demux, decoding) is
+`p2pchat.core.linkprotocol.LinkProtocol`: the reader feeds it what the socket gives and posts the
+messages it decodes (file chunks go straight to their sink); what is sent is framed and sealed by it
+under the queue's lock, so frames keep the cipher's order whichever thread sends them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from p2pchat.core import events as ev
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import Limits
-from p2pchat.core.link import (
+from p2pchat.core.linkprotocol import (
     Decoded,
     DecodedChunk,
     DecodedMessage,

@@ -29,7 +29,7 @@ from p2pchat.core import events as ev
 from p2pchat.core.actions import ServeFile
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.files import numbered, safe_file_name
-from p2pchat.core.link import chunk_header
+from p2pchat.core.linkprotocol import chunk_header
 from p2pchat.core.messages import FileOffer
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from p2pchat.core.addr import format_addr
 from p2pchat.core.limits import Limits
-from p2pchat.core.link import LinkProtocol
+from p2pchat.core.linkprotocol import LinkProtocol
 from p2pchat.transport.budget import InboxBudget
 from p2pchat.transport.connection import Connection, LinkReport
 

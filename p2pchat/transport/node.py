@@ -20,7 +20,7 @@ from p2pchat.core.addr import format_addr
 from p2pchat.core.crypto import Crypto
 from p2pchat.core.history import History
 from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
-from p2pchat.core.link import LinkProtocol
+from p2pchat.core.linkprotocol import LinkProtocol
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
 from p2pchat.discovery.interfaces import advertise_addresses

@@ -23,7 +23,7 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.files import human_size, safe_file_name
 from p2pchat.core.limits import Limits
-from p2pchat.core.link import chunk_tag
+from p2pchat.core.linkprotocol import chunk_tag
 from p2pchat.core.saved import saved_transfer
 from p2pchat.store.transfers import TransferBook
 from p2pchat.transport.connection import Connection

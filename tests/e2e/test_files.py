@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from p2pchat.core.limits import DEFAULT_LIMITS
-from p2pchat.core.link import CHUNK_MARK, chunk_tag
+from p2pchat.core.linkprotocol import CHUNK_MARK, chunk_tag
 from p2pchat.core.messages import FileEnd, FileRequest, FileStop
 from tests.e2e.harness import ChatProcess, Cluster, Event
 from tests.rawpeer import RawPeer

@@ -13,7 +13,7 @@ import pytest
 from p2pchat.core import events as ev
 from p2pchat.core.codec import FrameDecoder, encode_frame, frame_prefix
 from p2pchat.core.limits import Limits
-from p2pchat.core.link import AEAD_TAG_BYTES, CHUNK_MARK, LinkProtocol, chunk_tag
+from p2pchat.core.linkprotocol import AEAD_TAG_BYTES, CHUNK_MARK, LinkProtocol, chunk_tag
 from p2pchat.core.messages import Hello, Pong, encode_message
 from p2pchat.security.keys import NodeKeys
 from p2pchat.security.link import LinkCipher

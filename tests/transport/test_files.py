@@ -17,7 +17,7 @@ from blake3 import blake3
 from p2pchat.core import events as ev
 from p2pchat.core.actions import ServeFile
 from p2pchat.core.errors import ProtocolError
-from p2pchat.core.link import CHUNK_MARK, chunk_tag
+from p2pchat.core.linkprotocol import CHUNK_MARK, chunk_tag
 from p2pchat.core.messages import FileOffer
 from p2pchat.transport.files import FilePump, FileSink, FileSpan
 from p2pchat.transport.transfers import hash_file

@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from p2pchat.core.codec import encode_frame, frame_prefix
 from p2pchat.core.errors import LocalProtocolError
 from p2pchat.core.limits import FRAME_HEADER_BYTES, PROTOCOL_VERSION, Limits
-from p2pchat.core.link import (
+from p2pchat.core.linkprotocol import (
     AEAD_TAG_BYTES,
     CHUNK_MARK,
     Decoded,
     DecodedChunk,
     DecodedMessage,
     LinkProtocol,
-    LinkState,
     ProtocolViolation,
+    WireState,
     chunk_header,
 )
 from p2pchat.core.messages import (
@@ -89,11 +89,11 @@ def sealed_pair() -> tuple[End, End]:
 
 def test_hellos_cross_in_the_clear_then_everything_is_sealed_both_ways() -> None:
     a, b = pair()
-    assert {a.link.state, b.link.state} == {LinkState.AWAITING_HELLO}
+    assert {a.link.state, b.link.state} == {WireState.AWAITING_HELLO}
     hello_frame = a.send(a.hello)
     assert encode_message(a.hello) in hello_frame  # in the clear
     b.link.receive_data(hello_frame)
-    assert b.link.state is LinkState.SEALED
+    assert b.link.state is WireState.SEALED
     # b's HELLO goes out after a's arrived and started b's cipher: still in the clear.
     reply = b.send(b.hello)
     assert encode_message(b.hello) in reply
@@ -101,7 +101,7 @@ def test_hellos_cross_in_the_clear_then_everything_is_sealed_both_ways() -> None
     assert b"bob" not in auth
     items = a.link.receive_data(reply + auth)
     assert messages(items) == [b.hello, Auth(b"s" * 64, "bob")]
-    assert a.link.state is LinkState.SEALED
+    assert a.link.state is WireState.SEALED
     assert messages(b.link.receive_data(a.send(Pong(3)))) == [Pong(3)]
 
 
@@ -129,7 +129,7 @@ def test_a_refusal_of_a_hello_and_everything_after_stay_in_the_clear() -> None:
     _, b = pair()
     other = End(b"C" * 16, room="elsewhere")
     b.link.receive_data(other.send(other.hello))
-    assert b.link.state is LinkState.CLEAR
+    assert b.link.state is WireState.CLEAR
     refusal = ErrorFrame("room", "not the same room", PROTOCOL_VERSION)
     assert encode_message(refusal) in b.send(refusal)
 
@@ -138,7 +138,7 @@ def test_a_first_frame_that_is_no_hello_leaves_the_link_clear() -> None:
     _, b = pair()
     items = b.link.receive_data(encode_frame(encode_message(Pong(1)), LIMITS.max_frame_bytes))
     assert messages(items) == [Pong(1)]  # the core refuses it, in the clear
-    assert b.link.state is LinkState.CLEAR
+    assert b.link.state is WireState.CLEAR
     assert encode_message(Pong(2)) in b.send(Pong(2))
 
 
@@ -257,7 +257,7 @@ def violation(items: list[Decoded]) -> str:
 def test_garbage_breaks_the_link_and_it_takes_nothing_more() -> None:
     _, b = pair()
     assert violation(b.link.receive_data(frame(b"{{{"))) != ""
-    assert b.link.state is LinkState.BROKEN
+    assert b.link.state is WireState.BROKEN
     with pytest.raises(LocalProtocolError):
         b.link.receive_data(frame(encode_message(Pong(1))))
 
@@ -285,7 +285,7 @@ def test_a_sealed_frame_before_the_hello_is_refused() -> None:
     sender, _ = linked_ciphers()
     _, b = pair()
     violation(b.link.receive_data(frame(sender.seal(encode_message(Pong(1))))))
-    assert b.link.state is LinkState.BROKEN
+    assert b.link.state is WireState.BROKEN
 
 
 def test_a_file_chunk_before_the_hello_is_refused() -> None:
@@ -329,7 +329,7 @@ def test_a_second_hello_does_not_restart_the_cipher() -> None:
     assert messages(b.link.receive_data(a.send(Pong(1)))) == [Pong(1)]
     again = frame(a.cipher.seal(encode_message(a.hello)))  # as a peer would send it
     assert messages(b.link.receive_data(again)) == [a.hello]
-    assert b.link.state is LinkState.SEALED
+    assert b.link.state is WireState.SEALED
 
 
 @settings(max_examples=200, deadline=None)
@@ -337,7 +337,7 @@ def test_a_second_hello_does_not_restart_the_cipher() -> None:
 def test_any_bytes_give_items_with_at_most_one_violation_last(pieces: list[bytes]) -> None:
     _, b = pair()
     for piece in pieces:
-        if b.link.state is LinkState.BROKEN:
+        if b.link.state is WireState.BROKEN:
             break
         items = b.link.receive_data(piece)
         problems = [i for i in items if isinstance(i, ProtocolViolation)]
@@ -366,7 +366,7 @@ def test_a_payload_over_the_frame_limit_is_our_error_and_spends_no_nonce() -> No
 def test_a_link_with_a_started_cipher_seals_from_the_start() -> None:
     ours, theirs = linked_ciphers()
     link = LinkProtocol(LIMITS, ours)
-    assert link.state is LinkState.SEALED and link.seals_chunks
+    assert link.state is WireState.SEALED and link.seals_chunks
     parts = link.send_message(Pong(1), ROOM)
     assert parts is not None
     assert theirs.open(parts[1]) == encode_message(Pong(1))

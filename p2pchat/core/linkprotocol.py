@@ -6,7 +6,7 @@ peer's first frame when that is a HELLO the core will accept, opens and seals fr
 cipher started (our own HELLO always goes in the clear), tells file chunks (0x01, an 8-byte
 tag, data) from messages, and decodes messages.
 
-The states (`LinkState`) and every transition, all made in `_first_frame` and `_break`:
+The states (`WireState`) and every transition, all made in `_first_frame` and `_break`:
 
     AWAITING_HELLO --the peer's first frame is a HELLO encrypts_after accepts--> SEALED
     AWAITING_HELLO --any other first frame, or the link has no cipher---------> CLEAR
@@ -54,7 +54,7 @@ class FrameCipher(Protocol):
         """Decrypt one payload (in receiving order); ProtocolError if it does not open."""
 
 
-class LinkState(Enum):
+class WireState(Enum):
     """Where one link's protocol stands."""
 
     AWAITING_HELLO = "awaiting hello"  # nothing received yet: the peer's first frame is clear
@@ -115,10 +115,10 @@ class LinkProtocol:
         self._cipher = cipher
         self._own = own
         self._sealed: FrameCipher | None = None  # the cipher, once started (both directions)
-        self.state = LinkState.AWAITING_HELLO
+        self.state = WireState.AWAITING_HELLO
         if cipher is not None and cipher.started:
             self._sealed = cipher
-            self.state = LinkState.SEALED
+            self.state = WireState.SEALED
         overhead = AEAD_TAG_BYTES if cipher is not None else 0
         self._decoder = FrameDecoder(limits.max_frame_bytes + overhead)
         self._filling: bytearray | None = None
@@ -241,12 +241,12 @@ class LinkProtocol:
         ):
             cipher.start(message.node_id, message.nonce, message.ek)
             self._sealed = cipher
-            self.state = LinkState.SEALED
+            self.state = WireState.SEALED
         else:
-            self.state = LinkState.CLEAR
+            self.state = WireState.CLEAR
 
     def _break(self, reason: str) -> ProtocolViolation:
-        self.state = LinkState.BROKEN
+        self.state = WireState.BROKEN
         return ProtocolViolation(reason)
 
     def _frame(self, payload: bytes | bytearray, room: int, *, clear: bool) -> Frame | None:
@@ -262,5 +262,5 @@ class LinkProtocol:
 
 
 # Looked up once per frame: a module global is ten times faster than an Enum member.
-_AWAITING_HELLO = LinkState.AWAITING_HELLO
-_BROKEN = LinkState.BROKEN
+_AWAITING_HELLO = WireState.AWAITING_HELLO
+_BROKEN = WireState.BROKEN
