@@ -47,6 +47,7 @@ class Address:
     next_try: float = 0.0
     hint: str | None = None  # the node ID mDNS or gossip claims: a hint, never trusted
     bucket: str | None = None  # who brought it in while it is unproven (its share of the book)
+    forget_armed: bool = False  # a FORGET_ADDRESS timer is set for it (seen again: no reset)
 
     @property
     def key(self) -> Key:
@@ -234,6 +235,8 @@ class AddressBook:
         stay; one being dialled is looked at again when its dial ends, a linked node's when it
         leaves)."""
         address = self.known.get(key)
+        if address is not None:
+            address.forget_armed = False  # this timer fired
         if address is None or address.static or not _may_dial(address, linked):
             return
         if now >= address.last_seen + self._limits.known_address_ttl:
@@ -305,11 +308,12 @@ class AddressBook:
         address.last_seen = now
         # Seen again: a timer set for the old time stays (gossip repeats every address
         # often); when it fires, forget_if_stale finds the address fresh and sets it anew.
-        if self._timers.when(Timer(TimerKind.FORGET_ADDRESS, address.key)) is None:
+        if not address.forget_armed:
             self._forget_at(address)
 
     def _forget_at(self, address: Address) -> None:
         timer = Timer(TimerKind.FORGET_ADDRESS, address.key)
+        address.forget_armed = not address.static
         if address.static:
             self._timers.cancel(timer)
         else:

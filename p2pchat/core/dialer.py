@@ -46,12 +46,16 @@ class Dialer:
 
     def gossip(self, peer: Peer, peers: PeerList) -> None:
         """peer told us whom it links to: learn where they listen, and dial what is due."""
+        ctx = self._ctx
         for entry in peers.peers:
-            if entry.port:
-                self.learn(((entry.host, entry.port),), entry.node_id, "gossip", peer.node_id)
+            if entry.port and entry.node_id != ctx.node_id:
+                key = ((entry.host, entry.port),)
+                if not self.book.learn(key, entry.node_id, "gossip", ctx.now, peer.node_id):
+                    ctx.log(act.WARNING, "address book full; ignoring new addresses")
+                    break
         if peers.complete:
-            peer.links = frozenset(e.node_id for e in peers.peers) | {self._ctx.node_id}
-        self.dial_due()
+            peer.links = frozenset(e.node_id for e in peers.peers) | {ctx.node_id}
+        self.dial_due()  # it settles whether anyone waits for a link
 
     def learn(
         self,
