@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from p2pchat.ui.tui.keys import PASTE_WINDOW_SECONDS
 SCREEN_TIMEOUT = 20.0
 POLL = 0.1
 KEY_PAUSE = 0.15
+EXIT_TIMEOUT = 5.0  # how long a node may take to exit once its terminal is gone
 
 
 class Tmux:
@@ -69,7 +72,17 @@ class Tmux:
             time.sleep(POLL)
 
     def kill(self) -> None:
+        """Stop the server, then make sure no node it ran outlives it (a node whose terminal
+        went away must exit on the SIGHUP; one that does not is killed, not left behind)."""
+        pids = [int(p) for p in self.run("list-panes", "-a", "-F", "#{pane_pid}").split()]
         self.run("kill-server")
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while pids and time.monotonic() < deadline:
+            pids = [pid for pid in pids if _alive(pid)]
+            time.sleep(POLL)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # each pane is its own process group
 
 
 @pytest.fixture
@@ -81,6 +94,14 @@ def tmux() -> Iterator[Tmux]:
         yield server
     finally:
         server.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def free_port() -> int:
