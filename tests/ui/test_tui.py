@@ -750,21 +750,50 @@ def test_an_invite_shows_its_code_and_a_qr_code_to_scan() -> None:
     run(check)
 
 
-def test_a_typed_paste_whose_first_key_comes_alone_is_refused_whole() -> None:
-    # The driver can hand over a paste's first key on its own: it slipped into the input.
+@pytest.mark.parametrize(
+    ("first", "soon", "quick"),
+    [(1, True, True), (2, True, False)],
+    ids=["first-key-alone-rest-right-behind", "first-keys-alone-rest-after-a-stall"],
+)
+def test_a_typed_paste_whose_first_keys_come_alone_is_refused_whole(
+    first: int, soon: bool, quick: bool
+) -> None:
+    # The driver can hand over a paste's first keys on their own (and, on a busy machine, stall
+    # for a while before it reads the rest): they slipped into the input.
     text = multi_line_text(40_000)
 
-    def burst(part: str, *, quick: bool) -> TextTyped:
+    def burst(part: str, *, quick: bool, soon: bool) -> TextTyped:
         """Keys as the terminal driver hands them over: one message per burst."""
-        message = TextTyped(pasting=False, quick=quick)
+        message = TextTyped(pasting=False, quick=quick, soon=soon)
         message.parts.append(part)
         return message
 
     async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
         await pilot.press(*"keep")  # type: ignore[attr-defined]
-        app.post_message(burst(text[0], quick=False))
+        app.post_message(burst(text[:first], quick=False, soon=False))
         await pilot.pause()  # type: ignore[attr-defined]  # taken alone
-        app.post_message(burst(text[1:], quick=True))  # its first key came right behind
+        app.post_message(burst(text[first:], quick=quick, soon=soon))
+        await until(lambda: any("paste too long" in row for row in log_text(app)))
+        await until(lambda: not app.pasting)
+        await pilot.press(*" me", "enter")  # type: ignore[attr-defined]
+        assert sent(posted) == [ev.SendChat("keep me")]
+
+    run(check)
+
+
+def test_a_key_typed_just_before_a_refused_paste_stays() -> None:
+    # One key alone came from a person's finger, however soon the paste comes after it.
+    text = multi_line_text(40_000)
+
+    async def check(app: ChatApp, pilot: object, posted: list[object]) -> None:
+        await pilot.press(*"kee")  # type: ignore[attr-defined]
+        key = TextTyped(pasting=False, quick=False, soon=False)
+        key.parts.append("p")
+        app.post_message(key)
+        await pilot.pause()  # type: ignore[attr-defined]
+        paste = TextTyped(pasting=False, quick=False, soon=True)
+        paste.parts.append(text)
+        app.post_message(paste)
         await until(lambda: any("paste too long" in row for row in log_text(app)))
         await until(lambda: not app.pasting)
         await pilot.press(*" me", "enter")  # type: ignore[attr-defined]

@@ -61,7 +61,7 @@ class Composer:
         """Take a burst's text once target (the focused widget) has handled the keys before it."""
         # When the focus moves (to the multi-line box), two queues hold bursts: they are taken
         # in turn, in the order they were typed.
-        taken = _Typed(text, typed.continues_paste(text), typed.pasting, typed.quick)
+        taken = _Typed(text, typed.continues_paste(text), typed.pasting, typed.quick, typed.soon)
         target.call_later(self._take_in_order, self._typed_posted, taken)
         self._typed_posted += 1
 
@@ -108,15 +108,19 @@ class Composer:
             # paste and see a slow, short burst: while the paste window is open, or right
             # behind a refused paste, it is more of the same paste. And the first key of a
             # paste can come alone: a long burst whose first key came within
-            # TYPED_PASTE_GAP_SECONDS of it (no fingers are that quick) is the rest of it.
+            # TYPED_PASTE_GAP_SECONDS of it (no fingers are that quick) is the rest of it; and
+            # a paste's first few keys can come alone after a stall: a long burst within
+            # STALLED_PASTE_GAP_SECONDS of a burst of several keys (no fingers type those) is too.
             recent = now - burst.taken_at < PASTE_WINDOW_SECONDS
             long = len(text) >= PASTE_MIN_KEYS
             refused = burst.notice is not None and long
-            continues = (recent and (typed.pasting or refused)) or (long and typed.quick)
+            machine = typed.quick or (typed.soon and burst.last_part > 1)
+            continues = (recent and (typed.pasting or refused)) or (long and machine)
         if burst is None or not continues:
             burst = self._burst = _Burst(self._box.read())
         burst.taken_at = now
         burst.chars += len(text)
+        burst.last_part = len(text)
         log = self._log()
         if burst.notice is not None:
             # Refused already: the rest of it is dropped too, and counted in the same line.
@@ -147,6 +151,7 @@ class _Burst:
     chars: int = 0
     notice: Entry | None = None  # the line that says it was refused, and how long it is
     taken_at: float = 0.0  # when the app took its last part (monotonic)
+    last_part: int = 0  # characters in that part
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,4 +161,5 @@ class _Typed:
     text: str
     continues: bool  # more of the paste before it, as the keys alone tell
     pasting: bool
-    quick: bool
+    quick: bool  # its first key came within TYPED_PASTE_GAP_SECONDS of a text key
+    soon: bool  # ... within STALLED_PASTE_GAP_SECONDS

@@ -18,7 +18,11 @@ from textual.message import Message
 # PASTE_MIN_KEYS keys each within TYPED_PASTE_GAP_SECONDS of the one before come from a paste
 # or a program, never from a person's fingers. Until PASTE_WINDOW_SECONDS after the last such
 # key the paste may go on: Enter is a line break then, and quick or long bursts are more of it.
+# A busy machine can stall the driver between two reads of one paste: a long burst whose first
+# key came within STALLED_PASTE_GAP_SECONDS of a text key is the rest of it (after typing a key a
+# person needs longer than that to paste).
 TYPED_PASTE_GAP_SECONDS = 0.015
+STALLED_PASTE_GAP_SECONDS = 0.25
 PASTE_MIN_KEYS = 4
 PASTE_WINDOW_SECONDS = 1.0
 # Keys that are text in the middle of a paste (Enter and Ctrl+J are line breaks there).
@@ -28,11 +32,12 @@ BURST_TEXT_KEYS = {"enter": "\n", "ctrl+j": "\n", "tab": "\t"}
 class TextTyped(Message, bubble=False):
     """Printable keys of one burst, joined; filled on the terminal driver's thread."""
 
-    def __init__(self, *, pasting: bool, quick: bool) -> None:
+    def __init__(self, *, pasting: bool, quick: bool, soon: bool | None = None) -> None:
         super().__init__()
         self.parts: list[str] = []
         self.pasting = pasting  # its first key came while a paste went on
         self.quick = quick  # its first key came within TYPED_PASTE_GAP_SECONDS of a text key
+        self.soon = quick if soon is None else soon  # ... within STALLED_PASTE_GAP_SECONDS
 
     def continues_paste(self, text: str) -> bool:
         """True if this burst is more of a paste: quick, or long (keys a person typed are not)."""
@@ -59,14 +64,15 @@ class KeyJoiner:
             with self._lock:
                 now = time.monotonic()
                 pasting = now < self._paste_until
-                quick = now - self._last_text_key < TYPED_PASTE_GAP_SECONDS
+                gap = now - self._last_text_key
+                quick, soon = gap < TYPED_PASTE_GAP_SECONDS, gap < STALLED_PASTE_GAP_SECONDS
                 text = self._key_text(message, now)
                 if text is not None:
                     typed = self._open
                     if typed is not None:
                         typed.parts.append(text)
                         return None
-                    typed = self._open = TextTyped(pasting=pasting, quick=quick)
+                    typed = self._open = TextTyped(pasting=pasting, quick=quick, soon=soon)
                     typed.parts.append(text)
                     return typed
                 self._open = None
