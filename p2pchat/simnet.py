@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -89,6 +90,7 @@ class SimNode:
     views: list[vw.View] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     rediscovers: int = 0
+    sent: Counter[str] = field(default_factory=Counter)  # frames sent, by message type
     alive: bool = True
     next_tick: float | None = None
 
@@ -159,6 +161,10 @@ class SimNet:
         self._listeners[(host, SIM_PORT)] = node
         self._handle(node, ev.Started(mdns=False))
         return node
+
+    def crypto(self, name: str) -> SimCrypto:
+        """A node's keys (tests sign, or fail to sign, as that node)."""
+        return self._cryptos[name]
 
     def address(self, name: str) -> tuple[str, int]:
         """Where a node listens."""
@@ -332,10 +338,13 @@ class SimNet:
                 if self.codec:
                     frame = encode_frame(encode_message(message), self.limits.max_frame_bytes)
                 lossy = isinstance(message, Chat | Direct)
+                node.sent[type(message).__name__] += len(action.conns)
                 for conn in action.conns:
                     self._transmit(conn, message, frame, lossy)
             case act.Close():
                 self._drop_end(action.conn, notify_peer=True)
+            case act.PauseReading():
+                pass  # the simulated network has no flow control: frames arrive anyway
             case act.Show():
                 node.views.append(action.view)
             case act.Store():

@@ -31,7 +31,7 @@ class Chaos:
     crashes: int = 6
     partitions: int = 2
     partition_length: float = 12.0
-    ping_interval: float = 1.0
+    ping_after_silence: float = 1.0
     codec: bool = True
 
 
@@ -69,8 +69,8 @@ def run_chaos(seed: int, chaos: Chaos | None = None) -> Outcome:
     limits = replace(
         Limits(),
         backfill_messages=100_000,
-        ping_interval=chaos.ping_interval,
-        peer_timeout=chaos.ping_interval * 4,
+        ping_after_silence=chaos.ping_after_silence,
+        peer_timeout=chaos.ping_after_silence * 4,
     )
     net = SimNet(seed=seed, limits=limits, jitter=chaos.jitter, loss=chaos.loss, codec=chaos.codec)
     rng = random.Random(seed ^ 0x5EED)

@@ -39,7 +39,7 @@ def main() -> int:
         loss=args.loss,
         crashes=args.crashes,
         partitions=args.partitions,
-        ping_interval=2.0 if args.nodes > 50 else 1.0,
+        ping_after_silence=2.0 if args.nodes > 50 else 1.0,
         codec=args.codec,
     )
     failed = []

@@ -26,6 +26,15 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseReading:
+    """Read nothing more from conn for seconds (then a little at a time until the next
+    pause): its peer writes faster than the rate limit allows, and TCP slows it down."""
+
+    conn: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """Close a connection; flush=True sends what is queued first.
 
@@ -146,6 +155,7 @@ Action = (
     Dial
     | Send
     | Close
+    | PauseReading
     | Show
     | Store
     | RememberDirect

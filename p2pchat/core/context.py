@@ -20,6 +20,9 @@ COUNTERS = (
     "duplicates",  # live frames of messages we already had
     "relayed",  # copies we forwarded to others
     "rejected",  # messages with bad signatures or altered copies
+    "checked_later",  # messages shown before their signature was checked (straight from author)
+    "withdrawn",  # of those, messages whose signature then failed: let go
+    "slowed_down",  # times we stopped reading an author's link: it wrote over its rate limit
     "equivocations",  # message IDs whose author signed two versions
 )
 

@@ -9,6 +9,7 @@ strikes waiting.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -49,6 +50,22 @@ class TokenBucket:
             return True
         return False
 
+    def borrow(self, now: float, max_debt: float) -> float | None:
+        """Use one token, going into debt down to -max_debt if there is none; the seconds
+        until a token is back (0.0 if none was borrowed), or None past max_debt (not used)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens - 1.0 < -max_debt:
+            return None
+        self.tokens -= 1.0
+        return 0.0 if self.tokens >= 0.0 else (1.0 - self.tokens) / self.rate
+
+    def ready_at(self, now: float) -> float:
+        """When the next token will be there (now if there is one)."""
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        # At least a millisecond on: a token short by a rounding error must not be due "now".
+        return now if tokens >= 1.0 else now + max((1.0 - tokens) / self.rate, 0.001)
+
 
 class Guard:
     """Per-author and per-peer rate limits, meters, strikes per peer and bans per address."""
@@ -78,6 +95,30 @@ class Guard:
         if not ok:
             self.throttled += 1
         return ok
+
+    def allow_from_author(self, author: str, now: float, host: str | None = None) -> float | None:
+        """A message live from its author on its own link: the seconds to stop reading that
+        link (0.0: none), or None if even that is over the limit (then it is dropped).
+
+        The author's rate limit holds on average: an honest author who writes faster (a long
+        paste) is slowed down by TCP instead of dropped, down to a debt of one burst and what
+        one read can hold.
+        """
+        limits = self._limits
+        budget = (limits.author_rate, limits.author_burst)
+        bucket = _bucket(self._authors, author, budget, now, limits.max_tracked_authors)
+        wait = bucket.borrow(
+            now, limits.author_burst + limits.recv_bytes / limits.min_chat_frame_bytes
+        )
+        if wait is not None:
+            host_key = f"host {host}" if _shared(host) else None  # its host's share, as relays
+            if not self._take(
+                self._peers, author, host_key, (limits.peer_rate, limits.peer_burst), now
+            ):
+                wait = None
+        if wait is None:
+            self.throttled += 1
+        return wait
 
     def allow(self, meter: Meter, peer: str, now: float, host: str | None = None) -> bool:
         """True if peer (at host) may have one more of what meter counts; False (counted) if not."""
@@ -152,6 +193,7 @@ class Guard:
         return True
 
 
+@functools.lru_cache(maxsize=1024)  # one parse per host, not one per message
 def _shared(host: str | None) -> bool:
     """True if identities at host share budgets (any host but this machine's loopback)."""
     if host is None:

@@ -291,6 +291,23 @@ class History:
         self._last_ts[chat.author] = max(self._last_ts[chat.author], chat.ts)
         return held
 
+    def withdraw(self, author: str, seq: int, now: float) -> Chat | None:
+        """Let go of a held message that proved invalid; return it. Its seq is given up (no
+        gap is left to wait for); a valid copy that comes later is still new."""
+        chat = self._messages.pop((author, seq), None)
+        if chat is None:
+            return None
+        self._order.remove((chat.lamport, author, seq))
+        self._recent = None
+        self._text_bytes -= len(chat.text)
+        seqs = self._seqs[author]
+        seqs.remove(seq)
+        if not seqs:
+            del self._seqs[author]
+        self._given_up[author] = max(self._given_up.get(author, 0), seq)
+        self._advance(author, now)
+        return chat
+
     def give_up(self, author: str, floor: int, now: float) -> None:
         """Stop waiting for seqs of a tracked author at or below floor (they stay welcome)."""
         if author in self._contiguous and floor > self._contiguous[author]:

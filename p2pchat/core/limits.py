@@ -74,6 +74,12 @@ class Limits:
     max_parallel_syncs: int = 2
     sync_min_interval: float = 2.0
     gap_timeout: float = 60.0
+    # A message straight from its author over its own link is shown at once and its signature
+    # checked check_delay later, with others, check_batch_messages per turn (check_batch_pause
+    # apart): off the hot path, and always before we relay it, serve it or store it.
+    check_delay: float = 0.2
+    check_batch_messages: int = 256
+    check_batch_pause: float = 0.005
     clock_skew_warning: float = 60.0
 
     # Hostile peers: rate limits (messages/s and bursts), strikes, bans.
@@ -114,9 +120,13 @@ class Limits:
     known_address_ttl: float = 1800.0
     connect_timeout: float = 3.0
 
-    # Liveness: a peer silent for peer_timeout is gone; pings keep healthy links talking.
-    ping_interval: float = 1.0
-    peer_timeout: float = 4.0
+    # Liveness: any frame counts; a link silent for ping_after_silence gets a ping, a peer
+    # silent for peer_timeout is gone. At most max_pings_per_second leave (idle cost flat in
+    # the room's size): up to about 40 peers each silent link is pinged on time; beyond, later.
+    ping_after_silence: float = 2.5
+    peer_timeout: float = 9.0
+    max_pings_per_second: float = 8.0
+    housekeeping_interval: float = 1.0  # queued syncs and retention, while we have peers
 
     # Redial with capped exponential backoff and jitter.
     redial_first_delay: float = 0.5
@@ -137,7 +147,15 @@ class Limits:
     inbox_bytes: int = 16 * 1024 * 1024
     node_batch_events: int = 64
     recv_bytes: int = 256 * 1024
+    min_chat_frame_bytes: int = 300  # no valid chat frame is smaller (IDs, key, signature)
     write_stall_timeout: float = 10.0
+    # An author over its rate limit on its own link: stop reading it this long at most at a
+    # time (well under write_stall_timeout, after which its blocked send would fail), then
+    # read paused_read_bytes at a time until it is within the limit again. Its debt may reach
+    # one burst plus what one read can hold (recv_bytes of the smallest chat frames): what was
+    # read is taken; past that a message is dropped, as a relayed flood is.
+    max_read_pause: float = 4.0
+    paused_read_bytes: int = 4096
     flush_timeout: float = 0.5
     tcp_keepalive_idle: int = 5
     tcp_keepalive_interval: int = 2

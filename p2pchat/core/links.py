@@ -1,4 +1,4 @@
-"""Links: handshakes, one link per peer (the tie-break), spares, liveness, leaving, strikes.
+"""Links: handshakes, one link per peer (the tie-break), spares, time-outs, leaving, strikes.
 
 A link is HANDSHAKING until the handshake accepts the peer, then the peer's PRIMARY link, or a
 SPARE beside it while the two ends settle which of two links between them stays.
@@ -22,7 +22,6 @@ from p2pchat.core.handshake import Accepted, Handshake, Proceed, Refusal, Reject
 from p2pchat.core.limits import PROTOCOL_VERSION, SHORT_ID_CHARS
 from p2pchat.core.members import Members, Peer, PeerState
 from p2pchat.core.messages import (
-    MAX_NONCE,
     Bye,
     ByeReason,
     ErrorFrame,
@@ -30,8 +29,6 @@ from p2pchat.core.messages import (
     Message,
     PeerAddress,
     PeerList,
-    Ping,
-    Pong,
     RefusalCode,
 )
 from p2pchat.core.names import Names
@@ -103,8 +100,6 @@ class Links:
         self._book = dialer.book
         self._guard = guard
         self._hooks = hooks
-        self._ping_nonce = 0
-        self._last_heartbeat = 0.0
 
     # ------------------------------------------------------------ connections
 
@@ -249,44 +244,12 @@ class Links:
         ctx = self._ctx
         ctx.timers.schedule_by(Timer(TimerKind.ANNOUNCE), ctx.now + ctx.limits.links_announce_delay)
 
-    # --------------------------------------------------------------- liveness
-
-    def ping(self, link: Link, peer: Peer, ping: Ping) -> None:
-        """Answer a ping; note how far the peer's clock is from ours."""
-        ctx = self._ctx
-        ctx.emit(act.Send((link.conn,), Pong(ping.nonce)))
-        peer.clock_offset = ping.wall - ctx.wall
-        limit = ctx.limits.clock_skew_warning
-        if abs(peer.clock_offset) > limit and not peer.clock_flagged:
-            peer.clock_flagged = True
-            ctx.show(
-                vw.Notice(
-                    f"{self._names.of(peer)}'s clock is {peer.clock_offset:+.0f} s off ours "
-                    "(message order is not affected)"
-                )
-            )
-
-    def pong(self, peer: Peer, pong: Pong) -> None:
-        """An answer to our last ping: the peer's round-trip time."""
-        if pong.nonce == self._ping_nonce:
-            peer.rtt = self._ctx.now - self._last_heartbeat
-
-    def heartbeat(self, digest: str, recent: str) -> None:
-        """Drop peers silent for too long; ping the rest, all with one frame."""
-        ctx = self._ctx
-        now = ctx.now
-        for peer in list(self._peers.values()):
-            link = self.primary(peer)
-            if link is not None and now >= peer.last_heard + ctx.limits.peer_timeout:
-                self.close(link, "timed out", flush=False)
-                self.lose(link, "timed out", expected=False)
-        conns = self._members.conns()
-        if conns:
-            self._ping_nonce = (self._ping_nonce + 1) % MAX_NONCE
-            self._last_heartbeat = now
-            ctx.emit(act.Send(conns, Ping(self._ping_nonce, digest, ctx.wall, recent)))
-        if self._peers:
-            ctx.timers.schedule(Timer(TimerKind.HEARTBEAT), now + ctx.limits.ping_interval)
+    def time_out(self, peer: Peer) -> None:
+        """peer was silent for too long (liveness): its link is dead."""
+        link = self.primary(peer)
+        if link is not None:
+            self.close(link, "timed out", flush=False)
+            self.lose(link, "timed out", expected=False)
 
     # ----------------------------------------------------------------- timers
 
@@ -369,8 +332,6 @@ class Links:
             if peer.conn is None:  # SWITCHING
                 when = timers.when(Timer(TimerKind.SWITCHING, peer.node_id))
                 _check_timer(when, peer.switching_until)
-        if self._peers and timers.when(Timer(TimerKind.HEARTBEAT)) is None:
-            raise InvariantError("mesh: peers but no heartbeat scheduled")
 
     # ---------------------------------------------------------------- private
 
@@ -438,11 +399,6 @@ class Links:
         link.peer_id = peer_id
         address = self._remember_address(link, hello)
         if peer is None:
-            heartbeat = Timer(TimerKind.HEARTBEAT)
-            ctx.timers.schedule(
-                heartbeat,
-                max(ctx.timers.when(heartbeat) or 0.0, ctx.now + ctx.limits.ping_interval),
-            )
             peer = Peer(
                 node_id=peer_id,
                 nick=nick,

@@ -32,6 +32,9 @@ class Peer:
     since: float
     last_heard: float
     rtt: float | None = None
+    pinged_at: float | None = None  # when our last ping to it left (ping_nonce: its nonce)
+    ping_nonce: int = 0
+    read_paused_until: float = float("-inf")  # we stopped reading its link until then
     switching_until: float = 0.0
     links: frozenset[str] | None = None
     sync: sync.LinkSync = field(default_factory=sync.LinkSync)

@@ -31,6 +31,7 @@ from p2pchat.core.history import History
 from p2pchat.core.invite import MAX_INVITE_ADDRESSES, Invite, encode_invite
 from p2pchat.core.limits import PROTOCOL_VERSION, Limits
 from p2pchat.core.links import Link, Links
+from p2pchat.core.liveness import Liveness
 from p2pchat.core.members import Members, Peer
 from p2pchat.core.messages import (
     Auth,
@@ -120,6 +121,7 @@ class Mesh:
             last_seq=last_seq,
         )
         self.roomsync = RoomSync(ctx, members, names, self.room)
+        self.liveness = Liveness(ctx, members, names, self.roomsync.digest_pair)
         self.directs = Directs(
             ctx,
             members,
@@ -218,6 +220,8 @@ class Mesh:
             if not ctx.closing:
                 self.room.check_invariants()
                 self.roomsync.check_invariants()
+                self.liveness.check_invariants()
+                self._check_housekeeping()
             ctx.timers.check_invariants()
         self.history.check_invariants(thorough=thorough)
 
@@ -304,6 +308,10 @@ class Mesh:
 
     def peer_linked(self, peer: Peer) -> None:
         """peer has a new primary link: catch up with it, resume what it carried."""
+        timers, housekeeping = self.ctx.timers, Timer(TimerKind.HOUSEKEEPING)
+        if timers.when(housekeeping) is None:
+            timers.schedule(housekeeping, self.ctx.now + self.ctx.limits.housekeeping_interval)
+        self.liveness.linked(peer)
         self.roomsync.linked(peer)
         self.files.on_link_up(peer)
 
@@ -316,6 +324,11 @@ class Mesh:
         self.files.resume_from(peer)
 
     # ---------------------------------------------------------------- private
+
+    def _check_housekeeping(self) -> None:
+        """Raise InvariantError unless housekeeping is scheduled while we have peers."""
+        if self.members.peers and self.ctx.timers.when(Timer(TimerKind.HOUSEKEEPING)) is None:
+            raise InvariantError("mesh: peers but no housekeeping scheduled")
 
     def _answer(
         self,
@@ -362,11 +375,12 @@ class Mesh:
         link = by_conn.get(event.conn)
         for message in event.messages:
             if link is None or by_conn.get(event.conn) is not link:
-                return
+                break
             if link.peer_id is None:
                 self.links.handshake_frame(link, message)
             else:
                 self._on_peer_message(link, self.members.peers[link.peer_id], message)
+        self.room.pause_readers()
 
     def _on_peer_message(self, link: Link, peer: Peer, message: Message) -> None:
         ctx = self.ctx
@@ -380,8 +394,8 @@ class Mesh:
                 self.directs.receive(link, peer, message)
             case Ping():
                 if not self._metered(Meter.PING, peer):
-                    self.links.ping(link, peer, message)
-                    self.roomsync.ping(peer, message)
+                    self.liveness.ping(link.conn, peer, message)
+                    self.roomsync.digests_heard(peer, message.digest, message.recent)
             case SyncRequest():
                 if not self._metered(Meter.SYNC, peer):
                     self.roomsync.answer(peer, link.conn, message)
@@ -396,7 +410,8 @@ class Mesh:
             case FileEnd() | FileStop():
                 self._file_frame(peer, message)
             case Pong():
-                self.links.pong(peer, message)
+                self.liveness.pong(peer, message)
+                self.roomsync.digests_heard(peer, message.digest, message.recent)
             case PeerList():
                 if not self._metered(Meter.GOSSIP, peer):
                     self.dialer.gossip(peer, message)
@@ -446,16 +461,24 @@ class Mesh:
                 self.links.switching_due(subject)
             case TimerKind.SYNC if isinstance(subject, str):
                 self.roomsync.timeout_due(subject)
-            case TimerKind.HEARTBEAT:
+            case TimerKind.LIVENESS if isinstance(subject, str):
+                gone = self.liveness.due(subject)
+                if gone is not None:
+                    self.links.time_out(gone)
+            case TimerKind.HOUSEKEEPING:
                 self.roomsync.next()
                 self.room.expire()
-                self.links.heartbeat(self.history.digest(), self.roomsync.recent_digest())
+                if self.members.peers:
+                    due = ctx.now + ctx.limits.housekeeping_interval
+                    ctx.timers.schedule(Timer(TimerKind.HOUSEKEEPING), due)
             case TimerKind.ANNOUNCE:
                 self.links.announce_due()
             case TimerKind.ALONE_HINT:
                 ctx.show(vw.Notice(self._alone_hint()))
             case TimerKind.GAP:
                 self.room.expire()
+            case TimerKind.CHECK:
+                self.room.check_due()
             case TimerKind.DIAL | TimerKind.DIAL_SLOT:
                 self.dialer.dial_due()
             case TimerKind.FORGET_ADDRESS if isinstance(subject, tuple):
@@ -466,8 +489,7 @@ class Mesh:
     def _on_network_changed(self) -> None:
         """Addresses that failed while we had no (or another) network are worth a try now,
         not after their backoff; and links that did not survive the change are found sooner."""
-        if self.members.peers:
-            self.ctx.timers.schedule(Timer(TimerKind.HEARTBEAT), self.ctx.now)
+        self.liveness.probe_all()
         self.dialer.network_changed()
 
     def _other_passphrase_seen(self) -> None:
@@ -520,5 +542,6 @@ class Mesh:
     def _shutdown(self) -> None:
         if self.ctx.closing:
             return
+        self.room.check_unchecked()  # what is good is stored before we go
         self.ctx.closing = True
         self.links.close_all()

@@ -205,10 +205,13 @@ class Ping(Record, frozen=True):
 
 
 class Pong(Record, frozen=True):
-    """Answer to a Ping."""
+    """Answer to a Ping, with the answering side's digests (as a ping carries them; NO_DIGEST
+    from a peer that sends none)."""
 
     WIRE_TYPE: ClassVar[str] = "pong"
     nonce: PingNonce
+    digest: Annotated[Digest, Wire("h", optional=True)] = NO_DIGEST
+    recent: Annotated[Digest, Wire("r", optional=True)] = NO_DIGEST
 
 
 class PeerAddress(Record, frozen=True):

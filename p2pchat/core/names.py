@@ -25,6 +25,9 @@ class Names:
         self._members = members
         self._warned = RecentIds(ctx.limits.max_tracked_peers, float("inf"))
         self._told_trust_full = False
+        # node ID -> (nick, trust.version) last vouched for with nothing to say: the same again
+        # while the table is unchanged has nothing to say either (the usual message).
+        self._plain: dict[str, tuple[str, int]] = {}
 
     def display_name(self, node_id: str, nick: str) -> str:
         """nick, or nick#shortid when it is not plainly this key's.
@@ -61,7 +64,13 @@ class Names:
             if then_show is not None:
                 ctx.show(then_show())
             return
+        if then_show is None and self._plain.get(node_id) == (nick, self.trust.version):
+            return
         verdict = self.trust.check(nick, node_id)
+        if not verdict.new and verdict.conflict_with is None and verdict.lookalike_of is None:
+            if len(self._plain) >= ctx.limits.max_tracked_authors:
+                self._plain.clear()  # bounded: authors come from the network
+            self._plain[node_id] = (nick, self.trust.version)
         if then_show is not None:
             ctx.show(then_show())
         if verdict.new:

@@ -1,7 +1,17 @@
-"""The room: vetting what arrives, accepting it in order, relaying it, and what we write."""
+"""The room: vetting what arrives, accepting it in order, relaying it, and what we write.
+
+Verify before vouching: a message that comes live from its author over the author's own link
+is proven by the link (authenticated in the handshake, sealed with AES-GCM), so it is shown at
+once and its signature checked a little later with others (`check_delay`), and always before we
+vouch for it: before relaying it, serving it in a sync or storing it. Anything else (relayed,
+in a sync batch, a copy that differs from one we hold) is checked before it counts. A message
+whose signature then fails is withdrawn: let go from the history, never stored, shown as
+withdrawn, and its author gets a strike (only its author could have sent it on that link).
+"""
 
 from __future__ import annotations
 
+import itertools
 from enum import Enum
 
 from p2pchat.core import actions as act
@@ -20,11 +30,14 @@ from p2pchat.core.names import Names
 from p2pchat.core.relay import relay_targets
 from p2pchat.core.timers import Timer, TimerKind
 
+READ_PAUSE_STEP = 0.05  # a pause this little longer than the one asked for is not asked again
+
 
 class Verdict(Enum):
     """What a received room message is, once vetted."""
 
     NEW = "new"  # verified, within the rate limits: accept it
+    NEW_UNCHECKED = "new unchecked"  # as NEW, live from its author: the link proves it for now
     DUPLICATE = "duplicate"  # held or seen before (or our own)
     THROTTLED = "throttled"  # over its author's or relay's rate limit
     INVALID = "invalid"  # a bad signature or an altered copy (the relay got a strike)
@@ -65,17 +78,20 @@ class Room:
         self._guard = guard
         self._equivocations = RecentIds(ctx.limits.max_tracked_peers, ctx.limits.strike_memory)
         self._losers = RecentIds(ctx.limits.max_tracked_peers, ctx.limits.strike_memory)
+        self._withdrawn = RecentIds(ctx.limits.max_tracked_peers, ctx.limits.strike_memory)
+        self._unchecked: dict[tuple[str, int], Chat] = {}  # accepted, signature not checked yet
+        self._pauses: dict[int, float] = {}  # conn -> seconds to stop reading it, this batch
 
     def chat(self, peer: Peer, chat: Chat) -> bool:
         """A room message flooded to us by peer: vet, accept, show, relay; True if it shows
         a gap in its author's messages (then ask peer for a sync)."""
         ctx = self._ctx
-        verdict = self.vet(chat, peer)
-        if verdict is not Verdict.NEW:
+        verdict = self.vet(chat, peer, live=True)
+        if verdict is not Verdict.NEW and verdict is not Verdict.NEW_UNCHECKED:
             if verdict is Verdict.DUPLICATE:
                 ctx.counters["duplicates"] += 1
             return False
-        if not self.accept(chat):
+        if not self.accept(chat, checked=verdict is Verdict.NEW):
             return False
         ctx.counters["delivered_live"] += 1
         ctx.show(self.view(chat, backfill=False))
@@ -83,19 +99,22 @@ class Room:
         self._relay(chat, peer.node_id)
         return gap
 
-    def vet(self, chat: Chat, peer: Peer | None) -> Verdict:
-        """Classify a received room message: new (verified), duplicate, throttled or invalid.
+    def vet(self, chat: Chat, peer: Peer | None, *, live: bool = False) -> Verdict:
+        """Classify a received room message: new, duplicate, throttled or invalid.
 
         Signatures are checked before anything is marked seen, so a forgery cannot take a real
-        message's ID. A copy that differs from the one we hold is checked too: a bad signature
-        is the relay's fault (a strike), a good one proves its author signed two versions of
-        one ID (equivocation), which is never held against the relay.
+        message's ID; only a message live from its author on its own link (live, and peer is
+        its author) is NEW_UNCHECKED instead, checked later. A copy that differs from the one we
+        hold is checked too: a bad signature is the relay's fault (a strike), a good one proves
+        its author signed two versions of one ID (equivocation), never held against the relay.
         """
         ctx = self._ctx
         held = self.history.get(chat.author, chat.seq)
         if held is not None:
             if held == chat:
                 return Verdict.DUPLICATE
+            if not self._checked(held):  # ours was never checked: it may be the bad one
+                return self.vet(chat, peer, live=live)
             losing = f"{chat.msg_id}:{chat.signature.hex()}"
             if losing in self._losers:  # a version we already checked and set aside
                 return Verdict.DUPLICATE
@@ -107,26 +126,67 @@ class Room:
             return Verdict.DUPLICATE
         if chat.author == ctx.node_id or not self.history.is_new(chat.author, chat.seq, chat.ts):
             return Verdict.DUPLICATE
-        if not self._signed(chat):
+        from_author = live and peer is not None and peer.node_id == chat.author
+        trusted = from_author and chat.msg_id not in self._withdrawn
+        if not trusted and not self._signed(chat):
             self._links.strike(peer, "a message with a bad signature")
             return Verdict.INVALID
-        relay, host = (peer.node_id, peer.host) if peer else (None, None)
-        if not self._guard.allow_message(chat.author, relay, ctx.now, host):
-            return Verdict.THROTTLED
-        return Verdict.NEW
+        if from_author and peer is not None:
+            wait = self._guard.allow_from_author(chat.author, ctx.now, peer.host)
+            if wait is None:
+                return Verdict.THROTTLED
+            if wait > 0.0:
+                self._slow_down(peer, wait)
+        else:
+            relay, host = (peer.node_id, peer.host) if peer else (None, None)
+            if not self._guard.allow_message(chat.author, relay, ctx.now, host):
+                return Verdict.THROTTLED
+        return Verdict.NEW_UNCHECKED if trusted else Verdict.NEW
 
-    def accept(self, chat: Chat) -> bool:
-        """Hold and store a message if it is new; False if it was seen before."""
+    def accept(self, chat: Chat, *, checked: bool = True) -> bool:
+        """Hold a message if it is new, and store it once its signature is checked (not
+        checked: soon, with others); False if it was seen before."""
         ctx = self._ctx
         if chat.author == ctx.node_id and chat.seq <= self.seq:
             return False
         if not self.history.add(chat, ctx.now, ctx.wall):
             return False
         self._raise_clock(chat.lamport)
-        ctx.emit(act.Store(chat))
+        if checked:
+            ctx.emit(act.Store(chat))
+        else:
+            ctx.counters["checked_later"] += 1
+            self._unchecked[(chat.author, chat.seq)] = chat
+            ctx.timers.schedule_by(Timer(TimerKind.CHECK), ctx.now + ctx.limits.check_delay)
         self._names.vouch(chat.author, chat.nick)
         self.arm_gap_timer()
         return True
+
+    def check_due(self) -> None:
+        """Check a batch of the messages shown unchecked; the rest a moment later."""
+        self.check_unchecked(self._ctx.limits.check_batch_messages)
+        if self._unchecked:
+            ctx = self._ctx
+            ctx.timers.schedule(Timer(TimerKind.CHECK), ctx.now + ctx.limits.check_batch_pause)
+
+    def check_unchecked(self, limit: int | None = None) -> None:
+        """Check the signatures of (up to limit of) the messages held unchecked, oldest first:
+        store the good ones, withdraw the bad ones. Before we serve a sync, and on leaving."""
+        unchecked = self._unchecked
+        count = len(unchecked) if limit is None else min(limit, len(unchecked))
+        for chat in list(itertools.islice(unchecked.values(), count)):  # one scan per batch
+            self._checked(chat)
+
+    def withdraw(self, chat: Chat) -> None:
+        """chat, held unchecked, does not carry its author's valid signature: let it go."""
+        ctx = self._ctx
+        if self.history.withdraw(chat.author, chat.seq, ctx.now) is None:
+            return
+        self._withdrawn.add(chat.msg_id, ctx.now)
+        ctx.counters["withdrawn"] += 1
+        display = self._names.display_name(chat.author, chat.nick)
+        ctx.show(vw.Withdrawn(chat.msg_id, chat.author, display))
+        self._links.strike(self._members.peers.get(chat.author), "a message it did not sign")
 
     def view(
         self, chat: Chat, *, backfill: bool = False, restored: bool = False
@@ -198,11 +258,15 @@ class Room:
             self._ctx.timers.schedule_by(Timer(TimerKind.GAP), gap)
 
     def check_invariants(self) -> None:
-        """Raise InvariantError unless an open gap has its timer."""
+        """Raise InvariantError unless an open gap has its timer, and so do messages held
+        unchecked."""
+        timers = self._ctx.timers
         gap = self.history.next_gap_deadline()
-        when = self._ctx.timers.when(Timer(TimerKind.GAP))
+        when = timers.when(Timer(TimerKind.GAP))
         if gap is not None and not self._ctx.closing and (when is None or when > gap):
             raise InvariantError(f"room: a gap is due at {gap} but its timer is at {when}")
+        if self._unchecked and timers.when(Timer(TimerKind.CHECK)) is None:
+            raise InvariantError("room: messages held unchecked but no check scheduled")
 
     def _raise_clock(self, lamport: int) -> None:
         # A message raises our clock by at most max_lamport_leap: a forged huge clock cannot
@@ -215,9 +279,43 @@ class Room:
         neighbours = {node_id: p.links for node_id, p in linked.items()}
         targets = relay_targets(self._ctx.node_id, chat.author, sender, neighbours)
         conns = tuple(c for t in targets if (c := linked[t].conn) is not None)
-        if conns:
+        if conns and self._checked(chat):  # we vouch for what we pass on: checked first
             self._ctx.counters["relayed"] += len(conns)
             self._ctx.emit(act.Send(conns, chat))
+
+    def pause_readers(self) -> None:
+        """After a batch of frames: stop reading the links of authors who wrote over their
+        rate limit, each for the longest pause its messages asked for (one action each)."""
+        ctx = self._ctx
+        for conn, seconds in self._pauses.items():
+            ctx.counters["slowed_down"] += 1
+            ctx.emit(act.PauseReading(conn, seconds))
+        self._pauses.clear()
+
+    def _slow_down(self, peer: Peer, wait: float) -> None:
+        """peer writes faster than its rate limit: its link is to be read no more for a while
+        (at most max_read_pause, well within the time its sends may block before they fail)."""
+        ctx = self._ctx
+        seconds = min(wait, ctx.limits.max_read_pause)
+        until = ctx.now + seconds
+        if peer.conn is not None and until > peer.read_paused_until + READ_PAUSE_STEP:
+            peer.read_paused_until = until
+            self._pauses[peer.conn] = max(self._pauses.get(peer.conn, 0.0), seconds)
+
+    def _checked(self, chat: Chat) -> bool:
+        """True if chat (held) is known good: checked now if it was held unchecked (then
+        stored, or withdrawn if its signature fails)."""
+        key = (chat.author, chat.seq)
+        if self._unchecked.get(key) is not chat:
+            return True
+        del self._unchecked[key]
+        if self.history.get(chat.author, chat.seq) is not chat:
+            return True  # let go meanwhile (retention): nothing to store or withdraw
+        if self._signed(chat):
+            self._ctx.emit(act.Store(chat))
+            return True
+        self.withdraw(chat)
+        return False
 
     def _signed(self, chat: Chat) -> bool:
         signed = chat_signing_bytes(self._ctx.room, chat)

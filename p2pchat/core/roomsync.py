@@ -10,14 +10,14 @@ from p2pchat.core import views as vw
 from p2pchat.core.context import Context
 from p2pchat.core.errors import InvariantError
 from p2pchat.core.members import Members, Peer
-from p2pchat.core.messages import Ping, SyncBatch, SyncRequest
+from p2pchat.core.messages import NO_DIGEST, SyncBatch, SyncRequest
 from p2pchat.core.names import Names
 from p2pchat.core.room import Room, Verdict
 from p2pchat.core.timers import Timer, TimerKind
 
 
 class RoomSync:
-    """Sync sessions with peers: digests compared on each ping, requests queued for a few
+    """Sync sessions with peers: digests compared on each ping and pong, requests queued for a few
     slots, batches vetted like live messages, answers to peers' requests."""
 
     def __init__(self, ctx: Context, members: Members, names: Names, room: Room) -> None:
@@ -59,15 +59,21 @@ class RoomSync:
                 del self._waiting[node_id]
                 self._start(peer, recheck=recheck)
 
-    def ping(self, peer: Peer, ping: Ping) -> None:
-        """A peer's ping carries its digests: a mismatch starts a sync (or a recheck)."""
-        theirs = f"{ping.digest}{ping.recent}"
+    def digests_heard(self, peer: Peer, digest: str, recent: str) -> None:
+        """A peer's ping or pong carries its digests: a mismatch starts a sync (or a recheck)."""
+        if digest == NO_DIGEST:
+            return  # a pong from a peer that sends none
+        theirs = f"{digest}{recent}"
         peer.digest = theirs
         ours = self.digests()
         if theirs == ours or peer.sync.settled_at(theirs, ours):
             return
         # Equal histories but different newest contents: two versions of one ID somewhere.
-        self.request(peer, recheck=ping.digest == self._history.digest())
+        self.request(peer, recheck=digest == self._history.digest())
+
+    def digest_pair(self) -> tuple[str, str]:
+        """Our history digest and recent-contents digest, as a ping or pong carries them."""
+        return self._history.digest(), self.recent_digest()
 
     def digests(self) -> str:
         """Our history digest and recent-contents digest, as a peer's ping would carry them."""
@@ -81,6 +87,7 @@ class RoomSync:
     def answer(self, peer: Peer, conn: int, asked: SyncRequest) -> None:
         """peer asks on conn for what it lacks: send one batch; ask back if it has more."""
         ctx = self._ctx
+        self._room.check_unchecked()  # we vouch for what we serve: nothing unchecked goes out
         answer = sync.answer(self._history, asked, ctx.limits)
         unsent = self._room.unsent
         if unsent:

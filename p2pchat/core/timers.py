@@ -22,10 +22,12 @@ class TimerKind(Enum):
     SPARE = "spare"  # subject: conn; a spare link the peer did not choose is closed
     SWITCHING = "switching"  # subject: peer ID; a peer between two links is given up
     SYNC = "sync"  # subject: peer ID; a sync request goes unanswered
-    HEARTBEAT = "heartbeat"  # ping every peer, drop the silent ones
+    LIVENESS = "liveness"  # subject: peer ID; ping its link if silent, drop it if gone
+    HOUSEKEEPING = "housekeeping"  # while linked: queued syncs, gaps, retention
     ANNOUNCE = "announce"  # tell peers our links changed
     ALONE_HINT = "alone hint"  # nobody found yet: say what to do
     GAP = "gap"  # a hole in an author's messages is given up
+    CHECK = "check"  # messages shown before their signature was checked are checked now
     DIAL = "dial"  # subject: (host, port); an address is due for a dial
     DIAL_SLOT = "dial slot"  # a dial ended: its slot, or that node, is free for another
     FORGET_ADDRESS = "forget address"  # subject: (host, port); nobody mentioned it for long

@@ -48,6 +48,8 @@ class TrustTable:
         self._known: dict[str, str] = {}
         self._per_key: Counter[str] = Counter()
         self._by_look: dict[str, set[str]] = {}
+        self._look_cache: dict[str, frozenset[str]] = {}  # nick -> its looks (pure, cached)
+        self.version = 0  # changes whenever the table remembers a nick
         for nick, node_id in known.items():
             self._remember(nick, node_id)
 
@@ -72,7 +74,7 @@ class TrustTable:
 
     def lookalike_of(self, nick: str, node_id: str) -> str | None:
         """Another key's remembered nick that nick looks like (not nick itself), if any."""
-        for look in self._looks(nick):
+        for look in self._looks_of(nick):
             for other in sorted(self._by_look.get(look, ())):
                 if other != nick and self._known[other] != node_id:
                     return other
@@ -91,6 +93,14 @@ class TrustTable:
             self.lookalike_of(nick, node_id) is not None
         )
 
+    def _looks_of(self, nick: str) -> frozenset[str]:
+        looks = self._look_cache.get(nick)
+        if looks is None:
+            if len(self._look_cache) >= self._limits.max_tracked_authors:
+                self._look_cache.clear()  # bounded: nicks come from the network
+            looks = self._look_cache[nick] = self._looks(nick)
+        return looks
+
     def _remember(self, nick: str, node_id: str) -> bool:
         limits = self._limits
         if nick in self._known:
@@ -101,6 +111,7 @@ class TrustTable:
             return False
         self._known[nick] = node_id
         self._per_key[node_id] += 1
-        for look in self._looks(nick):
+        self.version += 1
+        for look in self._looks_of(nick):
             self._by_look.setdefault(look, set()).add(nick)
         return True

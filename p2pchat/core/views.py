@@ -87,6 +87,16 @@ class Equivocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A message shown as it came from its author did not carry its author's valid signature:
+    it is let go (not kept, not passed on, not served), as if it had never come."""
+
+    msg_id: str
+    author: str
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """Our messages this run (sent), those that reached no peer yet (unsent: they go when a
     peer syncs with us), and whether we were ever linked to anyone."""
@@ -249,6 +259,7 @@ View = (
     | MessageShown
     | NickChanged
     | Equivocation
+    | Withdrawn
     | Delivery
     | HistoryEnd
     | Notice

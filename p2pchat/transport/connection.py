@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from p2pchat.core import events as ev
@@ -81,6 +82,8 @@ class Connection(ChunkSender):
         # Written by one thread each, read for /stats: plain ints are enough under the GIL.
         self.bytes_in = 0
         self.bytes_out = 0
+        self._resume_at = 0.0  # monotonic; the reader reads nothing before (set by the node)
+        self._woken = threading.Event()  # set on close: a paused reader stops waiting
         self._reader = threading.Thread(target=self._read_loop, name=f"p2pchat-reader-{label}")
         self._writer = threading.Thread(target=self._write_loop, name=f"p2pchat-writer-{label}")
 
@@ -139,6 +142,10 @@ class Connection(ChunkSender):
             if self._pending and self._writer_waiting:
                 self._cond.notify()
 
+    def pause_reading(self, seconds: float) -> None:
+        """Read nothing for seconds (from now), then a little at a time: TCP slows the peer."""
+        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
     def close(self, *, flush: bool) -> None:
         """Stop this link; with flush, queued frames go out first and the peer gets a clean FIN."""
         with self._cond:
@@ -146,6 +153,7 @@ class Connection(ChunkSender):
             self._closing = True
             self._flush = flush and (not already or self._flush)
             self._cond.notify()
+        self._woken.set()
         self._budget.wake()
         if not flush:
             self._shutdown(socket.SHUT_RDWR)
@@ -206,7 +214,7 @@ class Connection(ChunkSender):
             # While a flush is under way this keeps reading (and dropping) until the peer,
             # having read our last frames, closes: stopping early would cut those frames off.
             size = self._limits.recv_bytes
-            while data := self._sock.recv(size):
+            while data := self._sock.recv(self._paused(size)):
                 self.bytes_in += len(data)
                 problem = self._deliver(protocol.receive_data(data))  # before a large frame
                 space = None if problem else protocol.frame_space(DIRECT_READ_BYTES)
@@ -231,6 +239,14 @@ class Connection(ChunkSender):
         finally:
             self._lost(reason)
             self._finish()
+
+    def _paused(self, size: int) -> int:
+        """Wait out a pause the node asked for; how much to read next (little after one)."""
+        wait = self._resume_at - time.monotonic()
+        if wait <= 0.0:
+            return size
+        self._woken.wait(wait)
+        return min(size, self._limits.paused_read_bytes)
 
     def _fill(self, view: memoryview) -> bool:
         """Read exactly len(view) bytes into view; False if the peer closed first."""

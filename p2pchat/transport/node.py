@@ -308,6 +308,10 @@ class Node:
                 self._send(action)
             case act.Show():
                 self._show(action.view)
+            case act.PauseReading():
+                paused = self._links.get(action.conn)
+                if paused is not None:
+                    paused.pause_reading(action.seconds)
             case act.Close():
                 self._links.retire(action.conn, flush=action.flush)
                 log.debug("closed link %d: %s", action.conn, action.reason)

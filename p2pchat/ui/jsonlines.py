@@ -131,6 +131,13 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "display": view.display,
                 "text": view.text,
             }
+        case vw.Withdrawn():
+            return {
+                "event": "withdrawn",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "display": view.display,
+            }
         case vw.Delivery():
             return {
                 "event": "delivery",

@@ -115,6 +115,16 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             subject = "you are" if view.own else f"{view.display or view.old} is"
             new = view.new_display or view.new
             return Hanging(Text(safe_line(f"· {subject} now known as {new}"), style="dim"))
+        case vw.Withdrawn():
+            return Hanging(
+                Text(
+                    safe_line(
+                        f"! {view.display}'s message {view.msg_id} did not carry a valid "
+                        "signature: it was withdrawn (not kept, not passed on)"
+                    ),
+                    style="bold red",
+                )
+            )
         case vw.Equivocation():
             return Hanging(
                 Text(

@@ -317,16 +317,32 @@ def full_mesh_of_three(m: Mesh) -> None:
         m.handle(ev.FramesReceived(conn, (PeerList(others, True),)), 0.0, 0.0)
 
 
-def test_chat_is_verified_shown_once_and_not_relayed_in_a_full_mesh() -> None:
+def test_chat_from_its_author_is_shown_at_once_checked_stored_once_and_not_relayed() -> None:
     m = make_mesh()
     full_mesh_of_three(m)
     chat = signed_chat(P3_KEYS, 1, 1, "hi", nick="n3")
     out = without_logs(m.handle(ev.FramesReceived(3, (chat,)), 0.0, 5.0))
     assert out == [
-        act.Store(chat),
         act.Show(vw.MessageShown(chat.msg_id, P3, "n3", "n3", "hi", 1.0, 1, False, False)),
     ]
     assert m.handle(ev.FramesReceived(2, (chat,)), 0.0, 5.0) == []
+    out = m.handle(ev.Tick(), LIMITS.check_delay, 5.0)
+    assert [a for a in out if isinstance(a, act.Store)] == [act.Store(chat)]
+    assert m.counters["checked_later"] == 1 and m.counters["withdrawn"] == 0
+
+
+def test_a_relayed_chat_is_checked_and_stored_before_it_is_shown() -> None:
+    m = make_mesh()
+    full_mesh_of_three(m)
+    chat = signed_chat(P3_KEYS, 1, 1, "hi", nick="n3")
+    out = without_logs(m.handle(ev.FramesReceived(2, (chat,)), 0.0, 5.0))  # from n2, not n3
+    assert out == [
+        act.Store(chat),
+        act.Show(vw.MessageShown(chat.msg_id, P3, "n3", "n3", "hi", 1.0, 1, False, False)),
+    ]
+    forged = with_fields(signed_chat(P3_KEYS, 2, 2, "hi"), text="I owe you")
+    assert without_logs(m.handle(ev.FramesReceived(2, (forged,)), 0.0, 5.0)) == []
+    assert m.history.get(P3, 2) is None and m.counters["rejected"] == 1
 
 
 def test_chat_is_relayed_to_a_peer_the_author_does_not_reach() -> None:
@@ -365,9 +381,16 @@ def test_repeated_invalid_messages_disconnect_and_ban_the_peer() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS, nick="troll")
     bad = with_fields(signed_chat(P1_KEYS, 1, 1, "x"), text="changed")
-    out: list[act.Action] = []
     for seq in range(1, LIMITS.max_strikes + 1):
-        out = m.handle(ev.FramesReceived(1, (with_fields(bad, seq=seq),)), 0.0, 0.0)
+        m.handle(ev.FramesReceived(1, (with_fields(bad, seq=seq),)), 0.0, 0.0)
+    out = m.handle(ev.Tick(), LIMITS.check_delay, 0.0)  # straight from it: checked now
+    withdrawn = [a.view for a in out if isinstance(a, act.Show)]
+    assert [v.msg_id for v in withdrawn if isinstance(v, vw.Withdrawn)][:2] == [
+        f"{P1}:1",
+        f"{P1}:2",
+    ]
+    assert not [a for a in out if isinstance(a, act.Store)]
+    assert m.history.get(P1, 1) is None and m.counters["withdrawn"] == LIMITS.max_strikes
     assert act.Close(1, "too many invalid messages", flush=False) in out
     assert m.peer_ids() == []
     again = m.handle(ev.ConnectionMade(2, False, "10.0.0.1", 40002, b"n" * 16), 1.0, 0.0)
@@ -380,10 +403,12 @@ def test_strikes_outlive_a_reconnect_and_fade_only_with_time() -> None:
     link(m, 1, P1_KEYS)
     for seq in range(1, LIMITS.max_strikes):  # one strike short of a ban
         out = m.handle(ev.FramesReceived(1, (with_fields(bad, seq=seq),)), 0.0, 0.0)
+        out += m.handle(ev.Tick(), LIMITS.check_delay, 0.0)
         assert not any(isinstance(a, act.Close) for a in out)
     m.handle(ev.ConnectionLost(1, "reset"), 0.0, 0.0)
     link(m, 2, P1_KEYS)  # a fresh link does not wipe the slate
-    out = m.handle(ev.FramesReceived(2, (with_fields(bad, seq=99),)), 1.0, 0.0)
+    m.handle(ev.FramesReceived(2, (with_fields(bad, seq=99),)), 1.0, 0.0)
+    out = m.handle(ev.Tick(), 1.0 + LIMITS.check_delay, 0.0)
     assert act.Close(2, "too many invalid messages", flush=False) in out
     later = LIMITS.strike_memory + 100.0
     assert m.guard.strikes(P1, later) == 0
@@ -515,15 +540,18 @@ def test_nick_change_is_sent_announced_and_shown() -> None:
 def test_peer_table_lists_linked_peers_with_rtt() -> None:
     m = make_mesh()
     link(m, 1, OTHER_KEYS, nick="ann")
-    out = m.handle(ev.Tick(), LIMITS.ping_interval, 0.0)
-    sent = [a.message for a in out if isinstance(a, act.Send)]
-    ping = next(s for s in sent if isinstance(s, Ping))  # beside the link announcement
-    m.handle(ev.FramesReceived(1, (Pong(ping.nonce),)), LIMITS.ping_interval + 0.002, 0.0)
-    out = m.handle(ev.ShowPeers(), 3.0, 0.0)
+    now, pings = 0.0, []
+    while not pings:  # the link stays silent: it gets a ping
+        now = m.next_deadline() or now
+        out = m.handle(ev.Tick(), now, 0.0)
+        pings = [a.message for a in out if isinstance(a, act.Send) and isinstance(a.message, Ping)]
+    assert LIMITS.ping_after_silence <= now <= LIMITS.ping_after_silence * 1.25
+    m.handle(ev.FramesReceived(1, (Pong(pings[0].nonce),)), now + 0.002, 0.0)
+    out = m.handle(ev.ShowPeers(), now + 1.0, 0.0)
     table = out[0].view  # type: ignore[union-attr]
     assert isinstance(table, vw.PeerTable)
     (row,) = table.rows
-    assert row.nick == "ann" and row.addr == "10.0.0.1:5000" and row.connected_for == 3.0
+    assert row.nick == "ann" and row.addr == "10.0.0.1:5000" and row.connected_for == now + 1.0
     assert row.rtt is not None and abs(row.rtt - 0.002) < 1e-9
 
 
@@ -536,7 +564,7 @@ def test_silent_peer_is_declared_gone_after_the_timeout_and_redialled() -> None:
         out = m.handle(ev.Tick(), now, 0.0)
         if any(isinstance(a, act.Close) for a in out):
             break
-    assert LIMITS.peer_timeout <= now <= LIMITS.peer_timeout + LIMITS.ping_interval
+    assert now == LIMITS.peer_timeout  # its timer is set for the timeout, not the next ping
     assert act.Show(vw.PeerLeft(OTHER, "ann", "ann", "timed out", "10.0.0.1:5000")) in out
     assert act.Rediscover() in out
     lost_at = now
@@ -736,7 +764,8 @@ def test_ping_with_another_digest_starts_a_sync_and_far_clocks_are_flagged() -> 
     link(m, 1, OTHER_KEYS, nick="ann")
     m.handle(ev.FramesReceived(1, (SyncBatch((), {}, False),)), 0.0, 0.0)
     out = m.handle(ev.FramesReceived(1, (Ping(1, "f" * 16, 1000.0 + 600.0),)), 10.0, 1000.0)
-    assert act.Send((1,), Pong(1)) in out
+    pong = next(a.message for a in out if isinstance(a, act.Send) and isinstance(a.message, Pong))
+    assert pong.nonce == 1 and (pong.digest, pong.recent) == m.roomsync.digest_pair()
     assert act.Send((1,), SyncRequest({}, 0)) in out
     assert (
         act.Show(vw.Notice("ann's clock is +600 s off ours (message order is not affected)")) in out

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import (
+    NO_DIGEST,
     Auth,
     Bye,
     Chat,
@@ -75,7 +76,12 @@ def test_every_message_round_trips(message: Message) -> None:
 
 
 def test_wire_form_is_compact_json_with_a_type_field() -> None:
-    assert json.loads(encode_message(Pong(1))) == {"t": "pong", "n": 1}
+    pong = Pong(1, "a" * 16, "b" * 16)
+    assert json.loads(encode_message(pong)) == {"t": "pong", "n": 1, "h": "a" * 16, "r": "b" * 16}
+
+
+def test_a_pong_without_digests_from_an_older_peer_still_decodes() -> None:
+    assert decode_message(b'{"t":"pong","n":7}', LIMITS) == Pong(7, NO_DIGEST, NO_DIGEST)
 
 
 def test_sync_batches_are_bounded() -> None:

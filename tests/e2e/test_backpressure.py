@@ -1,0 +1,33 @@
+"""A long paste from an honest author over the receiver's rate limit: slowed down by TCP, every
+line shown live and once, none dropped and fetched again (real processes, JSON contract)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.harness import Cluster
+
+RATE = 100  # --rate-limit 100 (the default): bursts of 1000
+LINES = 2000  # 1000 over the burst (660 KB): about 10 s of slowing down
+
+
+@pytest.mark.timeout(90)
+def test_a_paste_over_the_rate_limit_arrives_whole_and_live(cluster: Cluster) -> None:
+    bob = cluster.start("bob", "--rate-limit", str(RATE)).ready()
+    alice = cluster.start("alice", "--peer", bob.addr).ready()
+    alice.wait_peers({bob.id})
+    bob.wait_peers({alice.id})
+    started = time.monotonic()
+    for i in range(LINES):
+        alice.send(f"line {i:03d}")
+    got = bob.wait_count(lambda e: e["event"] == "message", LINES, timeout=60)
+    elapsed = time.monotonic() - started
+    assert [m["text"] for m in got] == [f"line {i:03d}" for i in range(LINES)]
+    assert not [m for m in got if m["backfill"]]  # none was dropped and synced again
+    stats = bob.stats()
+    assert stats["throttled"] == 0 and stats["slowed_down"] >= 1
+    assert stats["delivered_live"] == LINES
+    # Held to its rate on average: what is over the burst took about its time.
+    assert elapsed >= 0.8 * (LINES - 10 * RATE) / RATE, elapsed
