@@ -157,6 +157,7 @@ class Limits:
     max_read_pause: float = 4.0
     paused_read_bytes: int = 4096
     flush_timeout: float = 0.5
+    trust_save_interval: float = 1.0  # known peers are written at most this often (and at exit)
     tcp_keepalive_idle: int = 5
     tcp_keepalive_interval: int = 2
     tcp_keepalive_count: int = 3
