@@ -90,9 +90,12 @@ class AddressBook:
         source: Source,
         now: float,
         reporter: str | None = None,
+        *,
+        wait: float = 0.0,
     ) -> bool:
         """Note addresses someone may listen at (node_id: only a claim until a handshake);
-        False if the book was full and some were left out."""
+        False if the book was full and some were left out. A new address is due for a dial
+        after wait (the given ones at once)."""
         static = source in STATIC_SOURCES
         if static:
             bucket = None
@@ -109,7 +112,7 @@ class AddressBook:
                     return False
                 address = Address(host=key[0], port=key[1], last_seen=now)
                 self.known[key] = address
-                self._try_at(address, address.next_try)
+                self._try_at(address, now + wait if not static and wait > 0 else 0.0)
                 if bucket is not None:
                     address.bucket = bucket
                     self._buckets.setdefault(bucket, OrderedDict())[key] = None

@@ -117,6 +117,7 @@ class Limits:
     max_known_addresses: int = 1024
     max_mdns_addresses: int = 256  # unproven addresses from mDNS adverts
     max_pending_dials: int = 32  # dials and outbound handshakes under way
+    dial_yield_delay: float = 1.0  # a node heard of with a smaller ID may dial us first
     known_address_ttl: float = 1800.0
     connect_timeout: float = 3.0
 
