@@ -130,7 +130,7 @@ class Limits:
     housekeeping_interval: float = 1.0  # queued syncs and retention, while we have peers
 
     # Redial with capped exponential backoff and jitter.
-    redial_first_delay: float = 0.5
+    redial_first_delay: float = 0.25
     redial_max_delay: float = 10.0
     redial_jitter: float = 0.25
     rediscover_min_interval: float = 5.0
