@@ -73,3 +73,18 @@ def test_nodes_joining_one_by_one_through_one_member_dial_each_pair_once() -> No
     pairs = count * (count - 1) // 2
     assert (net._next_conn - 1) // 2 == pairs  # white box: connections opened, two ends each
     assert len(net._ends) == 2 * pairs
+
+
+def test_waiting_for_a_node_to_dial_us_asks_discovery_nothing_until_our_dial_fails() -> None:
+    m = make_mesh()
+    out = m.handle(ev.PeerDiscovered((("10.0.0.5", 5000),), LOW, "mdns"), 0.0, 0.0)
+    m.check_invariants()
+    due = m.next_deadline()
+    assert due is not None and due <= YIELD
+    out += m.handle(ev.Tick(), due, 0.0)
+    assert act.Rediscover() not in out and dials(out) == [act.Dial("10.0.0.5", 5000)]
+    out = m.handle(ev.DialFailed("10.0.0.5", 5000, "refused"), YIELD + 0.1, 0.0)
+    m.check_invariants()
+    due = m.next_deadline()
+    assert due is not None
+    assert act.Rediscover() in out + m.handle(ev.Tick(), due, 0.0)
