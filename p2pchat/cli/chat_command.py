@@ -9,6 +9,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from p2pchat.cli.delivery import Deliveries
 from p2pchat.cli.discovery_options import checked_interfaces, discovery_layers, discovery_scope
@@ -17,7 +18,7 @@ from p2pchat.cli.joining import join_invite, static_peers
 from p2pchat.cli.logging_setup import log_to_file
 from p2pchat.cli.parsers import RATE_BURST_SECONDS
 from p2pchat.cli.passphrase import room_passphrase
-from p2pchat.cli.uimode import chosen_mode, make_ui, replay_on_start, typed_lines
+from p2pchat.cli.uimode import UiMode, chosen_mode, make_ui, replay_on_start, typed_lines
 from p2pchat.core.invite import Invite
 from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT, Limits
 from p2pchat.core.messages import nick_problem, normal_nick, room_problem
@@ -28,7 +29,9 @@ from p2pchat.store.trust import TrustStore
 from p2pchat.transport.node import Node, NodeConfig
 from p2pchat.ui.base import Ui
 from p2pchat.ui.session import run_line
-from p2pchat.ui.tui import ChatApp
+
+if TYPE_CHECKING:
+    from p2pchat.ui.tui import ChatApp
 
 FALLBACK_NICK = "anon"
 NICK_SEPARATORS = re.compile(r"[\s#]+")  # what an OS user name may hold and a nick may not
@@ -91,7 +94,7 @@ def run_chat(args: argparse.Namespace) -> ExitCode:
         )
         if app is not None:
             return _run_full_screen(app, node)
-        return _run_lines(node, ui, limits, deliveries, args.wait)
+        return _run_lines(node, ui, limits, deliveries, args.wait, mode=mode)
 
 
 def default_nick() -> str:
@@ -143,9 +146,11 @@ def _run_full_screen(app: ChatApp, node: Node) -> ExitCode:
     return ExitCode.OK
 
 
-def _run_lines(node: Node, ui: Ui, limits: Limits, deliveries: Deliveries, wait: float) -> ExitCode:
+def _run_lines(
+    node: Node, ui: Ui, limits: Limits, deliveries: Deliveries, wait: float, *, mode: UiMode
+) -> ExitCode:
     """Run the node on typed or piped lines; at the end of piped input wait for delivery."""
-    with typed_lines(ui, limits) as lines, node:
+    with typed_lines(mode, ui, limits) as lines, node:
         node.start()
         for line in lines:
             if not run_line(line, node.post, ui):

@@ -9,11 +9,8 @@ import argparse
 
 from p2pchat.cli.exits import UsageError
 from p2pchat.core.limits import Limits
-from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
 from p2pchat.discovery.interfaces import WILDCARDS, advertise_addresses, unknown_interfaces
 from p2pchat.discovery.layers import DiscoveryLayers, Layer, LayerName
-from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
-from p2pchat.discovery.scan import SubnetScan
 from p2pchat.security.room import room_hint, room_tag
 
 
@@ -50,11 +47,14 @@ def discovery_layers(
 ) -> DiscoveryLayers | None:
     """The discovery layers the options ask for, each kept to the discovery scope.
 
-    None when there is nothing to run: no layer, and a scope that no network change can move."""
+    None when there is nothing to run: no layer, and a scope that no network change can move.
+    Each layer's module is imported only when it runs (zeroconf's is heavy)."""
     scope = discovery_scope(args.bind, interfaces)
     tag, hint = room_tag_and_hint(args.room, key)
     layers: list[tuple[LayerName, Layer]] = []
     if not (args.no_mdns or args.no_discovery):
+        from p2pchat.discovery.mdns import MdnsConfig, MdnsDiscovery
+
         mdns = MdnsConfig(
             node_id=node_id,
             nick=nick,
@@ -66,9 +66,13 @@ def discovery_layers(
         )
         layers.append(("mDNS", MdnsDiscovery(mdns)))
     if not (args.no_beacon or args.no_discovery):
+        from p2pchat.discovery.broadcast import BeaconConfig, BeaconDiscovery
+
         beacon = BeaconConfig(node_id, args.room, limits, scope, tag, hint, nick=nick)
         layers.append(("beacon", BeaconDiscovery(beacon)))
     if args.scan:
+        from p2pchat.discovery.scan import SubnetScan
+
         layers.append(("scan", SubnetScan(scope)))
     # Without layers the watch still runs: a network change makes the node dial --peer again.
     return DiscoveryLayers(layers, follow=scope is None) if layers or scope is None else None

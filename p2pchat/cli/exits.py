@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import IntEnum
 
-from p2pchat.discovery.mdns import DiscoveryError
+from p2pchat.discovery.errors import DiscoveryError
 from p2pchat.store.identity import IdentityError
 from p2pchat.store.log import LogError
 from p2pchat.transport.listener import StartupError

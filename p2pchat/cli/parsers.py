@@ -15,7 +15,6 @@ from p2pchat.cli.exits import ERROR_PREFIX, DoctorExit, ExitCode
 from p2pchat.cli.passphrase import SECRET_ENV
 from p2pchat.cli.uimode import UiMode
 from p2pchat.core.limits import DEFAULT_LIMITS, DEFAULT_PORT
-from p2pchat.discovery.doctor import DEFAULT_SECONDS
 
 PROGRAM = "p2pchat"
 DEFAULT_ROOM = "lobby"
@@ -193,6 +192,8 @@ def chat_parser() -> argparse.ArgumentParser:
 
 def doctor_parser() -> argparse.ArgumentParser:
     """The options of `p2pchat doctor`."""
+    from p2pchat.discovery.doctor import DEFAULT_SECONDS  # zeroconf: only for the doctor
+
     parser = _Parser(
         prog=f"{PROGRAM} {Subcommand.DOCTOR}",
         description=(

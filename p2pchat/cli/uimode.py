@@ -1,17 +1,21 @@
-"""Which user interface the chat runs (--ui), how much stored history it shows, and its input."""
+"""Which user interface the chat runs (--ui), how much stored history it shows, and its input.
+
+Each interface is imported only when chosen: JSON lines need neither Textual, rich nor
+prompt_toolkit, and a process starts faster without them."""
 
 from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from p2pchat.core.limits import Limits
 from p2pchat.ui.base import Ui
-from p2pchat.ui.jsonlines import JsonUi
 from p2pchat.ui.lines import StdinLines
-from p2pchat.ui.plain import PlainUi
-from p2pchat.ui.terminal import TerminalLines
-from p2pchat.ui.tui import ChatApp, TuiUi
+
+if TYPE_CHECKING:
+    from p2pchat.ui.terminal import TerminalLines
+    from p2pchat.ui.tui import ChatApp
 
 PLAIN_REPLAY = 50  # stored messages shown at start in plain lines
 TUI_REPLAY = 500  # stored messages shown at start on the full screen
@@ -45,15 +49,25 @@ def replay_on_start(mode: UiMode) -> int | None:
 def make_ui(mode: UiMode) -> tuple[Ui, ChatApp | None]:
     """The Ui for mode, and the full-screen app that runs it (None: the chat reads lines)."""
     if mode is UiMode.TUI:
+        from p2pchat.ui.tui import ChatApp, TuiUi
+
         app = ChatApp()
         return TuiUi(app), app
     if mode is UiMode.JSON:
+        from p2pchat.ui.jsonlines import JsonUi
+
         return JsonUi(sys.stdout), None
+    from p2pchat.ui.plain import PlainUi
+
     return PlainUi(), None
 
 
-def typed_lines(ui: Ui, limits: Limits) -> StdinLines | TerminalLines:
+def typed_lines(mode: UiMode, ui: Ui, limits: Limits) -> StdinLines | TerminalLines:
     """A line editor when plain mode runs on a terminal; plain lines from pipes and files."""
-    if isinstance(ui, PlainUi) and on_terminal():
-        return TerminalLines(ui.problem, ui.nicks, limits.max_text_chars)
+    if mode is UiMode.PLAIN and on_terminal():
+        from p2pchat.ui.plain import PlainUi
+        from p2pchat.ui.terminal import TerminalLines
+
+        if isinstance(ui, PlainUi):
+            return TerminalLines(ui.problem, ui.nicks, limits.max_text_chars)
     return StdinLines()

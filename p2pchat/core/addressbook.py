@@ -48,6 +48,7 @@ class Address:
     hint: str | None = None  # the node ID mDNS or gossip claims: a hint, never trusted
     bucket: str | None = None  # who brought it in while it is unproven (its share of the book)
     forget_armed: bool = False  # a FORGET_ADDRESS timer is set for it (seen again: no reset)
+    yielding: bool = False  # new, and left to its node to dial us first (Dialer.yield_to)
 
     @property
     def key(self) -> Key:
@@ -90,9 +91,12 @@ class AddressBook:
         source: Source,
         now: float,
         reporter: str | None = None,
+        *,
+        wait: float = 0.0,
     ) -> bool:
         """Note addresses someone may listen at (node_id: only a claim until a handshake);
-        False if the book was full and some were left out."""
+        False if the book was full and some were left out. A new address is due for a dial
+        after wait (the given ones at once)."""
         static = source in STATIC_SOURCES
         if static:
             bucket = None
@@ -109,7 +113,8 @@ class AddressBook:
                     return False
                 address = Address(host=key[0], port=key[1], last_seen=now)
                 self.known[key] = address
-                self._try_at(address, address.next_try)
+                self._try_at(address, now + wait if not static and wait > 0 else 0.0)
+                address.yielding = not static and wait > 0
                 if bucket is not None:
                     address.bucket = bucket
                     self._buckets.setdefault(bucket, OrderedDict())[key] = None
@@ -245,13 +250,9 @@ class AddressBook:
             self._forget_at(address)
 
     def waiting(self, linked: Container[str]) -> list[Address]:
-        """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
-        dialing = {key for a in self.known.values() if a.dialing and (key := a.dial_key)}
-        return [
-            a
-            for a in self.known.values()
-            if _may_dial(a, linked) and (a.dial_key is None or a.dial_key not in dialing)
-        ]
+        """Addresses to dial now or later, but those left to their node to dial us first (no
+        node waits for a rediscovery while it may still dial us)."""
+        return [a for a in self._dialable(linked) if not a.yielding]
 
     def due(self, now: float, linked: Container[str], room: int) -> list[Address]:
         """Up to room addresses to dial now, taking turns by who brought them in (so one
@@ -259,7 +260,7 @@ class AddressBook:
         due but left out waits for a dial to end (its timer: the DIAL_SLOT that ending sets)."""
         picked: list[Address] = []
         dialing_ids: set[str] = set()
-        for address in _fair_order(self.waiting(linked)):
+        for address in _fair_order(self._dialable(linked)):
             key = address.dial_key
             if address.next_try > now:
                 continue
@@ -269,6 +270,7 @@ class AddressBook:
             if key is not None:
                 dialing_ids.add(key)
             address.dialing = True
+            address.yielding = False
             self._timers.cancel(Timer(TimerKind.DIAL, address.key))  # its end sets the next
             picked.append(address)
         return picked
@@ -300,8 +302,18 @@ class AddressBook:
                 raise InvariantError(f"address book: {key} is filed wrongly")
         return waiting
 
+    def _dialable(self, linked: Container[str]) -> list[Address]:
+        """Addresses to dial now or later: not ours, not linked, no dial to that node under way."""
+        dialing = {key for a in self.known.values() if a.dialing and (key := a.dial_key)}
+        return [
+            a
+            for a in self.known.values()
+            if _may_dial(a, linked) and (a.dial_key is None or a.dial_key not in dialing)
+        ]
+
     def _try_at(self, address: Address, when: float) -> None:
         address.next_try = when
+        address.yielding = False
         self._timers.schedule(Timer(TimerKind.DIAL, address.key), when)
 
     def _seen(self, address: Address, now: float) -> None:
@@ -335,7 +347,7 @@ class AddressBook:
                 raise InvariantError(f"address book: no timer to forget {address.key}")
             if address.dial_key is not None and address.dial_key in dialing:
                 continue  # its node is being dialled at another address: a DIAL_SLOT follows
-            waiting = True
+            waiting = waiting or not address.yielding
             dial = timers.when(Timer(TimerKind.DIAL, address.key))
             soonest = min((t for t in (dial, slot) if t is not None), default=None)
             if dials_free and (soonest is None or soonest > max(address.next_try, now)):

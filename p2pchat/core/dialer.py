@@ -50,7 +50,10 @@ class Dialer:
         for entry in peers.peers:
             if entry.port and entry.node_id != ctx.node_id:
                 key = ((entry.host, entry.port),)
-                if not self.book.learn(key, entry.node_id, "gossip", ctx.now, peer.node_id):
+                wait = self.yield_to(entry.node_id)
+                if not self.book.learn(
+                    key, entry.node_id, "gossip", ctx.now, peer.node_id, wait=wait
+                ):
                     ctx.log(act.WARNING, "address book full; ignoring new addresses")
                     break
         if peers.complete:
@@ -68,9 +71,22 @@ class Dialer:
         ctx = self._ctx
         if node_id == ctx.node_id:
             return
-        if not self.book.learn(addresses, node_id, source, ctx.now, reporter):
+        wait = self.yield_to(node_id)
+        if not self.book.learn(addresses, node_id, source, ctx.now, reporter, wait=wait):
             ctx.log(act.WARNING, "address book full; ignoring new addresses")
         self.wake_rediscover()  # the dial_due that follows settles whether anyone waits
+
+    def yield_to(self, node_id: str | None) -> float:
+        """How long to leave a node we just heard of to dial us first.
+
+        Of two nodes that learn of each other, both would dial, and the tie-break would close
+        one link after two handshakes. The smaller ID dials (its link is the one both keep);
+        the other waits dial_yield_delay, then dials should no link have come (the claim may
+        be false, or the other may not know of us). A node we link to already waits for no
+        dial: the address is someone else's, or another of its own."""
+        if node_id is None or node_id > self._ctx.node_id or node_id in self._members.peers:
+            return 0.0
+        return self._ctx.limits.dial_yield_delay
 
     def dial_failed(self, event: ev.DialFailed) -> None:
         """A dial got no connection: try that address again later."""

@@ -117,6 +117,7 @@ class Limits:
     max_known_addresses: int = 1024
     max_mdns_addresses: int = 256  # unproven addresses from mDNS adverts
     max_pending_dials: int = 32  # dials and outbound handshakes under way
+    dial_yield_delay: float = 1.0  # a node heard of with a smaller ID may dial us first
     known_address_ttl: float = 1800.0
     connect_timeout: float = 3.0
 
@@ -129,7 +130,7 @@ class Limits:
     housekeeping_interval: float = 1.0  # queued syncs and retention, while we have peers
 
     # Redial with capped exponential backoff and jitter.
-    redial_first_delay: float = 0.5
+    redial_first_delay: float = 0.25
     redial_max_delay: float = 10.0
     redial_jitter: float = 0.25
     rediscover_min_interval: float = 5.0
@@ -157,6 +158,7 @@ class Limits:
     max_read_pause: float = 4.0
     paused_read_bytes: int = 4096
     flush_timeout: float = 0.5
+    trust_save_interval: float = 1.0  # known peers are written at most this often (and at exit)
     tcp_keepalive_idle: int = 5
     tcp_keepalive_interval: int = 2
     tcp_keepalive_count: int = 3

@@ -21,6 +21,7 @@ from zeroconf import (
 from p2pchat.core import events as ev
 from p2pchat.core.limits import PROTOCOL_VERSION, SERVICE_TYPE
 from p2pchat.core.messages import is_node_id
+from p2pchat.discovery.errors import DiscoveryError
 from p2pchat.discovery.interfaces import advertise_addresses
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,7 @@ INSTANCE_ID_CHARS = 12
 
 Post = Callable[[object], None]
 
-
-class DiscoveryError(Exception):
-    """mDNS cannot be used as configured; the message is one line for the user."""
+__all__ = ["DiscoveryError", "MdnsConfig", "MdnsDiscovery", "open_zeroconf"]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ class TrustStore:
         """Everything remembered so far."""
         return dict(self._known)
 
+    @property
+    def dirty(self) -> bool:
+        """True if remember() added something that flush() has not written yet."""
+        return self._dirty and self._path is not None
+
     def remember(self, nick: str, node_id: str) -> None:
         """Keep the first key seen for nick, in memory, within the bounds; flush() writes it."""
         if self._add(nick, node_id):

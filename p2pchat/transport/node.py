@@ -95,6 +95,8 @@ class Node:
         self._on_flush = on_flush
         self._frames_out = 0
         self._book = TransferBook(config.state_dir, config.room)
+        self._trust_saved = -config.limits.trust_save_interval  # when known peers were written
+        self._trust_due: float | None = None  # when they are to be written next
         self._files = FileTransfers(
             self._links.get,
             self._inbox.put,
@@ -205,7 +207,7 @@ class Node:
         mesh = self._mesh
         assert mesh is not None
         while True:
-            wake = _earliest(mesh.next_deadline(), self._links.deadline())
+            wake = _earliest(mesh.next_deadline(), self._links.deadline(), self._trust_due)
             batch = self._inbox.take(wake, self._limits.node_batch_events)
             for item in batch:
                 try:
@@ -221,9 +223,9 @@ class Node:
                 return
 
     def _end_batch(self, mesh: Mesh) -> None:
-        """One commit for the batch, then the sends that had to wait for it, then the UI flush."""
+        """One commit for the batch, then the sends that had to wait for it, then the UI flush,
+        then known peers, should they be due (their fsyncs delay no frame)."""
         self._log.commit()
-        self._flush_trust()
         self._defer_links = False
         deferred, self._deferred = self._deferred, []
         self._overflowed.clear()
@@ -235,6 +237,7 @@ class Node:
         self._to_flush.clear()
         if self._on_flush is not None:
             self._on_flush()
+        self._save_trust(time.monotonic())
 
     def _dispatch(self, mesh: Mesh, item: InboxItem) -> None:
         """Turn one inbox item into what the core takes, or handle it here."""
@@ -363,6 +366,20 @@ class Node:
                 log.warning("dropping %s: %s", conn.label, OVERFLOW_REASON)
                 self._links.retire(conn_id, flush=False)
                 self._overflowed.append(conn_id)
+
+    def _save_trust(self, now: float) -> None:
+        """Write known peers if they changed, at most once per trust_save_interval: a forming
+        mesh meets a new nick with each peer, and each write costs two fsyncs."""
+        if not self._trust.dirty:
+            self._trust_due = None
+            return
+        due = self._trust_saved + self._limits.trust_save_interval
+        if now < due:
+            self._trust_due = due
+            return
+        self._trust_saved = now
+        self._trust_due = None
+        self._flush_trust()
 
     def _flush_trust(self) -> None:
         try:

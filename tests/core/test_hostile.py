@@ -24,6 +24,7 @@ from p2pchat.core.messages import (
 )
 from tests.core.peers import (
     LIMITS,
+    ME,
     OTHER,
     OTHER_KEYS,
     P1,
@@ -34,6 +35,11 @@ from tests.core.peers import (
     signed_chat,
 )
 from tests.core.test_filedesk import signed_offer
+
+
+def above_us(i: int) -> str:
+    """The i-th node ID above ours: a node we are the one to dial, at once (Dialer.yield_to)."""
+    return f"{int(ME, 16) + 1 + i:032x}"
 
 
 def shown(out: list[act.Action]) -> list[vw.View]:
@@ -133,7 +139,7 @@ def test_gossip_beyond_its_budget_is_ignored() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS)
     lists = [
-        PeerList((PeerAddress(f"{i:032x}", f"10.9.{i // 250}.{i % 250 + 1}", 7000),), False)
+        PeerList((PeerAddress(above_us(i), f"10.9.{i // 250}.{i % 250 + 1}", 7000),), False)
         for i in range(500)
     ]
     out = flood(m, 1, lists)
@@ -348,7 +354,7 @@ def gossip(entries: list[tuple[str, str, int]]) -> PeerList:
 def test_gossip_cannot_fill_the_address_book_or_push_out_real_peers() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS, nick="eve")
-    junk = [(f"{i:032x}", f"10.66.{i // 250}.{i % 250 + 1}", 9000) for i in range(2000)]
+    junk = [(above_us(i), f"10.66.{i // 250}.{i % 250 + 1}", 9000) for i in range(2000)]
     for start in range(0, len(junk), LIMITS.max_gossip_peers):
         m.handle(ev.FramesReceived(1, (gossip(junk[start : start + 256]),)), 0.0, 0.0)
     book = m.book.known  # white box: what the book holds
@@ -381,7 +387,7 @@ def test_gossip_cannot_rename_an_address_a_handshake_proved() -> None:
 def test_dials_to_silent_ports_do_not_use_up_the_inbound_slots() -> None:
     m = make_mesh()
     link(m, 1, P1_KEYS)
-    silent = [(f"{i:032x}", f"10.77.0.{i + 1}", 9000) for i in range(200)]
+    silent = [(above_us(i), f"10.77.0.{i + 1}", 9000) for i in range(200)]
     out = m.handle(ev.FramesReceived(1, (gossip(silent),)), 0.0, 0.0)
     dials = [a for a in out if isinstance(a, act.Dial)]
     assert len(dials) == LIMITS.max_pending_dials

@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
 from p2pchat.security.keys import NodeKeys
 from p2pchat.store.log import open_log
+from p2pchat.store.trust import TRUST_FILE, TrustStore
 from p2pchat.transport.inbox import Inbox
 from p2pchat.transport.listener import StartupError
 from p2pchat.transport.node import Node, NodeConfig
@@ -294,3 +296,65 @@ def test_our_message_is_shown_only_once_it_is_committed() -> None:
     finally:
         node.close()
     assert shown_uncommitted == []
+
+
+class _CountingTrust(TrustStore):
+    """Known peers on disk, counting the writes."""
+
+    def __init__(self, data_dir: Path, limits: Limits) -> None:
+        super().__init__(data_dir, limits)
+        self.writes = 0
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.writes += 1
+        super().flush()
+
+
+def _trusting_node(tmp_path: Path, limits: Limits) -> tuple[Node, Views, _CountingTrust]:
+    views = Views()
+    trust = _CountingTrust(tmp_path, limits)
+    config = NodeConfig(nick="hub", bind_host="127.0.0.1", limits=limits)
+    node = Node(config, NodeKeys.generate(), open_log(None, limits), views, trust=trust)
+    node.start()
+    return node, views, trust
+
+
+def _known_nicks(tmp_path: Path) -> set[str]:
+    path = tmp_path / TRUST_FILE
+    return set(json.loads(path.read_text())) if path.exists() else set()
+
+
+def test_known_peers_met_in_a_burst_are_written_once_and_all_at_close(tmp_path: Path) -> None:
+    # Each write costs two fsyncs on the node thread: a forming mesh must not pay one per peer.
+    node, views, trust = _trusting_node(tmp_path, Limits(trust_save_interval=WAIT * 10))
+    peers = [RawPeer(node.port, f"peer{i}") for i in range(4)]
+    try:
+        for i, peer in enumerate(peers):
+            peer.handshake()
+            views.wait(joined, count=i + 1)
+        assert trust.writes == 1  # the first at once; the rest wait for the interval
+        assert 1 <= len(_known_nicks(tmp_path)) < len(peers)
+    finally:
+        node.close()
+        for peer in peers:
+            peer.close()
+    assert trust.writes == 2
+    assert _known_nicks(tmp_path) == {f"peer{i}" for i in range(4)}
+
+
+def test_known_peers_are_written_when_the_interval_is_up(tmp_path: Path) -> None:
+    node, views, _ = _trusting_node(tmp_path, Limits(trust_save_interval=0.2))
+    peers = [RawPeer(node.port, f"peer{i}") for i in range(3)]
+    try:
+        for i, peer in enumerate(peers):
+            peer.handshake()
+            views.wait(joined, count=i + 1)
+        deadline = time.monotonic() + WAIT
+        while _known_nicks(tmp_path) != {"peer0", "peer1", "peer2"}:
+            assert time.monotonic() < deadline, _known_nicks(tmp_path)
+            time.sleep(0.05)
+    finally:
+        node.close()
+        for peer in peers:
+            peer.close()
