@@ -11,6 +11,7 @@ import json
 import struct
 from typing import Protocol
 
+from p2pchat.core.entries import EntryKind
 from p2pchat.core.messages import Chat, Direct, FileOffer, Hello, encode_message
 
 _LENGTH = struct.Struct(">I")
@@ -61,7 +62,17 @@ def fingerprint(node_id: str) -> str:
 
 def chat_signing_bytes(room: str, chat: Chat) -> bytes:
     """What the author of a room message signs: every field, bound to the room."""
-    fields = [room, chat.author, chat.seq, chat.lamport, chat.ts, chat.nick, chat.text]
+    fields: list[object] = [
+        room,
+        chat.author,
+        chat.seq,
+        chat.lamport,
+        chat.ts,
+        chat.nick,
+        chat.text,
+    ]
+    if chat.kind != EntryKind.TEXT or chat.ref:  # a plain message signs as it always did
+        fields += [chat.kind.value, chat.ref]
     return b"p2pchat chat v1\0" + chat.key + _canonical(fields)
 
 

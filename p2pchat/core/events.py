@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from p2pchat.core.messages import Chat, Direct, Message, Ping, Pong
+from p2pchat.core.entries import EntryKind
+from p2pchat.core.messages import Chat, Direct, Message, Ping, Pong, PresenceStatus
 
 ROUTINE_MESSAGES = (Chat, Direct, Ping, Pong)  # the frames of is_routine
 
@@ -84,9 +85,23 @@ class PeerWithdrawn:
 
 @dataclass(frozen=True, slots=True)
 class SendChat:
-    """The user typed a room message."""
+    """The user typed a room message, or (kind) a reply, an action, a reaction (sent again:
+    taken back), an edit or a delete of the message ref names (its ID, or an unambiguous
+    start of its author's ID, a colon and the seq)."""
 
     text: str
+    kind: EntryKind = EntryKind.TEXT
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetPresence:
+    """The user is away (with an optional status text) or back; auto: the UI saw no key
+    for a while (then any key brings it back)."""
+
+    status: PresenceStatus
+    text: str = ""
+    auto: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +272,7 @@ Event = (
     | NetworkChanged
     | OtherPassphraseSeen
     | SendChat
+    | SetPresence
     | SendDirect
     | ChangeNick
     | ShowPeers

@@ -30,6 +30,7 @@ class Meter(StrEnum):
     FETCH = "fetch"  # file requests: each may start a stream
     OFFER = "offer"  # file offers: each costs a signature check and a line on screen
     GOSSIP = "gossip"  # peer lists: each may add addresses and dials
+    PRESENCE = "presence"  # here or away: each is a line on screen
 
 
 @dataclass(slots=True)
@@ -219,6 +220,8 @@ def meter_budget(limits: Limits, meter: Meter) -> tuple[float, float]:
             return limits.offer_rate, limits.offer_burst
         case Meter.GOSSIP:
             return limits.gossip_rate, limits.gossip_burst
+        case Meter.PRESENCE:
+            return limits.presence_rate, limits.presence_burst
 
 
 def _bucket(

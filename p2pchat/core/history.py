@@ -19,6 +19,8 @@ import hashlib
 import itertools
 from collections.abc import Iterator, Mapping
 
+from p2pchat.core.annotations import FinalState, RefIndex, final_state
+from p2pchat.core.entries import MESSAGE_KINDS
 from p2pchat.core.errors import InvariantError
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
@@ -53,6 +55,7 @@ class History:
         self._cut = False  # older messages were let go on purpose: see horizon()
         self._digest: str | None = None
         self._recent: tuple[int, str] | None = None  # (count, digest of the newest count)
+        self._refs = RefIndex()  # the reactions, edits and deletes held about each message
 
     # ---------------------------------------------------------------- queries
 
@@ -81,6 +84,10 @@ class History:
             raise InvariantError("history: per-author seqs and messages disagree")
         if self._text_bytes != sum(len(chat.text) for chat in self._messages.values()):
             raise InvariantError("history: the text byte count drifted")
+        if len(self._refs) != sum(
+            1 for c in self._messages.values() if c.kind not in MESSAGE_KINDS
+        ):
+            raise InvariantError("history: the index of entries about messages drifted")
 
     def __len__(self) -> int:
         """Messages held."""
@@ -168,6 +175,15 @@ class History:
     def last(self, count: int) -> list[Chat]:
         """The newest count messages, oldest first."""
         return [self._messages[(a, s)] for _, a, s in self._order.tail(count)]
+
+    def final_state(self, message: Chat) -> FinalState:
+        """message as the reactions, edits and deletes held about it leave it."""
+        about = self._refs.about(message.msg_id)
+        return final_state(message, (self._messages[entry_id] for entry_id in about))
+
+    def authors_starting(self, prefix: str) -> list[str]:
+        """The authors of held messages whose ID starts with prefix."""
+        return [author for author in self._seqs if author.startswith(prefix)]
 
     def max_lamport(self) -> int:
         """The highest Lamport clock held (0 if empty)."""
@@ -260,6 +276,7 @@ class History:
             self._track(author)
         self._messages[(author, seq)] = chat
         self._order.add((chat.lamport, author, seq))
+        self._refs.add(chat)
         self._recent = None
         seqs = self._seqs.get(author)
         if seqs is None:
@@ -286,6 +303,8 @@ class History:
         self._order.remove((held.lamport, held.author, held.seq))
         self._order.add((chat.lamport, chat.author, chat.seq))
         self._messages[key] = chat
+        self._refs.remove(held)
+        self._refs.add(chat)
         self._recent = None
         self._text_bytes += len(chat.text) - len(held.text)
         self._last_ts[chat.author] = max(self._last_ts[chat.author], chat.ts)
@@ -298,6 +317,7 @@ class History:
         if chat is None:
             return None
         self._order.remove((chat.lamport, author, seq))
+        self._refs.remove(chat)
         self._recent = None
         self._text_bytes -= len(chat.text)
         seqs = self._seqs[author]
@@ -426,6 +446,7 @@ class History:
         # Authors number in causal order, so an author's lower seqs leave before its higher ones.
         _, author, seq = self._order.pop_first()
         chat = self._messages.pop((author, seq))
+        self._refs.remove(chat)
         self._cut = True
         self._recent = None
         self._text_bytes -= len(chat.text)

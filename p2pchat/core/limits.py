@@ -28,6 +28,8 @@ MAX_CODE_CHARS = 32  # a refusal's code
 MAX_HOST_CHARS = 64  # a gossiped host (an IP address literal)
 MAX_BOX_BYTES = 96 * 1024  # the sealed content of a direct message
 MAX_BOX_CHARS = MAX_BOX_BYTES * 4 // 3 + 4  # ... as base64
+MAX_REACTION_CHARS = 16  # a reaction: one emoji (a joined one takes several) or a short word
+MAX_STATUS_CHARS = 120  # the text of an away status
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,9 @@ class Limits:
     ping_burst: float = 10.0
     nick_rate: float = 0.2
     nick_burst: float = 5.0
+    presence_rate: float = 0.2  # presence frames a peer may send us (each is a line on screen)
+    presence_burst: float = 5.0
+    auto_away_seconds: float = 600.0  # the full screen says we are away after this long idle
     fetch_rate: float = 2.0
     fetch_burst: float = 20.0
     offer_rate: float = 1.0

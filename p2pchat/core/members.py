@@ -8,6 +8,7 @@ from enum import Enum
 from p2pchat.core import sync
 from p2pchat.core import views as vw
 from p2pchat.core.limits import SHORT_ID_CHARS
+from p2pchat.core.messages import PresenceStatus
 from p2pchat.core.outbox import Outbox
 
 MIN_ID_PREFIX = 4  # characters of a node ID that name a member on their own
@@ -42,6 +43,8 @@ class Peer:
     clock_flagged: bool = False
     dh: bytes = b""
     digest: str = ""  # its history and recent-contents digests, from its last ping
+    presence: PresenceStatus = PresenceStatus.HERE
+    status_text: str = ""  # what it said when it went away
 
     @property
     def state(self) -> PeerState:

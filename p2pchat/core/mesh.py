@@ -49,10 +49,12 @@ from p2pchat.core.messages import (
     PeerList,
     Ping,
     Pong,
+    Presence,
     SyncBatch,
     SyncRequest,
 )
 from p2pchat.core.names import Names
+from p2pchat.core.presence import Presences
 from p2pchat.core.room import Room
 from p2pchat.core.roomsync import RoomSync
 from p2pchat.core.timers import Timer, TimerKind
@@ -131,6 +133,7 @@ class Mesh:
             guard=self.guard,
             seen=seen_directs or {},
         )
+        self.presence = Presences(ctx, members, names)
         self.files = FileDesk(ctx, ctx.outbox, self.members)
         self.files.restore(transfers)
         self._told_other_passphrase = False
@@ -165,7 +168,9 @@ class Mesh:
             case ev.OtherPassphraseSeen():
                 self._other_passphrase_seen()
             case ev.SendChat():
-                self.room.send(event.text)
+                self.room.send(event.text, event.kind, event.ref)
+            case ev.SetPresence():
+                self.presence.set(event.status, event.text, auto=event.auto)
             case ev.SendDirect():
                 self.directs.send(event.target, event.text)
             case ev.ChangeNick():
@@ -312,6 +317,7 @@ class Mesh:
         if timers.when(housekeeping) is None:
             timers.schedule(housekeeping, self.ctx.now + self.ctx.limits.housekeeping_interval)
         self.liveness.linked(peer)
+        self.presence.linked(peer)
         self.roomsync.linked(peer)
         self.files.on_link_up(peer)
 
@@ -418,6 +424,9 @@ class Mesh:
             case NickChange():
                 if not self._metered(Meter.NICK, peer):
                     self.names.rename_peer(peer, message.nick)
+            case Presence():
+                if not self._metered(Meter.PRESENCE, peer):
+                    self.presence.heard(peer, message)
             case Bye():
                 self.links.bye(link, peer, message)
             case ErrorFrame():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar, get_args
 
+from p2pchat.core.entries import REF_SHAPE, EntryKind, check_entry
 from p2pchat.core.limits import (
     DIGEST_HEX_CHARS,
     FILE_HASH_HEX_CHARS,
@@ -16,6 +17,7 @@ from p2pchat.core.limits import (
     MAX_HOST_CHARS,
     MAX_NONCE,
     MAX_PORT,
+    MAX_STATUS_CHARS,
     MAX_TIMESTAMP,
     NODE_ID_HEX_CHARS,
     NONCE_BYTES,
@@ -44,6 +46,7 @@ from p2pchat.core.textrules import (
 from p2pchat.core.wire import (
     OPTIONAL,
     Base64,
+    Choice,
     Counts,
     Flag,
     Hex,
@@ -83,6 +86,8 @@ __all__ = [
     "PeerList",
     "Ping",
     "Pong",
+    "Presence",
+    "PresenceStatus",
     "RefusalCode",
     "SyncBatch",
     "SyncRequest",
@@ -113,6 +118,13 @@ class RefusalCode(StrEnum):
     PROTOCOL = "protocol"
 
 
+class PresenceStatus(StrEnum):
+    """Whether a member is at the keyboard, as it says in its `presence` frames."""
+
+    HERE = "here"
+    AWAY = "away"
+
+
 class ByeReason(StrEnum):
     """The reasons of the `bye` we send; Bye.reason stays a str (a newer peer may send others)."""
 
@@ -136,6 +148,9 @@ LinkKey = Annotated[bytes, Hex(PUBLIC_KEY_BYTES, or_empty=True), OPTIONAL]  # HE
 Signature = Annotated[bytes, Hex(SIGNATURE_BYTES), Wire("sig")]
 Nick = Annotated[str, Text(Limit("max_nick_chars"), check=checked_nick)]
 ChatText = Annotated[str, Text(Limit("max_text_chars"), min_chars=1, forbidden=TEXT_FORBIDDEN)]
+# An entry's text may be empty (a delete has none); check_entry says which kinds need one.
+EntryText = Annotated[str, Text(Limit("max_text_chars"), forbidden=TEXT_FORBIDDEN)]
+MessageRef = Annotated[str, Shape(REF_SHAPE)]  # a room message's ID, author:seq (or "")
 Reason = Annotated[str, Text(Limit("max_reason_chars"), forbidden=TEXT_FORBIDDEN)]
 Versions = Annotated[
     dict[str, int], Counts(NODE_ID_SHAPE, MAX_COUNTER, Limit("max_tracked_authors"))
@@ -240,18 +255,35 @@ class NickChange(Record, frozen=True):
     nick: Nick
 
 
+class Presence(Record, frozen=True):
+    """The sender is here or away now (text: its status, if it gave one); sent on each link."""
+
+    WIRE_TYPE: ClassVar[str] = "presence"
+    status: Annotated[PresenceStatus, Choice(PresenceStatus)]
+    text: Annotated[str, Text(MAX_STATUS_CHARS, forbidden=NAME_FORBIDDEN), OPTIONAL] = ""
+
+
 class Chat(Record, frozen=True):
-    """A room message, identified by (author, seq) and flooded to every member."""
+    """A room entry, identified by (author, seq) and flooded to every member: a message, or
+    (kind) a reply, an action, a reaction, an edit or a delete of the message ref names."""
 
     WIRE_TYPE: ClassVar[str] = "chat"
+    OMIT_DEFAULTS: ClassVar[bool] = True  # a plain message goes as it always did
     author: Annotated[NodeId, Wire("from")]
     seq: SeqNumber
     lamport: Annotated[SeqNumber, Wire("lc")]
     ts: Timestamp
     nick: Nick
-    text: ChatText
+    text: EntryText
     key: PublicKey = b""
     signature: Signature = b""
+    kind: Annotated[EntryKind, Choice(EntryKind), Wire("k", optional=True)] = EntryKind.TEXT
+    ref: Annotated[MessageRef, Wire("re", optional=True)] = ""
+
+    def __post_init__(self) -> None:
+        """Refuse an entry that breaks its kind's rules (ProtocolError, from a peer)."""
+        if self.ref or self.kind is not EntryKind.TEXT or not self.text:
+            check_entry(self.kind, self.ref, self.author, self.text)
 
     @property
     def msg_id(self) -> str:
@@ -356,6 +388,7 @@ Message = (
     | Pong
     | PeerList
     | NickChange
+    | Presence
     | Chat
     | Direct
     | SyncRequest

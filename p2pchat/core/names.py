@@ -112,17 +112,19 @@ class Names:
         if not matches and first is None:
             self._ctx.show(vw.Problem(f"nobody called {target} is connected or known"))
             return
-        rows = [(p.node_id, p.nick, True) for p in matches]
+        rows: list[tuple[str, str, Peer | None]] = [(p.node_id, p.nick, p) for p in matches]
         if first is not None and first not in {p.node_id for p in matches}:
-            rows.append((first, nick, False))
-        for node_id, name, online in rows:
+            rows.append((first, nick, None))
+        for node_id, name, peer in rows:
             self._ctx.show(
                 vw.Whois(
                     nick=name,
                     node_id=node_id,
                     fingerprint=fingerprint(node_id),
-                    online=online,
+                    online=peer is not None,
                     first_seen=first == node_id,
+                    status=None if peer is None else peer.presence.value,
+                    status_text="" if peer is None else peer.status_text,
                 )
             )
 
@@ -181,6 +183,8 @@ class Names:
                 connected_for=self._ctx.now - p.since,
                 rtt=p.rtt,
                 clock_offset=p.clock_offset,
+                status=p.presence.value,
+                status_text=p.status_text,
             )
             for p in self._members.linked()
         ]

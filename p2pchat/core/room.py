@@ -19,10 +19,18 @@ from p2pchat.core import views as vw
 from p2pchat.core.context import Context
 from p2pchat.core.crypto import chat_signing_bytes, signed_by
 from p2pchat.core.dedup import RecentIds
+from p2pchat.core.entries import (
+    AUTHOR_ONLY_KINDS,
+    MESSAGE_KINDS,
+    REACTION_KINDS,
+    EntryKind,
+    entry_problem,
+    parse_ref,
+)
 from p2pchat.core.errors import InvariantError
 from p2pchat.core.guard import Guard
 from p2pchat.core.history import History
-from p2pchat.core.limits import MAX_LAMPORT
+from p2pchat.core.limits import MAX_LAMPORT, NODE_ID_HEX_CHARS
 from p2pchat.core.links import Links
 from p2pchat.core.members import Members, Peer
 from p2pchat.core.messages import Chat, with_fields
@@ -31,6 +39,14 @@ from p2pchat.core.relay import relay_targets
 from p2pchat.core.timers import Timer, TimerKind
 
 READ_PAUSE_STEP = 0.05  # a pause this little longer than the one asked for is not asked again
+MAX_SEQ_DIGITS = 19  # a seq typed by the user (MAX_COUNTER has 19 digits)
+MAX_QUOTE_CHARS = 80  # of the message a reply answers, shown with it
+
+
+def first_line(text: str) -> str:
+    """The first line of text, cut to MAX_QUOTE_CHARS (with an ellipsis if cut)."""
+    line = text.split("\n", 1)[0]
+    return line if len(line) <= MAX_QUOTE_CHARS else line[: MAX_QUOTE_CHARS - 1] + "…"
 
 
 class Verdict(Enum):
@@ -94,7 +110,7 @@ class Room:
         if not self.accept(chat, checked=verdict is Verdict.NEW):
             return False
         ctx.counters["delivered_live"] += 1
-        ctx.show(self.view(chat, backfill=False))
+        self.show(chat)
         gap = self.history.has_gap(chat.author)
         self._relay(chat, peer.node_id)
         return gap
@@ -188,41 +204,124 @@ class Room:
         ctx.show(vw.Withdrawn(chat.msg_id, chat.author, display))
         self._links.strike(self._members.peers.get(chat.author), "a message it did not sign")
 
+    def show(self, chat: Chat, *, backfill: bool = False, restored: bool = False) -> None:
+        """Show what a held entry makes visible: a message as it stands now (none if it was
+        deleted), or the change a reaction, edit or delete makes to a message (restored: the
+        messages shown carry those changes already)."""
+        if chat.kind in MESSAGE_KINDS:
+            view = self.view(chat, backfill=backfill, restored=restored)
+            if view is not None:
+                self._ctx.show(view)
+            return
+        target = None if restored else self._held_message(chat.ref)
+        if target is None:
+            return  # it shows with the message, if that comes
+        state = self.history.final_state(target)
+        if state.deleted and chat.kind is not EntryKind.DELETE:
+            return
+        display = self._names.display_name(chat.author, chat.nick)
+        own = chat.author == self._ctx.node_id
+        if chat.kind in REACTION_KINDS:
+            reactors = next((r.authors for r in state.reactions if r.emoji == chat.text), ())
+            on = chat.author in reactors
+            if on == (chat.kind is EntryKind.REACT):  # else an older one, overtaken
+                self._ctx.show(
+                    vw.ReactionShown(
+                        target.msg_id, chat.author, chat.nick, display, chat.text,
+                        removed=not on, own=own, backfill=backfill,
+                        about=first_line(state.text),
+                    )
+                )  # fmt: skip
+        elif chat.kind is EntryKind.EDIT:
+            if state.text == chat.text:
+                self._ctx.show(
+                    vw.MessageEdited(target.msg_id, chat.author, display, chat.text, backfill)
+                )
+        elif chat.kind is EntryKind.DELETE:
+            about = first_line(state.text)
+            self._ctx.show(vw.MessageDeleted(target.msg_id, chat.author, display, backfill, about))
+
     def view(
         self, chat: Chat, *, backfill: bool = False, restored: bool = False
-    ) -> vw.MessageShown:
-        """How chat is shown."""
+    ) -> vw.MessageShown | None:
+        """How the message chat is shown as it stands (None: deleted)."""
+        state = self.history.final_state(chat)
+        if state.deleted:
+            return None
+        reply_text = None
+        if chat.kind is EntryKind.REPLY:
+            answered = self._held_message(chat.ref)
+            if (
+                answered is not None
+                and not (answered_state := self.history.final_state(answered)).deleted
+            ):
+                reply_text = first_line(answered_state.text)
+        me = self._ctx.node_id
         return vw.MessageShown(
             msg_id=chat.msg_id,
             author=chat.author,
             nick=chat.nick,
             display=self._names.display_name(chat.author, chat.nick),
-            text=chat.text,
+            text=state.text,
             ts=chat.ts,
             lamport=chat.lamport,
             direct=False,
-            own=chat.author == self._ctx.node_id,
+            own=chat.author == me,
             backfill=backfill,
             restored=restored,
+            reply_to=chat.ref or None,
+            reply_text=reply_text,
+            edited=state.edited,
+            action=chat.kind is EntryKind.ACTION,
+            reactions=tuple(
+                vw.ReactionCount(r.emoji, len(r.authors), me in r.authors) for r in state.reactions
+            ),
         )
 
-    def send(self, text: str) -> None:
-        """Write text to the room: sign it, number it, store it, show it, send it."""
+    def send(self, text: str, kind: EntryKind = EntryKind.TEXT, ref: str = "") -> None:
+        """Write an entry to the room: sign it, number it, store it, show it, send it. A
+        reply, reaction, edit or delete names a message we hold (edits and deletes our own); a
+        reaction we already made is taken back. What cannot be sent is told to the user."""
         ctx = self._ctx
-        if not text_ok(ctx, text):
+        if kind not in MESSAGE_KINDS or kind is EntryKind.REPLY:
+            target = self._resolve(ref)
+            if target is None:
+                return
+            ref, state = target.msg_id, self.history.final_state(target)
+            if kind in AUTHOR_ONLY_KINDS and target.author != ctx.node_id:
+                ctx.show(vw.Problem(f"you can only {kind} your own messages ({ref} is not)"))
+                return
+            if state.deleted:
+                ctx.show(vw.Problem(f"message {ref} was deleted"))
+                return
+            if kind is EntryKind.REACT and any(
+                r.emoji == text and ctx.node_id in r.authors for r in state.reactions
+            ):
+                kind = EntryKind.UNREACT  # the same reaction again takes it back
+            if kind is EntryKind.EDIT and text == state.text:
+                return
+        if kind is EntryKind.DELETE:
+            text = ""
+        elif not text_ok(ctx, text):
+            return
+        problem = entry_problem(kind, ref, ctx.node_id, text)
+        if problem is not None:
+            ctx.show(vw.Problem(problem))
             return
         self.seq += 1
         # Saturates instead of overflowing: one forged huge clock must not stop the room.
         self.lamport = min(self.lamport + 1, MAX_LAMPORT)
-        unsigned = Chat(ctx.node_id, self.seq, self.lamport, ctx.wall, ctx.nick, text)
-        unsigned = with_fields(unsigned, key=ctx.crypto.public_key)
+        unsigned = Chat(
+            ctx.node_id, self.seq, self.lamport, ctx.wall, ctx.nick, text,
+            ctx.crypto.public_key, kind=kind, ref=ref,
+        )  # fmt: skip
         signature = ctx.crypto.sign(chat_signing_bytes(ctx.room, unsigned))
         chat = with_fields(unsigned, signature=signature)
         ctx.counters["sent"] += 1
         self.history.add(chat, ctx.now)
         # Stored (with its seq) before it leaves, so a restart never reuses the seq.
         ctx.emit(act.Store(chat))
-        ctx.show(self.view(chat, backfill=False))
+        self.show(chat)
         conns = self._members.conns()
         if conns:
             ctx.emit(act.Send(conns, chat))
@@ -237,14 +336,14 @@ class Room:
         if count < total:
             ctx.show(vw.Notice(f"{total - count} older messages in history; /history N shows more"))
         for chat in self.history.last(count):
-            ctx.show(self.view(chat, restored=True))
+            self.show(chat, restored=True)
         if count:
             ctx.show(vw.HistoryEnd(count))
 
     def listing(self, count: int) -> vw.HistoryListing:
-        """The last count messages, as /history shows them."""
-        chats = self.history.last(count)
-        return vw.HistoryListing(tuple(self.view(c, restored=True) for c in chats))
+        """The last count messages as they stand (not deleted ones), as /history shows them."""
+        views = (self.view(c, restored=True) for c in self.history.last(count))
+        return vw.HistoryListing(tuple(v for v in views if v is not None))
 
     def expire(self) -> None:
         """Give up overdue gaps and drop messages past the age limit."""
@@ -267,6 +366,38 @@ class Room:
             raise InvariantError(f"room: a gap is due at {gap} but its timer is at {when}")
         if self._unchecked and timers.when(Timer(TimerKind.CHECK)) is None:
             raise InvariantError("room: messages held unchecked but no check scheduled")
+
+    def _held_message(self, msg_id: str) -> Chat | None:
+        """The message (not another kind of entry) msg_id names, if we hold it."""
+        try:
+            author, seq = parse_ref(msg_id)
+        except ValueError:
+            return None
+        chat = self.history.get(author, seq)
+        return chat if chat is not None and chat.kind in MESSAGE_KINDS else None
+
+    def _resolve(self, ref: str) -> Chat | None:
+        """The held message a user's ref names (its ID, or a start of its author's ID that
+        only one author has, a colon and the seq); None, and the user told why, if none."""
+        ctx = self._ctx
+        start, colon, seq = ref.strip().lower().partition(":")
+        if not colon or not seq.isdigit() or not start or len(seq) > MAX_SEQ_DIGITS:
+            ctx.show(vw.Problem(f"{ref!r} is not a message ID (author:seq, as msg_id shows it)"))
+            return None
+        authors = (
+            [start] if len(start) >= NODE_ID_HEX_CHARS else self.history.authors_starting(start)
+        )
+        if len(authors) > 1:
+            ctx.show(
+                vw.Problem(
+                    f"{ref!r} could be messages of {len(authors)} authors: give more of the ID"
+                )
+            )
+            return None
+        chat = self._held_message(f"{authors[0]}:{int(seq)}") if authors else None
+        if chat is None:
+            ctx.show(vw.Problem(f"no message {ref} here"))
+        return chat
 
     def _raise_clock(self, lamport: int) -> None:
         # A message raises our clock by at most max_lamport_leap: a forged huge clock cannot

@@ -117,7 +117,7 @@ class RoomSync:
             if verdict is Verdict.NEW and room.accept(chat):
                 ctx.counters["delivered_backfill"] += 1
                 peer.sync.received += 1
-                ctx.show(room.view(chat, backfill=True))
+                room.show(chat, backfill=True)
             if self._history.get(chat.author, chat.seq) == chat:  # its signature was checked
                 shown[chat.author] = max(shown.get(chat.author, 0), chat.seq)
         for author, floor in batch.floors.items():

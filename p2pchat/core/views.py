@@ -41,11 +41,23 @@ class PeerLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class ReactionCount:
+    """How many react to a message with emoji, and whether we are among them."""
+
+    emoji: str
+    count: int
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MessageShown:
     """A message to show, exactly once per node; own=True for what this node sent.
 
     backfill: it arrived late, by sync, while we watched (shown where it belongs, marked);
     restored: it comes from our own log (start-up replay, /history), shown plainly.
+    text is its latest (edited: an edit changed it); reply_to names the message it answers,
+    reply_text that message's first line (None if we do not hold it); action: a /me line;
+    reactions: those in force when it is shown (later ones come as ReactionShown).
     """
 
     msg_id: str
@@ -61,6 +73,60 @@ class MessageShown:
     to_nick: str | None = None
     backfill: bool = False
     restored: bool = False
+    reply_to: str | None = None
+    reply_text: str | None = None
+    edited: bool = False
+    action: bool = False
+    reactions: tuple[ReactionCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionShown:
+    """author (own: us) reacts to the message msg_id with emoji, or takes it back (removed)."""
+
+    msg_id: str
+    author: str
+    nick: str
+    display: str
+    emoji: str
+    removed: bool
+    own: bool
+    backfill: bool = False
+    about: str = ""  # the first line of the message, to say which one
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdited:
+    """The message msg_id, already shown, now reads text (its author edited it)."""
+
+    msg_id: str
+    author: str
+    display: str
+    text: str
+    backfill: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted:
+    """The message msg_id, already shown, was deleted by its author."""
+
+    msg_id: str
+    author: str
+    display: str
+    backfill: bool = False
+    about: str = ""  # the first line it had, to say which one
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """A peer (or we, own=True) is here or away now, with an optional status text."""
+
+    node_id: str
+    nick: str
+    display: str
+    status: str
+    text: str
+    own: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +209,8 @@ class Whois:
     fingerprint: str
     online: bool
     first_seen: bool
+    status: str | None = None  # here or away while online (status_text: what it said)
+    status_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +240,8 @@ class PeerRow:
     connected_for: float
     rtt: float | None
     clock_offset: float = 0.0
+    status: str = "here"  # or "away" (status_text: what it said)
+    status_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +327,10 @@ View = (
     | PeerJoined
     | PeerLeft
     | MessageShown
+    | ReactionShown
+    | MessageEdited
+    | MessageDeleted
+    | PresenceChanged
     | NickChanged
     | Equivocation
     | Withdrawn

@@ -14,6 +14,7 @@ import base64
 import dataclasses
 import re
 from collections.abc import Callable
+from enum import StrEnum
 from operator import methodcaller
 from types import GenericAlias
 from typing import Annotated, Any, ClassVar, Protocol, TypeVar
@@ -33,6 +34,7 @@ class Record(msgspec.Struct, frozen=True, gc=False):
     most one Wire). A message also names its type on the wire in WIRE_TYPE."""
 
     WIRE_TYPE: ClassVar[str]
+    OMIT_DEFAULTS: ClassVar[bool] = False  # optional members at their default are left out
 
 
 def with_fields(record: R, **changes: Any) -> R:
@@ -137,6 +139,17 @@ class Number(Rule):
     def wire_type(self, context: Context) -> Any:
         """A float within the bounds."""
         return Annotated[float, msgspec.Meta(ge=self.low, le=self.high)]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Choice(Rule):
+    """One of a StrEnum's values (decoded as the member; any other string is refused)."""
+
+    enum: type[StrEnum]
+
+    def wire_type(self, context: Context) -> Any:
+        """The enum itself: msgspec takes only its values."""
+        return self.enum
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

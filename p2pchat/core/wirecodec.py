@@ -163,6 +163,7 @@ def _compile(schema: _Schema, cls: type[Record], tagged: bool) -> Compiled:
         rename={f.name: f.wire.name for f in fields if f.wire.name is not None},
         tag_field=TYPE_FIELD if tagged else None,
         tag=cls.WIRE_TYPE if tagged else None,
+        omit_defaults=cls.OMIT_DEFAULTS,
         gc=False,
     )
     return Compiled(twin, _converter(twin, to_wire_values), _converter(cls, to_values))

@@ -7,14 +7,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from p2pchat.core.entries import EntryKind
 from p2pchat.core.history import SECONDS_PER_DAY
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 
 LOG_FILE = "history.sqlite3"
-# 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted.
-SCHEMA_VERSION = 3
+# 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted;
+# 4: each entry's kind and the message it is about (replies, reactions, edits, deletes).
+SCHEMA_VERSION = 4
 PRUNE_EVERY_INSERTS = 500
 
 _SCHEMA = """
@@ -29,6 +32,8 @@ CREATE TABLE IF NOT EXISTS messages (
     sig BLOB,
     received REAL NOT NULL,
     key BLOB,
+    kind TEXT NOT NULL DEFAULT 'text',
+    ref TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (room, author, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_by_order ON messages (room, lamport, author);
@@ -50,6 +55,9 @@ CREATE TABLE IF NOT EXISTS seen_directs (
 """
 
 
+_Row = tuple[str, str, int, int, float, str, str, bytes, float, bytes, str, str]
+
+
 class LogError(Exception):
     """The log cannot be opened or read; the message is one line for the user."""
 
@@ -69,10 +77,8 @@ class MessageLog:
         self.path = path
         self._limits = limits
         self._inserts = 0
-        self._rows: list[tuple[str, str, int, int, float, str, str, bytes, float, bytes]] = []
-        self._replacements: list[
-            tuple[str, str, int, int, float, str, str, bytes, float, bytes]
-        ] = []
+        self._rows: list[_Row] = []
+        self._replacements: list[_Row] = []
         self._rooms_touched: list[str] = []
         self._seen_rows: list[tuple[str, str, float]] = []
         try:
@@ -92,14 +98,15 @@ class MessageLog:
         """The room's stored messages in transcript order and its floors, after pruning."""
         self.prune(room, time.time())
         rows = self._db.execute(
-            "SELECT author, seq, lamport, ts, nick, text, key, sig FROM messages WHERE room = ? "
+            "SELECT author, seq, lamport, ts, nick, text, key, sig, kind, ref FROM messages "
+            "WHERE room = ? "
             "ORDER BY lamport, author",
             (room,),
         ).fetchall()
         floors = dict(
             self._db.execute("SELECT author, seq FROM floors WHERE room = ?", (room,)).fetchall()
         )
-        return StoredRoom([Chat(*row) for row in rows], floors)
+        return StoredRoom([_chat(row) for row in rows], floors)
 
     def own_seq(self, room: str, author: str) -> int:
         """The highest seq this author ever used in room (kept even when pruned)."""
@@ -128,6 +135,8 @@ class MessageLog:
                 chat.signature,
                 time.time(),
                 chat.key,
+                chat.kind.value,
+                chat.ref,
             )
         )
         if room not in self._rooms_touched:
@@ -164,10 +173,10 @@ class MessageLog:
         seen_rows, self._seen_rows = self._seen_rows, []
         with self._db:
             self._db.executemany(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 replacements,
             )
             self._db.executemany("INSERT OR IGNORE INTO seen_directs VALUES (?, ?, ?)", seen_rows)
@@ -226,6 +235,11 @@ class MessageLog:
                 self._db.execute("DELETE FROM messages WHERE sig IS NULL OR key IS NULL")
             if version < 3:
                 self._db.execute(_SEEN_DIRECTS)  # the one change of version 3
+            if version < 4:
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
+                for column in ("kind TEXT NOT NULL DEFAULT 'text'", "ref TEXT NOT NULL DEFAULT ''"):
+                    if column.split()[0] not in columns:
+                        self._db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
@@ -268,7 +282,7 @@ def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[
         try:
             where = "" if room is None else "WHERE room = :room"
             rows = db.execute(
-                "SELECT room, author, seq, lamport, ts, nick, text FROM ("
+                "SELECT room, author, seq, lamport, ts, nick, text, key, sig, kind, ref FROM ("
                 "SELECT *, ROW_NUMBER() OVER (PARTITION BY room ORDER BY lamport DESC, author DESC)"
                 f" AS newest FROM messages {where}) WHERE newest <= :limit "
                 "ORDER BY room, lamport, author",
@@ -278,7 +292,13 @@ def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[
             db.close()
     except sqlite3.Error as exc:
         raise LogError(f"cannot read message log {path}: {exc}") from None
-    return [(row[0], Chat(*row[1:])) for row in rows]
+    return [(row[0], _chat(row[1:])) for row in rows]
+
+
+def _chat(row: tuple[Any, ...]) -> Chat:
+    """A stored row (author, seq, lamport, ts, nick, text, key, sig, kind, ref) as an entry."""
+    author, seq, lamport, ts, nick, text, key, sig, kind, ref = row
+    return Chat(author, seq, lamport, ts, nick, text, key or b"", sig or b"", EntryKind(kind), ref)
 
 
 def open_log(data_dir: Path | None, limits: Limits) -> MessageLog:

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from p2pchat.core.entries import EntryKind
+from p2pchat.core.messages import PresenceStatus
+
 
 @dataclass(frozen=True, slots=True)
 class Say:
     """Send text to the room."""
 
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Send a reply, an action, a reaction, an edit or a delete (of the message ref names)."""
+
+    kind: EntryKind
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Tell the room we are away (with an optional status text) or back."""
+
+    status: PresenceStatus
     text: str
 
 
@@ -103,6 +123,8 @@ class Invalid:
 
 Command = (
     Say
+    | Entry
+    | Presence
     | Msg
     | Nick
     | Connect
@@ -124,6 +146,13 @@ MAX_HISTORY_COUNT = 100_000
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("/msg NICK TEXT", "send a direct message to one peer (NICK#id if two share a nick)"),
+    ("/reply ID TEXT", "answer the message ID (its msg_id; the full screen picks it with a key)"),
+    ("/react ID EMOJI", "react to the message ID (the same again takes it back)"),
+    ("/edit ID TEXT", "change the text of your message ID"),
+    ("/delete ID", "delete your message ID for everyone"),
+    ("/me ACTION", "say what you do: * alice waves"),
+    ("/away [TEXT]", "tell the room you are away (the full screen says so after 10 idle minutes)"),
+    ("/back", "tell the room you are back"),
     ("/nick NEW", "change your nick"),
     ("/peers", "list connected peers: nick, id, address, connected for, round-trip time"),
     ("/connect HOST[:PORT]", "connect to a peer by hand (when multicast is blocked)"),
@@ -190,12 +219,41 @@ def parse_line(line: str) -> Command | None:
         return TransferCmd(name, rest.lower())
     if name == "transfers":
         return Transfers()
+    entry = _entry(name, rest)
+    if entry is not None:
+        return entry
+    if name == "away":
+        return Presence(PresenceStatus.AWAY, rest)
+    if name == "back":
+        return Presence(PresenceStatus.HERE, "")
     if name in ("msg", "dm"):
         target, _, text = rest.partition(" ")
         if not target or not text.strip():
             return Invalid("usage: /msg NICK TEXT")
         return Msg(target, text.strip())
     return Invalid(f"unknown command /{name}; /help lists the commands")
+
+
+_ENTRY_USAGE = {
+    "reply": (EntryKind.REPLY, "usage: /reply ID TEXT"),
+    "react": (EntryKind.REACT, "usage: /react ID EMOJI"),
+    "edit": (EntryKind.EDIT, "usage: /edit ID TEXT"),
+    "delete": (EntryKind.DELETE, "usage: /delete ID"),
+}
+
+
+def _entry(name: str, rest: str) -> Entry | Invalid | None:
+    """The entry a /reply, /react, /edit, /delete or /me line asks for (None: another command)."""
+    if name == "me":
+        return Entry(EntryKind.ACTION, "", rest) if rest else Invalid("usage: /me ACTION")
+    if name not in _ENTRY_USAGE:
+        return None
+    kind, usage = _ENTRY_USAGE[name]
+    ref, _, text = rest.partition(" ")
+    text = text.strip()
+    if not ref or (kind is EntryKind.DELETE) == bool(text):
+        return Invalid(usage)
+    return Entry(kind, ref, text)
 
 
 def _unquote(path: str) -> str:

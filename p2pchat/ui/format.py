@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import zlib
+from collections.abc import Iterable
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -146,19 +147,40 @@ def message_line(
     if view.backfill:
         line.append("↶ ", style="dim")
     nick_style = nick_colour(view.author) + (" bold" if view.own else "")
+    if view.action:
+        line.append("* ", style=nick_style)
     line.append(safe_line(view.display), style=nick_style)
     if view.direct:
         to_nick = safe_line(view.to_nick or "")
         arrow = f" → {to_nick} (direct)" if view.own else " → you (direct)"
         line.append(arrow, style="magenta")
-    line.append(": ")
-    text_style = "magenta" if view.direct else ""
+    line.append(" " if view.action else ": ")
+    if view.reply_to is not None:
+        quoted = "a message we do not have" if view.reply_text is None else view.reply_text
+        line.append(f"↪ “{safe_line(quoted)}” ", style="dim italic")
+    text_style = "magenta" if view.direct else "italic" if view.action else ""
     if mention:
         text_style = "bold reverse yellow"
     elif view.backfill:
         text_style = "dim"
     line.append_text(body(safe_display(view.text), text_style))
+    if view.edited:
+        line.append(" (edited)", style="dim")
+    if view.reactions:
+        line.append("\n")
+        line.append_text(reaction_counts(view.reactions))
     return Hanging(line)
+
+
+def reaction_counts(reactions: Iterable[vw.ReactionCount]) -> Text:
+    """Reactions as compact counts, ours in bold: `👍 2  🎉 1`."""
+    counts = Text()
+    for i, reaction in enumerate(reactions):
+        if i:
+            counts.append("  ")
+        style = "bold" if reaction.own else "dim"
+        counts.append(f"{safe_line(reaction.emoji)} {reaction.count}", style=style)
+    return counts
 
 
 def duration(seconds: float) -> str:

@@ -58,10 +58,20 @@ def message_to_json(view: vw.MessageShown) -> dict[str, Any]:
         "own": view.own,
         "backfill": view.backfill,
         "restored": view.restored,
+        "edited": view.edited,
     }
     if view.direct:
         obj["to_id"] = view.to_id
         obj["to_nick"] = view.to_nick
+    if view.reply_to is not None:
+        obj["reply_to"] = view.reply_to
+        obj["reply_text"] = view.reply_text
+    if view.action:
+        obj["action"] = True
+    if view.reactions:
+        obj["reactions"] = [
+            {"emoji": r.emoji, "count": r.count, "own": r.own} for r in view.reactions
+        ]
     return obj
 
 
@@ -86,6 +96,8 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "fingerprint": view.fingerprint,
                 "online": view.online,
                 "first_seen": view.first_seen,
+                "status": view.status,
+                "status_text": view.status_text,
             }
         case vw.PeerJoined():
             return {
@@ -106,6 +118,45 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
             }
         case vw.MessageShown():
             return message_to_json(view)
+        case vw.ReactionShown():
+            return {
+                "event": "reaction",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "from_nick": view.nick,
+                "display": view.display,
+                "emoji": view.emoji,
+                "removed": view.removed,
+                "own": view.own,
+                "backfill": view.backfill,
+            }
+        case vw.MessageEdited():
+            return {
+                "event": "edited",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "display": view.display,
+                "text": view.text,
+                "backfill": view.backfill,
+            }
+        case vw.MessageDeleted():
+            return {
+                "event": "deleted",
+                "msg_id": view.msg_id,
+                "from_id": view.author,
+                "display": view.display,
+                "backfill": view.backfill,
+            }
+        case vw.PresenceChanged():
+            return {
+                "event": "presence",
+                "id": view.node_id,
+                "nick": view.nick,
+                "display": view.display,
+                "status": view.status,
+                "text": view.text,
+                "own": view.own,
+            }
         case vw.HistoryListing():
             return {
                 "event": "history",
@@ -170,6 +221,8 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                         "addr": r.addr,
                         "connected_for": round(r.connected_for, 3),
                         "rtt": None if r.rtt is None else round(r.rtt, 6),
+                        "status": r.status,
+                        "status_text": r.status_text,
                     }
                     for r in view.rows
                 ],

@@ -14,7 +14,15 @@ from p2pchat.core.files import human_size
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
 from p2pchat.ui.completion import LinkedNicks
-from p2pchat.ui.format import Hanging, duration, message_line, nick_colour, safe_line
+from p2pchat.ui.format import (
+    Hanging,
+    body,
+    duration,
+    message_line,
+    nick_colour,
+    safe_display,
+    safe_line,
+)
 from p2pchat.ui.progress import TransferBoard
 
 
@@ -87,6 +95,8 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             )
         case vw.Whois():
             state = "connected" if view.online else "not connected"
+            if view.status == "away":
+                state += f", away{': ' + view.status_text if view.status_text else ''}"
             trust = "first key seen with this nick" if view.first_seen else "NOT the first key"
             return Hanging(
                 Text(
@@ -115,6 +125,8 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             subject = "you are" if view.own else f"{view.display or view.old} is"
             new = view.new_display or view.new
             return Hanging(Text(safe_line(f"· {subject} now known as {new}"), style="dim"))
+        case vw.ReactionShown() | vw.MessageEdited() | vw.MessageDeleted() | vw.PresenceChanged():
+            return conversation_line(view)
         case vw.Withdrawn():
             return Hanging(
                 Text(
@@ -265,15 +277,43 @@ def _render_peers(view: vw.PeerTable) -> RenderableType:
         )
     title = f"{len(view.rows)} peer(s)" + (f" · {you}" if you else "")
     table = Table(title=title, title_justify="left")
-    for column in ("nick", "id", "address", "connected for", "rtt"):
+    for column in ("nick", "id", "address", "connected for", "rtt", "status"):
         table.add_column(column)
     for row in view.rows:
         rtt = "-" if row.rtt is None else f"{row.rtt * 1000:.1f} ms"
+        status = row.status + (f": {row.status_text}" if row.status_text else "")
         table.add_row(
             Text(safe_line(row.display), style=nick_colour(row.node_id)),
             row.node_id[:SHORT_ID_CHARS],
             Text(safe_line(row.addr)),
             duration(row.connected_for),
             rtt,
+            Text(safe_line(status), style="dim" if row.status == "away" else ""),
         )
     return table
+
+
+def conversation_line(
+    view: vw.ReactionShown | vw.MessageEdited | vw.MessageDeleted | vw.PresenceChanged,
+) -> Hanging:
+    """One line for a reaction, an edit, a delete or a change of presence."""
+    match view:
+        case vw.ReactionShown():
+            verb = "takes back" if view.removed else "reacts"
+            who = "you" if view.own else view.display
+            line = f"· {who} {verb} {view.emoji} on “{view.about}”"
+            return Hanging(Text(safe_line(line), style="dim"))
+        case vw.MessageEdited():
+            return Hanging(
+                Text.assemble(
+                    (safe_line(f"· {view.display} edited {view.msg_id}: "), "dim"),
+                    body(safe_display(view.text), ""),
+                )
+            )
+        case vw.MessageDeleted():
+            line = f"· {view.display} deleted a message: “{view.about}”"
+            return Hanging(Text(safe_line(line), style="dim strike"))
+        case vw.PresenceChanged():
+            who = "you are" if view.own else f"{view.display} is"
+            state = f"away: {view.text}" if view.status == "away" and view.text else view.status
+            return Hanging(Text(safe_line(f"· {who} {state}"), style="dim"))

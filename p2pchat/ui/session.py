@@ -32,6 +32,10 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             post(ev.ShowProblem(command.problem))
         case cmd.Say():
             post(ev.SendChat(clean_text(command.text)))
+        case cmd.Entry():
+            post(ev.SendChat(clean_text(command.text), command.kind, command.ref))
+        case cmd.Presence():
+            post(ev.SetPresence(command.status, clean_text(command.text)))
         case cmd.Msg():
             post(ev.SendDirect(command.target, clean_text(command.text)))
         case cmd.Nick():

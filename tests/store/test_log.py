@@ -184,7 +184,7 @@ def test_seen_directs_survive_a_reopen_and_expire_per_room(tmp_path: Path) -> No
         assert log.seen_directs("lobby", 0.0) == {"m": NOW}
 
 
-def test_a_version_2_log_gains_the_seen_directs_table(tmp_path: Path) -> None:
+def test_a_version_2_log_gains_the_seen_directs_table_and_entry_kinds(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / LOG_FILE)
     db.executescript(
         "CREATE TABLE messages (room TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL,"
@@ -209,7 +209,7 @@ def test_a_version_2_log_gains_the_seen_directs_table(tmp_path: Path) -> None:
         log.add_seen_direct("lobby", "m1", NOW)
     db = sqlite3.connect(tmp_path / LOG_FILE)
     try:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("4",)
     finally:
         db.close()
     with open_log(tmp_path, Limits()) as log:

@@ -1,0 +1,94 @@
+"""What replies, reactions, edits and deletes make of the messages they are about: an index
+of the entries held for each message, and the message's final state folded from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from p2pchat.core.entries import MESSAGE_KINDS, REACTION_KINDS, EntryKind
+from p2pchat.core.messages import Chat
+
+EntryId = tuple[str, int]  # (author, seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One reaction to a message: its text, and who reacts with it (in the order they did)."""
+
+    emoji: str
+    authors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FinalState:
+    """A message as it stands: its latest text (edited if an edit changed it), deleted, and
+    the reactions in force, in the order they were first made."""
+
+    text: str
+    edited: bool
+    deleted: bool
+    reactions: tuple[Reaction, ...]
+
+
+class RefIndex:
+    """For each message ID, the IDs of the held entries about it (replies aside)."""
+
+    def __init__(self) -> None:
+        self._about: dict[str, set[EntryId]] = {}
+
+    def add(self, chat: Chat) -> None:
+        """Index chat if it is a reaction, an edit or a delete."""
+        if chat.ref and chat.kind not in MESSAGE_KINDS:
+            self._about.setdefault(chat.ref, set()).add((chat.author, chat.seq))
+
+    def remove(self, chat: Chat) -> None:
+        """Forget chat (it is no longer held)."""
+        entries = self._about.get(chat.ref)
+        if entries is not None:
+            entries.discard((chat.author, chat.seq))
+            if not entries:
+                del self._about[chat.ref]
+
+    def about(self, msg_id: str) -> frozenset[EntryId]:
+        """The IDs of the entries held about msg_id."""
+        return frozenset(self._about.get(msg_id, ()))
+
+    def __len__(self) -> int:
+        """Entries indexed."""
+        return sum(len(entries) for entries in self._about.values())
+
+
+def final_state(message: Chat, entries: Iterable[Chat]) -> FinalState:
+    """message as the entries about it leave it: the edit with the author's highest seq
+    wins, any delete by the author deletes it for good, and each (reactor, reaction) stands as
+    its reactor's latest entry on it says. Entries about another message, or an edit or delete
+    by anyone but the author, change nothing."""
+    if message.kind not in MESSAGE_KINDS:
+        return FinalState(message.text, edited=False, deleted=False, reactions=())
+    text, edit_seq, deleted = message.text, 0, False
+    latest: dict[tuple[str, str], Chat] = {}
+    for entry in sorted(entries, key=lambda e: (e.lamport, e.author, e.seq)):
+        if entry.ref != message.msg_id:
+            continue
+        if entry.kind in REACTION_KINDS:
+            key = (entry.author, entry.text)
+            held = latest.get(key)
+            if held is None or entry.seq > held.seq:
+                latest[key] = entry
+        elif entry.author != message.author:
+            continue
+        elif entry.kind is EntryKind.DELETE:
+            deleted = True
+        elif entry.kind is EntryKind.EDIT and entry.seq > edit_seq:
+            text, edit_seq = entry.text, entry.seq
+    reactions: dict[str, list[str]] = {}
+    for (author, emoji), entry in latest.items():
+        if entry.kind is EntryKind.REACT:
+            reactions.setdefault(emoji, []).append(author)
+    return FinalState(
+        text=text,
+        edited=edit_seq > 0,
+        deleted=deleted,
+        reactions=tuple(Reaction(emoji, tuple(authors)) for emoji, authors in reactions.items()),
+    )
