@@ -117,8 +117,7 @@ class NoNotifier:
 
 
 def tty_writer(stream: TtyStream) -> Callable[[str], None]:
-    """A write of whole sequences to stream: one write to its file descriptor when it has one
-    (so it lands between what other threads write, never inside), else the stream's own."""
+    """Writes whole sequences to stream: in one os.write to its descriptor if it has one."""
     fileno = getattr(stream, "fileno", None)
     try:
         fd = fileno() if callable(fileno) else None
@@ -133,6 +132,8 @@ def tty_writer(stream: TtyStream) -> Callable[[str], None]:
         return write_stream
     encoding = getattr(stream, "encoding", None) or "utf-8"
 
+    # Past the stream's buffer, in one system call: the sequence lands between what other
+    # threads write to the terminal (the line editor), never inside one of their sequences.
     def write_fd(text: str) -> None:
         data = text.encode(encoding, "replace")
         while data:
@@ -148,8 +149,7 @@ def choose_notifier(
     env: Mapping[str, str] | None = None,
     terminal: Callable[[str], None] | None = None,
 ) -> Notifier:
-    """The notifier choose_backend picks for this machine; the terminal's escape goes to stream,
-    or to terminal when given (an app that owns the screen writes it in its own order)."""
+    """The notifier choose_backend picks here; the escape goes to terminal if given, else stream."""
     env = os.environ if env is None else env
     tty = _isatty(stream)
     backend = choose_backend(

@@ -87,8 +87,7 @@ class Notifier(Protocol):
 
 
 def sanitise(text: str, limit: int) -> str:
-    """Text a peer wrote, fit for one line of a notification: controls, escapes, bidi marks and
-    line breaks become spaces, runs of spaces one, ";" a look-alike; at most limit characters."""
+    """Peer text as one notification line: no controls, escapes, bidi or ";"; <= limit chars."""
     text = _UNSAFE.sub(" ", text).replace(";", SEMICOLON_STAND_IN)
     text = _SPACES.sub(" ", text).strip()
     if len(text) <= limit:
@@ -109,8 +108,7 @@ def alert_for(view: vw.MessageShown, my_nick: str) -> Alert | None:
 
 
 def summary(counts: Mapping[AlertKind, int]) -> Alert:
-    """One alert that stands for counts alerts held back: "3 new mentions", ...; the most
-    frequent kind is the alert's kind."""
+    """One alert standing for the counts held back ("3 new mentions"), of the commonest kind."""
     parts = [
         f"{count} new {kind}{'' if count == 1 else 's'}"
         for kind, count in counts.items()
@@ -140,8 +138,7 @@ def terminal_style(env: Mapping[str, str]) -> TerminalStyle:
 def choose_backend(
     *, enabled: bool, tty: bool, notify_send: str | None, session_bus: bool
 ) -> Backend:
-    """Nothing when turned off or not on a terminal (a pipe, a script); the notification
-    service when notify-send is installed and a session bus is there; else the terminal."""
+    """None if off or not a terminal; the service with notify-send and a session bus; else tty."""
     if not enabled or not tty:
         return Backend.NONE
     if notify_send is not None and session_bus:
@@ -157,8 +154,7 @@ class AlertRules:
         self._sent_at: float | None = None
 
     def see(self, view: vw.View, focus: Focus, now: float) -> Alert | None:
-        """The alert view is worth while the user is away (focus unknown: had not sent a
-        message for ACTIVE_SECONDS), else None; now is a monotonic time."""
+        """The alert for view if the user is away (unknown: sent nothing for ACTIVE_SECONDS)."""
         match view:
             case vw.Ready():
                 self.nick = view.nick
