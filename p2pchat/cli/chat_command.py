@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import re
@@ -56,7 +57,7 @@ def run_chat(args: argparse.Namespace) -> ExitCode:
     limits = _chat_limits(args)
     key = _room_key(args, invite)
     mode = chosen_mode(args.ui)
-    ui, app = make_ui(mode)
+    ui, app, notifications = make_ui(mode, notify=not args.no_notify)
     data_dir = None if args.ephemeral else Path(args.data_dir)
     downloads = Path(args.downloads).expanduser()
     if downloads.exists() and not downloads.is_dir():
@@ -64,7 +65,8 @@ def run_chat(args: argparse.Namespace) -> ExitCode:
     if app is not None:
         log_to_file(data_dir)
     identity = ephemeral_identity() if data_dir is None else open_identity(data_dir)
-    with identity, open_log(data_dir, limits) as message_log:
+    notes = contextlib.nullcontext() if notifications is None else notifications
+    with identity, notes, open_log(data_dir, limits) as message_log:
         discovery = discovery_layers(
             args, interfaces, node_id=identity.node_id, nick=nick, key=key, limits=limits
         )

@@ -185,6 +185,14 @@ def chat_parser() -> argparse.ArgumentParser:
             f"terminal, {UiMode.PLAIN} otherwise)"
         ),
     )
+    parser.add_argument(
+        "--no-notify",
+        action="store_true",
+        help=(
+            "no desktop notifications for mentions and direct messages that come while the "
+            "terminal is not focused (never in JSON lines or with output to a pipe)"
+        ),
+    )
     _verbose_argument(parser)
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     return parser

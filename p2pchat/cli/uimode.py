@@ -1,4 +1,5 @@
-"""Which user interface the chat runs (--ui), how much stored history it shows, and its input.
+"""Which user interface the chat runs (--ui), how much stored history it shows, its input, and
+its desktop notifications (none in JSON lines).
 
 Each interface is imported only when chosen: JSON lines need neither Textual, rich nor
 prompt_toolkit, and a process starts faster without them."""
@@ -14,6 +15,7 @@ from p2pchat.ui.base import Ui
 from p2pchat.ui.lines import StdinLines
 
 if TYPE_CHECKING:
+    from p2pchat.ui.notifiers import Notifications
     from p2pchat.ui.terminal import TerminalLines
     from p2pchat.ui.tui import ChatApp
 
@@ -46,20 +48,28 @@ def replay_on_start(mode: UiMode) -> int | None:
     return {UiMode.JSON: None, UiMode.TUI: TUI_REPLAY}.get(mode, PLAIN_REPLAY)
 
 
-def make_ui(mode: UiMode) -> tuple[Ui, ChatApp | None]:
-    """The Ui for mode, and the full-screen app that runs it (None: the chat reads lines)."""
+def make_ui(
+    mode: UiMode, *, notify: bool = True
+) -> tuple[Ui, ChatApp | None, Notifications | None]:
+    """The Ui for mode, the full-screen app that runs it (None: the chat reads lines), and its
+    notifications, to be closed at the end (None in JSON lines; turned off unless notify)."""
+    if mode is UiMode.JSON:
+        from p2pchat.ui.jsonlines import JsonUi
+
+        return JsonUi(sys.stdout), None, None
+    from p2pchat.ui.notifiers import Notifications, choose_notifier
+
     if mode is UiMode.TUI:
         from p2pchat.ui.tui import ChatApp, TuiUi
 
         app = ChatApp()
-        return TuiUi(app), app
-    if mode is UiMode.JSON:
-        from p2pchat.ui.jsonlines import JsonUi
-
-        return JsonUi(sys.stdout), None
+        notifier = choose_notifier(sys.stdout, enabled=notify, terminal=app.write_terminal)
+        app.notifications = Notifications(notifier)
+        return TuiUi(app), app, app.notifications
     from p2pchat.ui.plain import PlainUi
 
-    return PlainUi(), None
+    notifications = Notifications(choose_notifier(sys.stdout, enabled=notify))
+    return PlainUi(notifications=notifications), None, notifications
 
 
 def typed_lines(mode: UiMode, ui: Ui, limits: Limits) -> StdinLines | TerminalLines:

@@ -23,14 +23,22 @@ from p2pchat.ui.format import (
     safe_display,
     safe_line,
 )
+from p2pchat.ui.notifiers import Notifications
+from p2pchat.ui.notify import Focus
 from p2pchat.ui.progress import TransferBoard
 
 
 class PlainUi:
-    """Prints one line (or table) per view; safe to call from any thread."""
+    """Prints one line (or table) per view; safe to call from any thread.
 
-    def __init__(self, console: Console | None = None) -> None:
+    Lines cannot tell whether the terminal has focus: notifications take it as unknown (see
+    `AlertRules`: DMs and mentions notify unless the user sent a message lately)."""
+
+    def __init__(
+        self, console: Console | None = None, notifications: Notifications | None = None
+    ) -> None:
         self._console = console or Console(highlight=False, soft_wrap=True)
+        self._notifications = notifications
         self._lock = threading.Lock()
         self._board = TransferBoard()
         self._linked = LinkedNicks()
@@ -38,6 +46,8 @@ class PlainUi:
     def show(self, view: vw.View) -> None:
         """Render and print one view (progress only every 10 %, with rate and time left)."""
         self._linked.see(view)
+        if self._notifications is not None:
+            self._notifications.see(view, Focus.UNKNOWN)
         match view:
             case vw.FileProgress():
                 transfer, stepped = self._board.progress(view)

@@ -31,10 +31,12 @@ from textual.widgets import Static
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
+from p2pchat.ui.notifiers import Notifications
+from p2pchat.ui.notify import Focus
 from p2pchat.ui.plain import render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
-from p2pchat.ui.tui.bridge import AppUi, ViewArrived
+from p2pchat.ui.tui.bridge import AppUi, TerminalWrite, ViewArrived
 from p2pchat.ui.tui.composer import Composer
 from p2pchat.ui.tui.inputs import ChatInput, MultiLineInput
 from p2pchat.ui.tui.keys import KeyJoiner, TextTyped
@@ -84,6 +86,7 @@ class ChatApp(App[None]):
         super().__init__()
         self.post_to_node: Post = post or (lambda _event: None)
         self.on_started: Callable[[], None] | None = None
+        self.notifications: Notifications | None = None  # mentions and DMs while blurred
         self.me: vw.Ready | None = None
         self.roster = Roster()
         self.unread = 0
@@ -188,6 +191,8 @@ class ChatApp(App[None]):
 
     def show_view(self, view: vw.View) -> None:
         """Apply one view from the node (called on the UI's own loop)."""
+        if self.notifications is not None:
+            self.notifications.see(view, Focus.FOCUSED if self.app_focus else Focus.AWAY)
         match view:
             case vw.Ready():
                 self.me = view
@@ -217,6 +222,15 @@ class ChatApp(App[None]):
                 self._log_line(invite_rows(view))
             case _:
                 self._log_line(render(view))
+
+    def write_terminal(self, text: str) -> None:
+        """Write text (an escape sequence) to the terminal in order with the screen; any thread."""
+        self.post_message(TerminalWrite(text))
+
+    def on_terminal_write(self, message: TerminalWrite) -> None:
+        """Write it through the driver, as bell() does (nothing when headless)."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(message.text)
 
     @property
     def following(self) -> bool:

@@ -25,6 +25,14 @@ class ViewArrived(Message):
         self.view = view
 
 
+class TerminalWrite(Message):
+    """Text for the terminal itself (a notification's escape), written in order with the screen."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class ViewTarget(Protocol):
     """What TuiUi needs of the app: a thread-safe post, and a hook it calls once it runs."""
 
