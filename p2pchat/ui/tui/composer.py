@@ -79,6 +79,11 @@ class Composer:
         self.history.remember(line)
         self._send(line)
 
+    def fill(self, line: str) -> None:
+        """Put line in the input in place of the draft, the cursor at its end, to finish."""
+        self._burst = None
+        self._box.show(Draft(line, len(line)))
+
     def recall(self, *, older: bool) -> None:
         """Show an earlier (or later) line that was sent; the draft comes back after the last."""
         line = self.history.older(self._box.read().text) if older else self.history.newer()
