@@ -20,10 +20,9 @@ REPLY_KEYS = ("r",)
 EDIT_KEYS = ("e",)
 DELETE_KEYS = ("d",)
 REACT_KEYS = ("a", "+")
+# No emoji in it: terminals disagree on how wide some are, and the border it is in would break.
 CURSOR_HINT = (
-    "↑↓ pick a message · r reply · e edit · d delete · a react · 1-6 "
-    + " ".join(REACTIONS)
-    + " · Esc back"
+    "↑↓ pick a message · r reply · e edit · d delete · a react · 1-6 quick reaction · Esc back"
 )
 NO_MESSAGES = "no message to pick yet"
 NOT_OWN_EDIT = "only your own messages can be edited"

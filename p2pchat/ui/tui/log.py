@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rich.console import RenderableType
 from rich.rule import Rule
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.geometry import Size
@@ -155,7 +156,9 @@ class ChatLog(RichLog, can_focus=False):
         if entry is None or entry.row is None or entry.end is None:
             return strip
         marked = entry.row <= self.scroll_offset.y + y < entry.end
-        return strip.apply_style(MARK_STYLE) if marked else strip
+        if not marked:
+            return strip
+        return Strip(Segment.apply_style(strip, post_style=MARK_STYLE), strip.cell_length)
 
     def on_resize(self, event: events.Resize) -> None:
         """A new width wraps every entry again; a new height keeps the newest row in view."""
