@@ -108,6 +108,8 @@ def test_r_fills_the_input_with_a_reply_and_the_rest_is_typed_after_it(
         assert picked(app) is None  # the cursor is gone: keys type again
         await press(*"yes", "enter")
         assert lines == [f"/reply {FIRST} yes"]
+        await press(*"typed first", "escape", "r")  # what was typed stays, after the command
+        assert draft(app) == (f"/reply {LAST} typed first", len(f"/reply {LAST} typed first"))
 
     run_with_lines(check, monkeypatch)
 

@@ -107,7 +107,7 @@ class ChatApp(App[None]):
             self, max_text_chars=max_text_chars, send=self._run_typed, nicks=self.roster.nicks
         )
         self._cursor = MessageCursor(
-            self._chat_log, fill=self._composer.fill, submit=self._run_typed, notice=self._notice
+            self._chat_log, fill=self._fill, submit=self._run_typed, notice=self._notice
         )
         self._peers_chosen: bool | None = None  # F3's choice: shown or hidden, at any width
 
@@ -329,6 +329,9 @@ class ChatApp(App[None]):
                 return ""
         self._stop_picking()
         return text
+
+    def _fill(self, line: str, keep_draft: bool) -> None:
+        self._composer.fill(line, keep_draft=keep_draft)
 
     def _stop_picking(self) -> None:
         self._cursor.stop()

@@ -79,9 +79,11 @@ class Composer:
         self.history.remember(line)
         self._send(line)
 
-    def fill(self, line: str) -> None:
-        """Put line in the input in place of the draft, the cursor at its end, to finish."""
+    def fill(self, line: str, *, keep_draft: bool = False) -> None:
+        """Put line in the input in place of the draft (or before it), the cursor at the end."""
         self._burst = None
+        if keep_draft:
+            line += self._box.read().text.lstrip()
         self._box.show(Draft(line, len(line)))
 
     def recall(self, *, older: bool) -> None:

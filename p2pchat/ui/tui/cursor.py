@@ -2,7 +2,8 @@
 
 It moves over messages only (never day rules or notices). What a key does is a command line:
 r, e, d and a (or +) put /reply, /edit, /delete or /react for the message in the input, for the
-user to finish and send; 1 to 6 send a reaction at once, as a typed line.
+user to finish and send (a reply keeps what was typed, after it); 1 to 6 send a reaction at
+once, as a typed line.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ class MessageCursor:
         self,
         log: Callable[[], ChatLog],
         *,
-        fill: Callable[[str], None],
+        fill: Callable[[str, bool], None],
         submit: Callable[[str], None],
         notice: Callable[[str], None],
     ) -> None:
         self._log = log
-        self._fill = fill  # put a line in the input, the cursor at its end
+        self._fill = fill  # put a line in the input (True: before the draft), cursor at the end
         self._submit = submit  # run a line as if it was typed and sent
         self._notice = notice  # a short line in the log
         self._entry: Entry | None = None
@@ -90,7 +91,7 @@ class MessageCursor:
         if char in UP_KEYS or char in DOWN_KEYS:
             self.move(-1 if char in UP_KEYS else 1)
         elif char in REPLY_KEYS:
-            self._act(f"{REPLY} {view.msg_id} ")
+            self._act(f"{REPLY} {view.msg_id} ", keep_draft=True)
         elif char in EDIT_KEYS:
             self._act(f"{EDIT} {view.msg_id} {view.text}", own=view.own, refusal=NOT_OWN_EDIT)
         elif char in DELETE_KEYS:
@@ -103,13 +104,15 @@ class MessageCursor:
             return False
         return True
 
-    def _act(self, line: str, *, own: bool = True, refusal: str = "") -> None:
+    def _act(
+        self, line: str, *, own: bool = True, refusal: str = "", keep_draft: bool = False
+    ) -> None:
         """Leave the cursor and fill the input with line; if not own, say refusal and stay."""
         if not own:
             self._notice(refusal)
             return
         self.stop()
-        self._fill(line)
+        self._fill(line, keep_draft)
 
     def _select(self, entry: Entry) -> None:
         self._entry = entry

@@ -183,7 +183,10 @@ class ChatLog(RichLog, can_focus=False):
         elif not self._redraw_due:
             self._write(entry, scroll=self.following)
         if len(self._entries) > MAX_LOG_ENTRIES:
-            del self._entries[: len(self._entries) - MAX_LOG_ENTRIES]
+            dropped = len(self._entries) - MAX_LOG_ENTRIES
+            if any(entry is self._marked for entry in self._entries[:dropped]):
+                self.mark(None)  # its rows go with the next redraw
+            del self._entries[:dropped]
             first = self._entries[0].top
             if first is not None and first > MAX_DROPPED_ROWS:
                 self._schedule_redraw(whole=True)  # let go of rows no longer kept
