@@ -42,6 +42,9 @@ WRAP_GUTTER = "    "
 GUTTER_STYLE = "dim"
 GUTTER_COLUMNS = cell_len(LINE_GUTTER)
 MIN_WRAP_COLUMNS = 8
+# A first line's wrapped parts hang under its text (see Hanging.indent) while this many columns
+# are left for them; on a narrower width they go behind WRAP_GUTTER.
+MIN_HANGING_TEXT_COLUMNS = 20
 
 # Embeddings, overrides, isolates and directional marks (Unicode bidi controls).
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -65,8 +68,9 @@ def safe_line(text: str) -> str:
 class Hanging:
     """Rich Text shown so that only its first row starts at column 0 (see LINE_GUTTER)."""
 
-    def __init__(self, text: Text) -> None:
+    def __init__(self, text: Text, *, indent: int = GUTTER_COLUMNS) -> None:
         self.text = text
+        self.indent = max(indent, GUTTER_COLUMNS)  # where the first line's wrapped parts start
 
     @property
     def plain(self) -> str:
@@ -76,15 +80,20 @@ class Hanging:
     def rows(self, console: Console, width: int | None) -> list[Text]:
         """The rows as shown, gutters included: wrapped to width cells (None: at newlines only)."""
         rows: list[Text] = []
+        hang = self._hang(width)
         for number, line in enumerate(self.text.split("\n", allow_blank=True)):
             if width is None:
                 parts = [line]
+            elif number == 0:
+                parts = _wrap(console, line, width, max(width - hang, MIN_WRAP_COLUMNS))
             else:
                 inner = max(width - GUTTER_COLUMNS, MIN_WRAP_COLUMNS)
-                parts = _wrap(console, line, inner if number else width, inner)
+                parts = _wrap(console, line, inner, inner)
             for index, part in enumerate(parts):
                 if number == 0 and index == 0:
                     rows.append(part)
+                elif number == 0:
+                    rows.append(Text.assemble((" " * hang, GUTTER_STYLE), part))
                 else:
                     gutter = WRAP_GUTTER if index else LINE_GUTTER
                     rows.append(Text.assemble((gutter, GUTTER_STYLE), part))
@@ -103,6 +112,12 @@ class Hanging:
         widest = max([cell_len(first), *(GUTTER_COLUMNS + cell_len(line) for line in later)])
         words = Measurement.get(console, options, self.text).minimum + GUTTER_COLUMNS
         return Measurement(min(words, widest), widest).with_maximum(options.max_width)
+
+    def _hang(self, width: int | None) -> int:
+        """Where the first line's wrapped parts start: under its text if that leaves room."""
+        if width is None or width - self.indent < MIN_HANGING_TEXT_COLUMNS:
+            return GUTTER_COLUMNS
+        return self.indent
 
 
 def nick_colour(node_id: str) -> str:

@@ -4,8 +4,9 @@ The node runs in its own threads and hands views over with `App.post_message` (s
 `bridge.py`), which is thread-safe and never waits for the UI. The parts, one job each:
 `keys.py` joins keys that come in a burst into one text, `composer.py` puts typed and pasted text
 into the draft (`draft.py`, shown by the widgets of `inputs.py`) and sends it, `log.py` is the
-message log in transcript order, `roster.py` the peers of the sidebar, `panels.py` and `rows.py`
-turn state and views into what the screen shows. Typed lines go back to the node with `post`.
+message log in transcript order, `cursor.py` picks a message of it to act on, `roster.py` the
+peers of the sidebar, `panels.py` and `rows.py` turn state and views into what the screen shows.
+Typed lines go back to the node with `post`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import ClassVar
 
 from rich.console import RenderableType
 from textual import events
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -38,6 +40,7 @@ from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
 from p2pchat.ui.tui.bridge import AppUi, TerminalWrite, ViewArrived
 from p2pchat.ui.tui.composer import Composer
+from p2pchat.ui.tui.cursor import CURSOR_HINT, MessageCursor
 from p2pchat.ui.tui.inputs import ChatInput, MultiLineInput
 from p2pchat.ui.tui.keys import KeyJoiner, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
@@ -49,6 +52,7 @@ from p2pchat.ui.tui.rows import (
     left_row,
     mentions_me,
     message_row,
+    notice_row,
     screenshot_row,
 )
 
@@ -56,6 +60,8 @@ Post = Callable[[object], None]
 PEER_REFRESH_SECONDS = 2.0
 MAX_TEXT_CHARS = Limits().max_text_chars
 SCREENSHOT_NAME = "p2pchat-%Y%m%d-%H%M%S.svg"
+SIDEBAR_MIN_COLUMNS = 70  # a narrower terminal hides the peer sidebar (F3 shows it again)
+PLACEHOLDER = "Type a message, /help for commands, Esc to pick a message"
 
 
 class ChatApp(App[None]):
@@ -77,7 +83,13 @@ class ChatApp(App[None]):
         Binding("pagedown", "page_down", "scroll down", show=False),
         Binding("end", "newest", "newest", show=False, priority=True),
         Binding("f2", "accept_offer", "accept file", show=False),
+        Binding("f3", "toggle_peers", "peers", show=False),
         Binding("f12", "save_screen", "screenshot", show=False),
+        # The message cursor's keys (cursor.py); each lets the key through when it has no use.
+        Binding("escape", "pick_toggle", "pick a message", show=False, priority=True),
+        Binding("alt+up,ctrl+up", "pick_start", "pick a message", show=False, priority=True),
+        Binding("up", "pick_move(-1)", "earlier message", show=False, priority=True),
+        Binding("down", "pick_move(1)", "later message", show=False, priority=True),
     ]
 
     def __init__(self, post: Post | None = None, max_text_chars: int = MAX_TEXT_CHARS) -> None:
@@ -97,6 +109,10 @@ class ChatApp(App[None]):
         self._composer = Composer(
             self, max_text_chars=max_text_chars, send=self._run_typed, nicks=self.roster.nicks
         )
+        self._cursor = MessageCursor(
+            self._chat_log, fill=self._fill, submit=self._run_typed, notice=self._notice
+        )
+        self._peers_chosen: bool | None = None  # F3's choice: shown or hidden, at any width
 
     # ------------------------------------------------------------- layout
 
@@ -110,7 +126,7 @@ class ChatApp(App[None]):
         yield ChatInput(
             self._composer,
             id="input",
-            placeholder="Type a message, /help for commands",
+            placeholder=PLACEHOLDER,
             select_on_focus=False,  # the focus comes back after a paste: keep what was typed
         )
         yield MultiLineInput(self._composer, id="multiline")
@@ -121,6 +137,7 @@ class ChatApp(App[None]):
         self.set_interval(PEER_REFRESH_SECONDS, self._refresh_peers)
         self._draw_header()
         self._draw_peers()
+        self._fit_sidebar(self.size.width)
         self._main_screen = self.screen
         self._keys.joining = True
         self.screen_change_signal.subscribe(self, self._screen_changed)
@@ -147,7 +164,43 @@ class ChatApp(App[None]):
         text = self._keys.close(message)
         if not self.app_focus:
             self.app_focus = True  # as for any key (Textual sets it where keys come in)
+        if self._cursor.active:
+            text = self._picking_keys(message, text)
+            if not text:
+                return
         self._composer.take_typed(message, text, self.focused or self.screen)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The sidebar hides below SIDEBAR_MIN_COLUMNS (unless F3 chose otherwise)."""
+        self._fit_sidebar(event.size.width)
+
+    def action_toggle_peers(self) -> None:
+        """F3: hide the peer sidebar, or show it (at any width, until F3 again)."""
+        self._peers_chosen = not self.query_one("#peers").display
+        self._fit_sidebar(self.size.width)
+
+    def action_pick_toggle(self) -> None:
+        """Escape: pick the newest message, or stop picking."""
+        self._check_main_screen()
+        if self._cursor.active:
+            self._stop_picking()
+        else:
+            self.action_pick_start()
+
+    def action_pick_start(self) -> None:
+        """Alt+Up, Ctrl+Up: pick the newest message (or the one before, if one is picked)."""
+        self._check_main_screen()
+        if self._cursor.active:
+            self._cursor.move(-1)
+        elif self._cursor.start():
+            self._show_pick_hint(True)
+
+    def action_pick_move(self, step: int) -> None:
+        """Up, Down while a message is picked: the one before or after it; else as without."""
+        self._check_main_screen()
+        if not self._cursor.active:
+            raise SkipAction()
+        self._cursor.move(step)
 
     def action_page_up(self) -> None:
         """Scroll up a page and stop following the newest messages."""
@@ -269,6 +322,42 @@ class ChatApp(App[None]):
         if not run_line(line, self.post_to_node, AppUi(self.show_view, self._chat_log())):
             self.exit()
 
+    def _check_main_screen(self) -> None:
+        """The cursor's keys are for the chat's own screen only (a dialog keeps them)."""
+        if self.screen is not self._main_screen:
+            raise SkipAction()
+
+    def _picking_keys(self, typed: TextTyped, text: str) -> str:
+        """Act on the cursor's keys in text; the rest is typed, and stops the picking."""
+        # A paste is text, never keys to act on.
+        if not typed.continues_paste(text) and not typed.quick:
+            for at, char in enumerate(text):
+                if not self._cursor.active:  # a key filled the input: the rest goes after it
+                    self._show_pick_hint(False)
+                    return text[at:]
+                if not self._cursor.take_key(char):
+                    text = text[at:]
+                    break
+            else:
+                self._show_pick_hint(self._cursor.active)
+                return ""
+        self._stop_picking()
+        return text
+
+    def _fill(self, line: str, keep_draft: bool) -> None:
+        self._composer.fill(line, keep_draft=keep_draft)
+
+    def _stop_picking(self) -> None:
+        self._cursor.stop()
+        self._show_pick_hint(False)
+
+    def _show_pick_hint(self, picking: bool) -> None:
+        """The cursor's keys in the input's border while a message is picked."""
+        self.query_one("#input", ChatInput).border_title = CURSOR_HINT if picking else None
+        self.query_one("#multiline", MultiLineInput).border_subtitle = (
+            CURSOR_HINT if picking else None
+        )
+
     # ------------------------------------------------------------- internals: the log
 
     def _chat_log(self) -> ChatLog:
@@ -281,13 +370,16 @@ class ChatApp(App[None]):
             self.bell()
         line = message_row(view, mention=mention)
         log = self._chat_log()
-        log.add_message(view.lamport, view.author, line, view.ts)
+        log.add_message(view, line)
         if not log.following:
             self.unread += 1
             self._draw_header()
 
     def _log_line(self, renderable: RenderableType, *, dated_as_above: bool = False) -> Entry:
         return self._chat_log().add_line(renderable, dated_as_above=dated_as_above)
+
+    def _notice(self, text: str) -> None:
+        self._log_line(notice_row(text))
 
     def _maybe_caught_up(self) -> None:
         if self._chat_log().at_end():
@@ -316,6 +408,11 @@ class ChatApp(App[None]):
 
     def _draw_peers(self) -> None:
         self.query_one("#peers", Static).update(peer_list(self.roster.peers.values()))
+
+    def _fit_sidebar(self, columns: int) -> None:
+        """Show the sidebar as F3 chose, else if the terminal has SIDEBAR_MIN_COLUMNS."""
+        shown = columns >= SIDEBAR_MIN_COLUMNS if self._peers_chosen is None else self._peers_chosen
+        self.query_one("#peers", Static).display = shown  # the log wraps again to its new width
 
     def _draw_transfers(self) -> None:
         panel = self.query_one("#transfers", Static)

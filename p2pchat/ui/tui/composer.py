@@ -79,6 +79,13 @@ class Composer:
         self.history.remember(line)
         self._send(line)
 
+    def fill(self, line: str, *, keep_draft: bool = False) -> None:
+        """Put line in the input in place of the draft (or before it), the cursor at the end."""
+        self._burst = None
+        if keep_draft:
+            line += self._box.read().text.lstrip()
+        self._box.show(Draft(line, len(line)))
+
     def recall(self, *, older: bool) -> None:
         """Show an earlier (or later) line that was sent; the draft comes back after the last."""
         line = self.history.older(self._box.read().text) if older else self.history.newer()

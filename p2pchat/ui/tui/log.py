@@ -1,6 +1,7 @@
 """The message log: entries in transcript order, each day under a rule, wrapped to its width.
 
-It follows the newest entry unless the user reads back.
+It wraps to the columns it shows (its scrollbar left out), again on every change of width, and
+follows the newest entry unless the user reads back. One entry may be marked (the cursor).
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from dataclasses import dataclass
 
 from rich.console import RenderableType
 from rich.rule import Rule
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.widgets import RichLog
 
+from p2pchat.core import views as vw
 from p2pchat.ui.format import day_of
 
 # The log's order, the same as the message log's and /history's: (Lamport clock, author,
@@ -23,7 +28,7 @@ EntryKey = tuple[int, str, int]
 
 MAX_LOG_ENTRIES = 2000
 MAX_DROPPED_ROWS = 5000  # rows of entries no longer kept that the log may hold until a redraw
-MIN_LOG_WIDTH = 20  # narrower logs still wrap to their own width, never wider
+MARK_STYLE = Style(bgcolor="grey30", bold=True)  # the rows of the marked entry
 
 
 @dataclass(slots=True)
@@ -33,8 +38,10 @@ class Entry:
     key: EntryKey
     renderable: RenderableType
     ts: float
+    message: vw.MessageShown | None = None  # the message it shows (None: a notice, a table...)
     top: int | None = None  # first row in the log widget, its day rule included
     row: int | None = None  # first row of the entry itself; None: to be written (again)
+    end: int | None = None  # the row after its last one
 
 
 class ChatLog(RichLog, can_focus=False):
@@ -47,7 +54,6 @@ class ChatLog(RichLog, can_focus=False):
             markup=False,
             highlight=False,
             auto_scroll=False,
-            min_width=MIN_LOG_WIDTH,
         )
         self.following = True  # False while the user reads back: no jumping to the newest
         self._entries: list[Entry] = []
@@ -56,13 +62,22 @@ class ChatLog(RichLog, can_focus=False):
         self._serial = 0
         self._last_day: str | None = None
         self._wrap_width = 0
+        self._marked: Entry | None = None
 
-    def add_message(
-        self, lamport: int, author: str, renderable: RenderableType, ts: float
-    ) -> Entry:
+    @property
+    def entries(self) -> list[Entry]:
+        """The entries kept, in transcript order (read only)."""
+        return self._entries
+
+    @property
+    def marked(self) -> Entry | None:
+        """The entry the cursor is on, if any."""
+        return self._marked
+
+    def add_message(self, view: vw.MessageShown, renderable: RenderableType) -> Entry:
         """Place a message by its Lamport clock and author (after those that came before it)."""
         self._serial += 1
-        entry = Entry((lamport, author, self._serial), renderable, ts)
+        entry = Entry((view.lamport, view.author, self._serial), renderable, view.ts, view)
         self._place(entry)
         return entry
 
@@ -99,7 +114,7 @@ class ChatLog(RichLog, can_focus=False):
             self._cut(min(tops))  # entries from start on are all below the ones before it
         self._last_day = day_of(self._entries[start - 1].ts) if start else None
         for entry in self._entries[start:]:
-            entry.top = entry.row = None
+            entry.top = entry.row = entry.end = None
         for entry in self._entries[start:]:
             self._write(entry, scroll=False)
         if anchor is not None and anchor[0].row is not None:
@@ -111,11 +126,47 @@ class ChatLog(RichLog, can_focus=False):
         """True if the newest row is in view."""
         return self.max_scroll_y == 0 or self.scroll_y >= self.max_scroll_y - 1
 
+    def mark(self, entry: Entry | None) -> None:
+        """Highlight entry (None: none) and scroll its rows into view."""
+        self._marked = entry
+        self.refresh()
+        if entry is not None:
+            self.show_entry(entry)
+
+    def show_entry(self, entry: Entry) -> None:
+        """Scroll the entry's rows into view (its first row if it is taller than the view)."""
+        if entry.row is None or entry.end is None:
+            return
+        height = self.scrollable_content_region.height
+        top = round(self.scroll_y)
+        if entry.row < top:
+            y = entry.row
+        elif entry.end > top + height:
+            y = min(entry.row, entry.end - height)
+        else:
+            return
+        self.scroll_to(y=y, animate=False, immediate=True)
+        if not self.at_end():
+            self.following = False
+
+    def render_line(self, y: int) -> Strip:
+        """A row of the view; the marked entry's rows stand out."""
+        strip = super().render_line(y)
+        entry = self._marked
+        if entry is None or entry.row is None or entry.end is None:
+            return strip
+        marked = entry.row <= self.scroll_offset.y + y < entry.end
+        if not marked:
+            return strip
+        return Strip(Segment.apply_style(strip, post_style=MARK_STYLE), strip.cell_length)
+
     def on_resize(self, event: events.Resize) -> None:
         """A new width wraps every entry again; a new height keeps the newest row in view."""
-        # RichLog's own handler runs as well.
-        if event.size.width != self._wrap_width:
-            self._wrap_width = event.size.width
+        # RichLog's own handler runs as well. Entries wrap to the columns shown: the scrollbar's
+        # are left out.
+        width = self.scrollable_content_region.width
+        if width != self._wrap_width:
+            self._wrap_width = width
             self._schedule_redraw(whole=True)
         elif self.following:
             # Shorter or taller: the newest row stays at the bottom once the layout is done.
@@ -132,7 +183,10 @@ class ChatLog(RichLog, can_focus=False):
         elif not self._redraw_due:
             self._write(entry, scroll=self.following)
         if len(self._entries) > MAX_LOG_ENTRIES:
-            del self._entries[: len(self._entries) - MAX_LOG_ENTRIES]
+            dropped = len(self._entries) - MAX_LOG_ENTRIES
+            if any(entry is self._marked for entry in self._entries[:dropped]):
+                self.mark(None)  # its rows go with the next redraw
+            del self._entries[:dropped]
             first = self._entries[0].top
             if first is not None and first > MAX_DROPPED_ROWS:
                 self._schedule_redraw(whole=True)  # let go of rows no longer kept
@@ -140,12 +194,13 @@ class ChatLog(RichLog, can_focus=False):
     def _write(self, entry: Entry, *, scroll: bool) -> None:
         entry.top = len(self.lines)
         day = day_of(entry.ts)
+        width = self._wrap_width  # never 0 here: nothing is written before the log has a size
         if day != self._last_day:
             self._last_day = day
-            self.write(Rule(day, style="dim"), expand=True, scroll_end=scroll)
+            self.write(Rule(day, style="dim"), width=width, scroll_end=scroll)
         entry.row = len(self.lines)
-        wide = isinstance(entry.renderable, Rule)
-        self.write(entry.renderable, expand=wide, scroll_end=scroll)
+        self.write(entry.renderable, width=width, scroll_end=scroll)
+        entry.end = len(self.lines)
 
     def _schedule_redraw(self, *, whole: bool = False) -> None:
         # On the app's queue: behind the views of the burst that is being handled.

@@ -25,6 +25,11 @@ KEYS_HELP = (
     ("PageUp / PageDown, wheel", "scroll the messages"),
     ("End", "back to the newest messages"),
     ("F2", "accept the latest file offer"),
+    ("F3", "hide or show the peers (hidden on a terminal under 70 columns)"),
+    ("Esc, Alt+Up", "pick a message: Up / Down (k / j) move, Esc leaves; on it:"),
+    ("  r, e, d", "fill in /reply, /edit (your own), /delete (your own) for it"),
+    ("  a or +, 1-6", "fill in /react for it; 1-6 react at once (thumbs up, heart, laugh,"),
+    ("", "party, wow, eyes)"),
     ("F12", "save a screenshot (p2pchat-DATE-TIME.svg) in the current directory"),
     ("Ctrl+C, /quit", "leave (Ctrl+D too, on an empty line)"),
 )

@@ -5,6 +5,7 @@ The rest look as in the plain interface (`plain.render`).
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -21,11 +22,12 @@ def mentions_me(view: vw.MessageShown, my_nick: str) -> bool:
 
 
 def message_row(view: vw.MessageShown, *, mention: bool) -> Hanging:
-    """A message as message_line shows it, its text in bold if it is my own."""
+    """A message as message_line shows it, wrapped under its text, in bold if it is my own."""
     line = message_line(view, mention=mention)
+    start = len(line.text) - len(safe_display(view.text))
     if view.own:
-        line.text.stylize("bold", len(line.text) - len(safe_display(view.text)))
-    return line
+        line.text.stylize("bold", start)
+    return Hanging(line.text, indent=cell_len(line.text.plain[:start]))
 
 
 def joined_row(view: vw.PeerJoined) -> Hanging:
@@ -46,9 +48,14 @@ def invite_rows(view: vw.InviteCode) -> RenderableType:
     return Group(render(view), code)
 
 
+def notice_row(text: str) -> Hanging:
+    """A short note of the app's own, as '· text'."""
+    return Hanging(Text(safe_line(f"· {text}"), style="dim"))
+
+
 def screenshot_row(path: str) -> Hanging:
     """Where a screenshot was saved."""
-    return Hanging(Text(safe_line(f"· screenshot saved to {path}"), style="dim"))
+    return notice_row(f"screenshot saved to {path}")
 
 
 def paste_refusal(size: int, limit: int) -> RenderableType:
