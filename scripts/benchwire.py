@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from p2pchat.core.entries import AUTHOR_ONLY_KINDS, EntryKind
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import (
     Chat,
@@ -49,8 +50,16 @@ def samples() -> dict[str, Message]:
         text = f"message {seq}: a line of chat of an everyday length, with ünïcode ✓"
         return Chat(A, seq, seq + 7, 1_700_000_000.25 + seq, "alice", text, KEY, SIG)
 
+    def entry(kind: EntryKind, text: str) -> Chat:
+        ref = f"{A if kind in AUTHOR_ONLY_KINDS else B}:41"
+        return Chat(A, 50, 57, 1_700_000_050.25, "alice", text, KEY, SIG, kind, ref)
+
     return {
         "Chat": chat(1),
+        "Chat reaction": entry(EntryKind.REACT, "👍"),
+        "Chat edit": entry(EntryKind.EDIT, chat(1).text),
+        "Chat delete": entry(EntryKind.DELETE, ""),
+        "Chat reply": entry(EntryKind.REPLY, chat(1).text),
         "Ping": Ping(7, "0123456789abcdef", 1_700_000_000.5, "fedcba9876543210"),
         f"SyncBatch ({BATCH_CHATS} chats)": SyncBatch(
             tuple(chat(seq) for seq in range(1, BATCH_CHATS + 1)), {B: 3}, True

@@ -19,6 +19,7 @@ def test_benchwire_reports_encode_and_decode_times_for_every_sample() -> None:
         check=True,
     )
     figures = json.loads(result.stdout)
-    assert {"Chat", "Ping", "Hello", "SyncBatch (50 chats)"} <= set(figures)
+    assert {"Chat", "Chat reaction", "Chat edit", "Chat delete", "Ping", "Hello"} <= set(figures)
+    assert "SyncBatch (50 chats)" in figures
     for row in figures.values():
         assert row["bytes"] > 0 and row["encode_us"] > 0 and row["decode_us"] > 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from p2pchat.core.entries import EntryKind
+from p2pchat.core.messages import PresenceStatus
 from p2pchat.ui import commands as cmd
 
 
@@ -49,3 +51,24 @@ def test_every_command_has_help() -> None:
     usages = " ".join(u for u, _ in cmd.COMMANDS)
     for name in ("/msg", "/nick", "/peers", "/connect", "/help", "/quit", "/send", "/share"):
         assert name in usages
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("/reply abc:3 yes please", cmd.Entry(EntryKind.REPLY, "abc:3", "yes please")),
+        ("/react abc:3 👍", cmd.Entry(EntryKind.REACT, "abc:3", "👍")),
+        ("/edit abc:3 fixed  text ", cmd.Entry(EntryKind.EDIT, "abc:3", "fixed  text")),
+        ("/delete abc:3", cmd.Entry(EntryKind.DELETE, "abc:3", "")),
+        ("/me waves", cmd.Entry(EntryKind.ACTION, "", "waves")),
+        ("/away at lunch", cmd.Presence(PresenceStatus.AWAY, "at lunch")),
+        ("/away", cmd.Presence(PresenceStatus.AWAY, "")),
+        ("/back", cmd.Presence(PresenceStatus.HERE, "")),
+        ("/reply abc:3", cmd.Invalid("usage: /reply ID TEXT")),
+        ("/react", cmd.Invalid("usage: /react ID EMOJI")),
+        ("/delete abc:3 why", cmd.Invalid("usage: /delete ID")),
+        ("/me", cmd.Invalid("usage: /me ACTION")),
+    ],
+)
+def test_conversation_commands(line: str, command: cmd.Command) -> None:
+    assert cmd.parse_line(line) == command
