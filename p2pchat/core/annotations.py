@@ -4,12 +4,15 @@ of the entries held for each message, and the message's final state folded from 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from p2pchat.core.entries import MESSAGE_KINDS, REACTION_KINDS, EntryKind
 from p2pchat.core.messages import Chat
 
 EntryId = tuple[str, int]  # (author, seq)
+MAX_ENTRIES_ABOUT = 1000  # reactions, edits and deletes indexed per message; more are ignored
+_NONE: frozenset[EntryId] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +41,12 @@ class RefIndex:
         self._about: dict[str, set[EntryId]] = {}
 
     def add(self, chat: Chat) -> None:
-        """Index chat if it is a reaction, an edit or a delete."""
+        """Index chat if it is a reaction, an edit or a delete (at most MAX_ENTRIES_ABOUT per
+        message: a flood of reactions from many keys cannot make each one cost more)."""
         if chat.ref and chat.kind not in MESSAGE_KINDS:
-            self._about.setdefault(chat.ref, set()).add((chat.author, chat.seq))
+            entries = self._about.setdefault(chat.ref, set())
+            if len(entries) < MAX_ENTRIES_ABOUT:
+                entries.add((chat.author, chat.seq))
 
     def remove(self, chat: Chat) -> None:
         """Forget chat (it is no longer held)."""
@@ -50,9 +56,9 @@ class RefIndex:
             if not entries:
                 del self._about[chat.ref]
 
-    def about(self, msg_id: str) -> frozenset[EntryId]:
-        """The IDs of the entries held about msg_id."""
-        return frozenset(self._about.get(msg_id, ()))
+    def about(self, msg_id: str) -> AbstractSet[EntryId]:
+        """The IDs of the entries held about msg_id (a view: do not keep it)."""
+        return self._about.get(msg_id, _NONE)
 
     def __len__(self) -> int:
         """Entries indexed."""
@@ -62,13 +68,12 @@ class RefIndex:
 def final_state(message: Chat, entries: Iterable[Chat]) -> FinalState:
     """message as the entries about it leave it: the edit with the author's highest seq
     wins, any delete by the author deletes it for good, and each (reactor, reaction) stands as
-    its reactor's latest entry on it says. Entries about another message, or an edit or delete
-    by anyone but the author, change nothing."""
-    if message.kind not in MESSAGE_KINDS:
-        return FinalState(message.text, edited=False, deleted=False, reactions=())
+    its reactor's latest entry on it says; reactions in the order of their oldest standing
+    entry. Entries about another message, or an edit or delete by anyone but the author,
+    change nothing. The same entries in any order give the same state."""
     text, edit_seq, deleted = message.text, 0, False
     latest: dict[tuple[str, str], Chat] = {}
-    for entry in sorted(entries, key=lambda e: (e.lamport, e.author, e.seq)):
+    for entry in entries if message.kind in MESSAGE_KINDS else ():
         if entry.ref != message.msg_id:
             continue
         if entry.kind in REACTION_KINDS:
@@ -83,9 +88,12 @@ def final_state(message: Chat, entries: Iterable[Chat]) -> FinalState:
         elif entry.kind is EntryKind.EDIT and entry.seq > edit_seq:
             text, edit_seq = entry.text, entry.seq
     reactions: dict[str, list[str]] = {}
-    for (author, emoji), entry in latest.items():
-        if entry.kind is EntryKind.REACT:
-            reactions.setdefault(emoji, []).append(author)
+    standing = sorted(
+        (e for e in latest.values() if e.kind is EntryKind.REACT),
+        key=lambda e: (e.lamport, e.author, e.seq),
+    )
+    for entry in standing:
+        reactions.setdefault(entry.text, []).append(entry.author)
     return FinalState(
         text=text,
         edited=edit_seq > 0,

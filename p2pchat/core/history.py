@@ -84,7 +84,7 @@ class History:
             raise InvariantError("history: per-author seqs and messages disagree")
         if self._text_bytes != sum(len(chat.text) for chat in self._messages.values()):
             raise InvariantError("history: the text byte count drifted")
-        if len(self._refs) != sum(
+        if len(self._refs) > sum(
             1 for c in self._messages.values() if c.kind not in MESSAGE_KINDS
         ):
             raise InvariantError("history: the index of entries about messages drifted")
@@ -179,7 +179,9 @@ class History:
     def final_state(self, message: Chat) -> FinalState:
         """message as the reactions, edits and deletes held about it leave it."""
         about = self._refs.about(message.msg_id)
-        return final_state(message, (self._messages[entry_id] for entry_id in about))
+        if not about:
+            return FinalState(message.text, edited=False, deleted=False, reactions=())
+        return final_state(message, [self._messages[entry_id] for entry_id in about])
 
     def authors_starting(self, prefix: str) -> list[str]:
         """The authors of held messages whose ID starts with prefix."""

@@ -9,7 +9,7 @@ import pytest
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
-from p2pchat.core.annotations import final_state
+from p2pchat.core.annotations import MAX_ENTRIES_ABOUT, RefIndex, final_state
 from p2pchat.core.crypto import chat_signing_bytes
 from p2pchat.core.entries import EntryKind, entry_problem
 from p2pchat.core.errors import ProtocolError
@@ -278,3 +278,13 @@ def test_a_hostile_presence_is_refused_or_metered() -> None:
         net.send_as("alice", "bob", Presence(status, f"s{i}"))
     net.run(0.5)
     assert 1 <= len(views_of(net, "bob", vw.PresenceChanged)) <= 6
+
+
+def test_a_message_indexes_a_bounded_number_of_entries_about_it() -> None:
+    index = RefIndex()
+    about = f"{A}:1"
+    for seq in range(1, MAX_ENTRIES_ABOUT + 50):
+        index.add(entry(f"{seq:032x}", 1, EntryKind.REACT, about, "👍"))
+    assert len(index.about(about)) == MAX_ENTRIES_ABOUT
+    index.remove(entry(f"{1:032x}", 1, EntryKind.REACT, about, "👍"))
+    assert len(index) == MAX_ENTRIES_ABOUT - 1
