@@ -288,3 +288,24 @@ def test_a_message_indexes_a_bounded_number_of_entries_about_it() -> None:
     assert len(index.about(about)) == MAX_ENTRIES_ABOUT
     index.remove(entry(f"{1:032x}", 1, EntryKind.REACT, about, "👍"))
     assert len(index) == MAX_ENTRIES_ABOUT - 1
+
+
+def test_a_member_that_sends_an_edit_of_anothers_message_loses_its_link() -> None:
+    net = room_of("alice", "bob", "mallory")
+    net.inject("alice", ev.SendChat("the real text"))
+    net.run(0.5)
+    target = last_msg_id(net, "bob", "the real text")
+    mallory = net.nodes["mallory"]
+    own_edit = Chat(
+        mallory.node_id, 5, 50, 1.0, "mallory", "pwned", KEY, SIG, EntryKind.EDIT,
+        f"{mallory.node_id}:1",
+    )  # fmt: skip
+    wire = encode_message(own_edit).replace(
+        f'"re":"{mallory.node_id}:1"'.encode(), f'"re":"{target}"'.encode()
+    )
+    assert net.send_as("mallory", "bob", wire)
+    net.run(0.5)
+    left = [v for v in views_of(net, "bob", vw.PeerLeft) if v.nick == "mallory"]
+    assert left, "bob kept the link that carried the forged edit"
+    assert not views_of(net, "bob", vw.MessageEdited)
+    assert [m.text for m in net.nodes["bob"].messages()] == ["the real text"]
