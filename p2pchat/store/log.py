@@ -379,9 +379,9 @@ def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[
 
 def search_log(
     data_dir: Path, room: str | None, words: str, limit: int
-) -> tuple[list[tuple[str, Chat]], list[Chat], bool]:
-    """Search the log in data_dir read-only (see search_rows): the hits, the entries about
-    them and about the messages they answer, and whether the full-text index was used.
+) -> tuple[list[tuple[str, Chat]], dict[str, list[Chat]], bool]:
+    """Search the log in data_dir read-only (see search_rows): the hits, each room's entries
+    about them and about the messages they answer, and whether the full-text index was used.
 
     Raise LogError if there is no readable log there.
     """
@@ -393,10 +393,10 @@ def search_log(
         try:
             indexed = fts5_available() and _has_index(db)
             hits = search_rows(db, room, words, limit, indexed=indexed)
-            about: list[Chat] = []
+            about: dict[str, list[Chat]] = {}
             for hit_room in sorted({r for r, _ in hits}):
                 chats = [c for r, c in hits if r == hit_room]
-                about += entries_about(db, hit_room, _ids_and_answered(chats))
+                about[hit_room] = entries_about(db, hit_room, ids_and_answered(chats))
         finally:
             db.close()
     except sqlite3.Error as exc:
@@ -497,7 +497,7 @@ def entries_about(db: sqlite3.Connection, room: str, msg_ids: Iterable[str]) -> 
     return found
 
 
-def _ids_and_answered(messages: Iterable[Chat]) -> list[str]:
+def ids_and_answered(messages: Iterable[Chat]) -> list[str]:
     """The IDs of messages and of the messages they answer."""
     ids: list[str] = []
     for message in messages:
