@@ -49,3 +49,9 @@ def test_every_command_has_help() -> None:
     usages = " ".join(u for u, _ in cmd.COMMANDS)
     for name in ("/msg", "/nick", "/peers", "/connect", "/help", "/quit", "/send", "/share"):
         assert name in usages
+
+
+def test_search_takes_the_words_and_is_listed_in_help() -> None:
+    assert cmd.parse_line("/search  a b ") == cmd.SearchCmd("a b")
+    assert isinstance(cmd.parse_line("/search"), cmd.Invalid)
+    assert any(usage.startswith("/search") for usage, _ in cmd.COMMANDS)
