@@ -55,9 +55,10 @@ def chat_parser() -> argparse.ArgumentParser:
             "Serverless LAN chat: peers find each other by mDNS and a UDP broadcast beacon and "
             "talk in a full mesh."
         ),
-        epilog="p2pchat history [--room ROOM] [--limit N] [--json]: print the stored messages "
-        "and exit. p2pchat doctor [--room ROOM] [--json] [--scan]: find out why nobody "
-        "appears. (--help after either for more.)",
+        epilog="p2pchat history [--room ROOM] [--limit N] [--json] [--search WORDS] "
+        "[--export PATH]: print, search or export the stored messages and exit. "
+        "p2pchat doctor [--room ROOM] [--json] [--scan]: find out why nobody appears. "
+        "(--help after either for more.)",
     )
     parser.add_argument("--nick", help="your name in the room (default: your OS user name)")
     parser.add_argument(
@@ -265,7 +266,20 @@ def history_parser() -> argparse.ArgumentParser:
     parser.add_argument("--room", help="only this room (default: every room)")
     parser.add_argument("--json", action="store_true", help="one JSON object per message")
     parser.add_argument(
-        "--limit", type=positive_int, metavar="N", help="only the newest N messages per room"
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="only the newest N messages per room (with --search: N hits, default 50)",
+    )
+    parser.add_argument(
+        "--search",
+        metavar="WORDS",
+        help="only the messages whose text holds all these words, newest first",
+    )
+    parser.add_argument(
+        "--export",
+        metavar="PATH",
+        help="write the messages to PATH instead: Markdown (.md) or JSON (.json)",
     )
     _data_dir_argument(parser)
     _verbose_argument(parser)

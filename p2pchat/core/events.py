@@ -309,7 +309,15 @@ class ShareFile:
     target: str | None
 
 
-NodeCommand = ShareFile
+@dataclass(frozen=True, slots=True)
+class SearchLog:
+    """The user searches the room's stored messages for words: a command to the runtime, which
+    owns the log (the core holds only what it keeps in memory)."""
+
+    words: str
+
+
+NodeCommand = ShareFile | SearchLog
 """What a user interface asks of the node runtime itself (not an Event: the core never sees it)."""
 
 NodeInput = Event | NodeCommand

@@ -84,9 +84,7 @@ class History:
             raise InvariantError("history: per-author seqs and messages disagree")
         if self._text_bytes != sum(len(chat.text) for chat in self._messages.values()):
             raise InvariantError("history: the text byte count drifted")
-        if len(self._refs) > sum(
-            1 for c in self._messages.values() if c.kind not in MESSAGE_KINDS
-        ):
+        if len(self._refs) > sum(1 for c in self._messages.values() if c.kind not in MESSAGE_KINDS):
             raise InvariantError("history: the index of entries about messages drifted")
 
     def __len__(self) -> int:

@@ -201,6 +201,15 @@ class HistoryListing:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchResults:
+    """The answer to /search: the stored messages whose current text holds all the words,
+    newest first, as they stand."""
+
+    words: str
+    messages: tuple[MessageShown, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Whois:
     """One identity for /whois: a connected peer, or the key first seen with that nick."""
 
@@ -340,6 +349,7 @@ View = (
     | Problem
     | PeerTable
     | HistoryListing
+    | SearchResults
     | Stats
     | InviteCode
     | Whois

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from p2pchat.core.entries import EntryKind
+from p2pchat.core.annotations import final_state
+from p2pchat.core.entries import MESSAGE_KINDS, EntryKind, parse_ref
 from p2pchat.core.history import SECONDS_PER_DAY
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
 
 LOG_FILE = "history.sqlite3"
 # 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted;
-# 4: each entry's kind and the message it is about (replies, reactions, edits, deletes).
-SCHEMA_VERSION = 4
+# 4: each entry's kind and the message it is about (replies, reactions, edits, deletes);
+# 5: a full-text index of the entries' text (search).
+SCHEMA_VERSION = 5
 PRUNE_EVERY_INSERTS = 500
+SEARCHED_KINDS = ("text", "reply", "me", "edit")  # entries whose text is indexed
+NO_FTS_NOTICE = "this SQLite has no full-text search (FTS5): searching the slow way"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -45,6 +51,52 @@ CREATE TABLE IF NOT EXISTS floors (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# The full-text index. `messages` is WITHOUT ROWID, so an FTS5 table cannot borrow its rowid:
+# search_keys gives each indexed entry (room, author, seq) an integer ID, and search_text (a
+# plain FTS5 table) holds its text under that ID as rowid. Triggers keep both in step with
+# `messages`; an insert first drops what the key had (INSERT OR REPLACE fires no delete trigger).
+_KINDS = ", ".join(f"'{kind}'" for kind in SEARCHED_KINDS)
+_KEY = "room = {row}.room AND author = {row}.author AND seq = {row}.seq"
+_UNINDEX = (
+    "DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_keys WHERE {key}); "
+    "DELETE FROM search_keys WHERE {key};"
+)
+_SEARCH_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS search_keys (
+    id INTEGER PRIMARY KEY,
+    room TEXT NOT NULL,
+    author TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    UNIQUE (room, author, seq)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(text);
+CREATE TRIGGER IF NOT EXISTS search_on_insert AFTER INSERT ON messages BEGIN
+    {_UNINDEX.format(key=_KEY.format(row="new"))}
+    INSERT INTO search_keys (room, author, seq) SELECT new.room, new.author, new.seq
+        WHERE new.kind IN ({_KINDS});
+    INSERT INTO search_text (rowid, text) SELECT id, new.text FROM search_keys
+        WHERE {_KEY.format(row="new")};
+END;
+CREATE TRIGGER IF NOT EXISTS search_on_delete AFTER DELETE ON messages BEGIN
+    {_UNINDEX.format(key=_KEY.format(row="old"))}
+END;
+CREATE TRIGGER IF NOT EXISTS search_on_update AFTER UPDATE ON messages BEGIN
+    {_UNINDEX.format(key=_KEY.format(row="old"))}
+    INSERT INTO search_keys (room, author, seq) SELECT new.room, new.author, new.seq
+        WHERE new.kind IN ({_KINDS});
+    INSERT INTO search_text (rowid, text) SELECT id, new.text FROM search_keys
+        WHERE {_KEY.format(row="new")};
+END;
+"""
+_REINDEX = f"""
+DELETE FROM search_text;
+DELETE FROM search_keys;
+INSERT INTO search_keys (room, author, seq)
+    SELECT room, author, seq FROM messages WHERE kind IN ({_KINDS});
+INSERT INTO search_text (rowid, text)
+    SELECT k.id, m.text FROM search_keys AS k JOIN messages AS m
+    ON m.room = k.room AND m.author = k.author AND m.seq = k.seq;
+"""
 _SEEN_DIRECTS = """
 CREATE TABLE IF NOT EXISTS seen_directs (
     room TEXT NOT NULL,
@@ -55,6 +107,7 @@ CREATE TABLE IF NOT EXISTS seen_directs (
 """
 
 
+_COLUMNS = "author, seq, lamport, ts, nick, text, key, sig, kind, ref"
 _Row = tuple[str, str, int, int, float, str, str, bytes, float, bytes, str, str]
 
 
@@ -91,6 +144,7 @@ class MessageLog:
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA + _SEEN_DIRECTS)
             self._upgrade()
+            self.indexed = self._keep_index()
         except sqlite3.Error as exc:
             raise LogError(f"cannot open message log {path}: {exc}") from None
 
@@ -244,6 +298,34 @@ class MessageLog:
                 "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
 
+    def _keep_index(self) -> bool:
+        """Have the full-text index and its triggers, built from the rows if it was missing
+        (a log of version 4 or older, or one last written without FTS5); without FTS5, drop
+        the triggers so that inserts still work. True when the index is there."""
+        if not fts5_available():
+            self._db.executescript(
+                "DROP TRIGGER IF EXISTS search_on_insert; DROP TRIGGER IF EXISTS search_on_delete;"
+                " DROP TRIGGER IF EXISTS search_on_update;"
+            )
+            return False
+        if not _has_index(self._db):
+            self._db.executescript(
+                "BEGIN; DROP TRIGGER IF EXISTS search_on_insert; "
+                "DROP TRIGGER IF EXISTS search_on_delete; "
+                f"DROP TRIGGER IF EXISTS search_on_update; {_SEARCH_SCHEMA} {_REINDEX} COMMIT;"
+            )
+        return True
+
+    def search(self, room: str | None, words: str, limit: int) -> list[tuple[str, Chat]]:
+        """The newest limit messages (room, message; newest first) whose current text holds
+        every word (see search_rows); what is queued is committed first."""
+        self.commit()
+        return search_rows(self._db, room, words, limit, indexed=self.indexed)
+
+    def about(self, room: str, msg_ids: Iterable[str]) -> list[Chat]:
+        """The entries of room that are the messages msg_ids or are about them."""
+        return entries_about(self._db, room, msg_ids)
+
     def rooms(self) -> list[str]:
         """Rooms with stored messages."""
         rows = self._db.execute("SELECT DISTINCT room FROM messages ORDER BY room").fetchall()
@@ -293,6 +375,149 @@ def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[
     except sqlite3.Error as exc:
         raise LogError(f"cannot read message log {path}: {exc}") from None
     return [(row[0], _chat(row[1:])) for row in rows]
+
+
+def search_log(
+    data_dir: Path, room: str | None, words: str, limit: int
+) -> tuple[list[tuple[str, Chat]], dict[str, list[Chat]], bool]:
+    """Search the log in data_dir read-only (see search_rows): the hits, each room's entries
+    about them and about the messages they answer, and whether the full-text index was used.
+
+    Raise LogError if there is no readable log there.
+    """
+    path = data_dir / LOG_FILE
+    if not path.exists():
+        raise LogError(f"no message log in {data_dir} (see --data-dir)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            indexed = fts5_available() and _has_index(db)
+            hits = search_rows(db, room, words, limit, indexed=indexed)
+            about: dict[str, list[Chat]] = {}
+            for hit_room in sorted({r for r, _ in hits}):
+                chats = [c for r, c in hits if r == hit_room]
+                about[hit_room] = entries_about(db, hit_room, ids_and_answered(chats))
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise LogError(f"cannot read message log {path}: {exc}") from None
+    return hits, about, indexed
+
+
+@cache
+def fts5_available() -> bool:
+    """True when this Python's sqlite3 has FTS5 (full-text search)."""
+    try:
+        db = sqlite3.connect(":memory:")
+        try:
+            db.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def search_terms(words: str) -> list[str]:
+    """The words of a search (split on spaces) that can match: each holds a letter or digit."""
+    return [word for word in words.split() if any(c.isalnum() for c in word)]
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """An FTS5 query that every term must match as plain words (each an FTS5 string, so
+    AND, *, NEAR or quotes typed by a user are never FTS syntax)."""
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def search_rows(
+    db: sqlite3.Connection, room: str | None, words: str, limit: int, *, indexed: bool
+) -> list[tuple[str, Chat]]:
+    """The newest limit messages (room, message; newest first) whose current text holds every
+    word: through the full-text index when indexed, else by LIKE. A hit on an edit is a hit on
+    the message it edits; a deleted message, or one edited since to text without the words,
+    is no hit."""
+    terms = search_terms(words)
+    if not terms or limit <= 0:
+        return []
+    where_room = "" if room is None else " AND m.room = :room"
+    if indexed:
+        rows = db.execute(
+            "SELECT m.room, m.author, m.seq, m.kind, m.ref, m.text FROM search_text AS t "
+            "JOIN search_keys AS k ON k.id = t.rowid "
+            "JOIN messages AS m ON m.room = k.room AND m.author = k.author AND m.seq = k.seq "
+            f"WHERE search_text MATCH :query{where_room}",
+            {"query": fts_query(terms), "room": room},
+        ).fetchall()
+    else:
+        likes = " AND ".join(f"m.text LIKE :w{i} ESCAPE '\\'" for i in range(len(terms)))
+        params: dict[str, object] = {"room": room}
+        for i, term in enumerate(terms):
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params[f"w{i}"] = f"%{escaped}%"
+        rows = db.execute(
+            "SELECT m.room, m.author, m.seq, m.kind, m.ref, m.text FROM messages AS m "
+            f"WHERE m.kind IN ({_KINDS}) AND {likes}{where_room}",
+            params,
+        ).fetchall()
+    matched: dict[tuple[str, str], set[str]] = {}  # (room, message ID) -> texts that match
+    for hit_room, author, seq, kind, ref, text in rows:
+        msg_id = ref if kind == EntryKind.EDIT.value else f"{author}:{seq}"
+        matched.setdefault((hit_room, msg_id), set()).add(text)
+    messages: list[tuple[str, Chat]] = []
+    for hit_room, msg_id in matched:
+        entries = entries_about(db, hit_room, [msg_id])
+        message = next((c for c in entries if c.msg_id == msg_id), None)
+        if message is not None and message.kind in MESSAGE_KINDS:
+            messages.append((hit_room, message))
+    messages.sort(key=lambda pair: (pair[1].lamport, pair[1].author), reverse=True)
+    hits: list[tuple[str, Chat]] = []
+    for hit_room, message in messages:
+        state = final_state(message, entries_about(db, hit_room, [message.msg_id]))
+        if not state.deleted and state.text in matched[(hit_room, message.msg_id)]:
+            hits.append((hit_room, message))
+            if len(hits) == limit:
+                break
+    return hits
+
+
+def entries_about(db: sqlite3.Connection, room: str, msg_ids: Iterable[str]) -> list[Chat]:
+    """The entries of room that are the messages msg_ids or are about them (by ref)."""
+    found: list[Chat] = []
+    for msg_id in dict.fromkeys(msg_ids):
+        try:
+            author, seq = parse_ref(msg_id)
+        except ValueError:
+            continue
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE room = :room AND "
+            "((author = :author AND seq = :seq) OR ref = :ref) ORDER BY lamport, author",
+            {"room": room, "author": author, "seq": seq, "ref": msg_id},
+        ).fetchall()
+        found += [_chat(row) for row in rows]
+    return found
+
+
+def ids_and_answered(messages: Iterable[Chat]) -> list[str]:
+    """The IDs of messages and of the messages they answer."""
+    ids: list[str] = []
+    for message in messages:
+        ids.append(message.msg_id)
+        if message.kind is EntryKind.REPLY and message.ref:
+            ids.append(message.ref)
+    return ids
+
+
+def _has_index(db: sqlite3.Connection) -> bool:
+    """True when db holds the full-text index and all its triggers."""
+    names = {
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE name IN "
+            "('search_keys', 'search_text', 'search_on_insert', 'search_on_delete', "
+            "'search_on_update')"
+        )
+    }
+    return len(names) == 5
 
 
 def _chat(row: tuple[Any, ...]) -> Chat:

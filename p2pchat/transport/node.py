@@ -23,12 +23,13 @@ from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.linkprotocol import LinkProtocol
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
+from p2pchat.core.transcript import message_views
 from p2pchat.discovery.interfaces import advertise_addresses
 from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
-from p2pchat.store.log import MessageLog
+from p2pchat.store.log import NO_FTS_NOTICE, MessageLog, ids_and_answered
 from p2pchat.store.transfers import TransferBook
 from p2pchat.store.trust import TrustStore
 from p2pchat.transport.budget import InboxBudget, Received
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 Post = Callable[[ev.NodeInput], None]  # how the UI and the CLI hand the node what to do
 
 OVERFLOW_REASON = "send queue overflow (peer not reading)"
+SEARCH_HITS = 50  # messages /search shows at most
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Node:
         self._links = Links(self._limits, self._inbox.put, self._budget)
         self._overflowed: list[int] = []
         self._deferred: list[act.Action] = []
+        self._fts_told = False  # the notice that search is slow without FTS5, once
         self._to_flush: set[Connection] = set()
         self._defer_links = False
         self._on_flush = on_flush
@@ -251,6 +254,8 @@ class Node:
                     self._feed(mesh, made)
             case ev.ShareFile():
                 self._files.share(item)
+            case ev.SearchLog():
+                self._search(mesh, item.words)
             case JobView():
                 self._show(item.view)
             case ev.ConnectionLost():
@@ -386,6 +391,17 @@ class Node:
             self._trust.flush()
         except OSError as exc:
             log.warning("cannot save known peers: %s", exc.strerror or exc)
+
+    def _search(self, mesh: Mesh, words: str) -> None:
+        """Answer /search from the log (the node thread owns it): the newest SEARCH_HITS."""
+        room = self.config.room
+        if not self._log.indexed and not self._fts_told:
+            self._fts_told = True
+            self._show(vw.Notice(NO_FTS_NOTICE))
+        hits = [chat for _, chat in self._log.search(room, words, SEARCH_HITS)]
+        entries = self._log.about(room, ids_and_answered(hits))
+        views = message_views(hits, entries, mesh.display_name, self.node_id)
+        self._show(vw.SearchResults(words, tuple(views)))
 
     def _show(self, view: vw.View) -> None:
         try:

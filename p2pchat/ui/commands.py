@@ -67,6 +67,13 @@ class HistoryCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchCmd:
+    """Search the room's stored messages for words."""
+
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
 class Whois:
     """Show the full key fingerprint of a nick."""
 
@@ -130,6 +137,7 @@ Command = (
     | Connect
     | Peers
     | HistoryCmd
+    | SearchCmd
     | Whois
     | StatsCmd
     | InviteCmd
@@ -158,6 +166,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/connect HOST[:PORT]", "connect to a peer by hand (when multicast is blocked)"),
     ("/invite", "a code others join with (p2pchat --join CODE) when discovery cannot find us"),
     ("/history [N]", "show the last N messages of the room (default 20)"),
+    ("/search WORDS", "the stored messages of the room that hold all these words, newest first"),
     ("/whois NICK", "the full key fingerprint of NICK, to compare in person"),
     ("/send NICK PATH", "offer a file to one peer; it arrives once they /accept it"),
     ("/share PATH", "offer a file to everyone in the room"),
@@ -202,6 +211,8 @@ def parse_line(line: str) -> Command | None:
         if rest.isdigit() and 1 <= int(rest) <= MAX_HISTORY_COUNT:
             return HistoryCmd(int(rest))
         return Invalid(f"usage: /history [N] with N from 1 to {MAX_HISTORY_COUNT}")
+    if name == "search":
+        return SearchCmd(rest) if rest else Invalid("usage: /search WORDS")
     if name == "nick":
         return Nick(rest) if rest else Invalid("usage: /nick NEW")
     if name == "connect":

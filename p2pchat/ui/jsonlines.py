@@ -162,6 +162,12 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "event": "history",
                 "messages": [message_to_json(m) for m in view.messages],
             }
+        case vw.SearchResults():
+            return {
+                "event": "search",
+                "words": view.words,
+                "messages": [message_to_json(m) for m in view.messages],
+            }
         case vw.NickChanged():
             return {
                 "event": "nick",

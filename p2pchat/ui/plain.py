@@ -215,6 +215,12 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             return Hanging(Text(line, style="bold red"))
         case vw.TransferTable():
             return _render_transfers(view)
+        case vw.SearchResults():
+            found = f"{len(view.messages)} found" if view.messages else "nothing found"
+            return Group(
+                Text(safe_line(f"· search {view.words!r}: {found}, newest first"), style="dim"),
+                *(message_line(m) for m in view.messages),
+            )
         case vw.HistoryListing():
             if not view.messages:
                 return Text("· no messages in history yet", style="dim")

@@ -54,6 +54,8 @@ def run_line(line: str, post: Callable[[object], None], ui: Ui) -> bool:
             post(_TRANSFER_EVENTS[command.verb](command.offer_id))
         case cmd.Transfers():
             post(ev.ShowTransfers())
+        case cmd.SearchCmd():
+            post(ev.SearchLog(command.words))
         case cmd.HistoryCmd():
             post(ev.ShowHistory(command.count))
         case cmd.Connect():

@@ -13,7 +13,7 @@ from p2pchat.core.crypto import node_id_of
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat, with_fields
 from p2pchat.store.identity import IdentityError, ephemeral_identity, open_identity
-from p2pchat.store.log import LOG_FILE, LogError, open_log, read_log
+from p2pchat.store.log import LOG_FILE, SCHEMA_VERSION, LogError, open_log, read_log
 from p2pchat.store.trust import TrustStore
 
 A = "a" * 32
@@ -209,7 +209,9 @@ def test_a_version_2_log_gains_the_seen_directs_table_and_entry_kinds(tmp_path: 
         log.add_seen_direct("lobby", "m1", NOW)
     db = sqlite3.connect(tmp_path / LOG_FILE)
     try:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("4",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (
+            str(SCHEMA_VERSION),
+        )
     finally:
         db.close()
     with open_log(tmp_path, Limits()) as log:

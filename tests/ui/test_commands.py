@@ -72,3 +72,9 @@ def test_every_command_has_help() -> None:
 )
 def test_conversation_commands(line: str, command: cmd.Command) -> None:
     assert cmd.parse_line(line) == command
+
+
+def test_search_takes_the_words_and_is_listed_in_help() -> None:
+    assert cmd.parse_line("/search  a b ") == cmd.SearchCmd("a b")
+    assert isinstance(cmd.parse_line("/search"), cmd.Invalid)
+    assert any(usage.startswith("/search") for usage, _ in cmd.COMMANDS)
