@@ -13,6 +13,7 @@ from p2pchat.core.messages import Chat
 EntryId = tuple[str, int]  # (author, seq)
 MAX_ENTRIES_ABOUT = 1000  # reactions, edits and deletes indexed per message; more are ignored
 _NONE: frozenset[EntryId] = frozenset()
+MAX_QUOTE_CHARS = 80  # of a message quoted to say which one (a reply's, a reaction's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,12 @@ class RefIndex:
     def __len__(self) -> int:
         """Entries indexed."""
         return sum(len(entries) for entries in self._about.values())
+
+
+def first_line(text: str) -> str:
+    """The first line of text, cut to MAX_QUOTE_CHARS (with an ellipsis if cut)."""
+    line = text.split("\n", 1)[0]
+    return line if len(line) <= MAX_QUOTE_CHARS else line[: MAX_QUOTE_CHARS - 1] + "…"
 
 
 def final_state(message: Chat, entries: Iterable[Chat]) -> FinalState:

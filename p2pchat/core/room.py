@@ -16,6 +16,7 @@ from enum import Enum
 
 from p2pchat.core import actions as act
 from p2pchat.core import views as vw
+from p2pchat.core.annotations import first_line
 from p2pchat.core.context import Context
 from p2pchat.core.crypto import chat_signing_bytes, signed_by
 from p2pchat.core.dedup import RecentIds
@@ -40,13 +41,6 @@ from p2pchat.core.timers import Timer, TimerKind
 
 READ_PAUSE_STEP = 0.05  # a pause this little longer than the one asked for is not asked again
 MAX_SEQ_DIGITS = 19  # a seq typed by the user (MAX_COUNTER has 19 digits)
-MAX_QUOTE_CHARS = 80  # of the message a reply answers, shown with it
-
-
-def first_line(text: str) -> str:
-    """The first line of text, cut to MAX_QUOTE_CHARS (with an ellipsis if cut)."""
-    line = text.split("\n", 1)[0]
-    return line if len(line) <= MAX_QUOTE_CHARS else line[: MAX_QUOTE_CHARS - 1] + "…"
 
 
 class Verdict(Enum):

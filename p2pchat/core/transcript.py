@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from p2pchat.core import views as vw
-from p2pchat.core.annotations import final_state
+from p2pchat.core.annotations import final_state, first_line
 from p2pchat.core.entries import MESSAGE_KINDS, EntryKind
 from p2pchat.core.messages import Chat
-from p2pchat.core.room import first_line
 
 Display = Callable[[str, str], str]  # (author, nick) -> the name shown
 
