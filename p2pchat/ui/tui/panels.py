@@ -64,7 +64,7 @@ def away_text(text: str) -> str:
 
 def peer_list(peers: Iterable[PeerState]) -> Text:
     """The sidebar: how many are online, then each peer, online ones first, by nick; one away
-    is dim, marked AWAY_MARK, with why."""
+    is dim, marked AWAY_MARK, with why under it."""
     shown = list(peers)
     text = Text()
     online = sum(1 for p in shown if p.online)
@@ -78,8 +78,8 @@ def peer_list(peers: Iterable[PeerState]) -> Text:
         text.append(f" {peer.node_id[:SHORT_ID_CHARS]}", style="dim")
         if not peer.online:
             text.append("  reconnecting…", style="dim italic")
-        elif peer.away:
-            text.append(f"  {safe_line(away_text(peer.status_text))}", style="dim italic")
+        elif peer.away:  # on a line of its own: the sidebar is narrow
+            text.append(f"\n  {safe_line(away_text(peer.status_text))}", style="dim italic")
         elif peer.rtt is not None:
             text.append(f"  {peer.rtt * 1000:.1f} ms", style="dim")
         text.append("\n")
