@@ -4,8 +4,10 @@ The node runs in its own threads and hands views over with `App.post_message` (s
 `bridge.py`), which is thread-safe and never waits for the UI. The parts, one job each:
 `keys.py` joins keys that come in a burst into one text, `composer.py` puts typed and pasted text
 into the draft (`draft.py`, shown by the widgets of `inputs.py`) and sends it, `log.py` is the
-message log in transcript order, `cursor.py` picks a message of it to act on, `roster.py` the
-peers of the sidebar, `panels.py` and `rows.py` turn state and views into what the screen shows.
+message log in transcript order, `cursor.py` picks a message of it to act on, `conversation.py`
+writes reactions, edits and deletes into the message's own entry, `away.py` says we are away
+when no key comes for a while, `roster.py` the peers of the sidebar (here or away), `panels.py`
+and `rows.py` turn state and views into what the screen shows.
 Typed lines go back to the node with `post`.
 """
 
@@ -33,18 +35,21 @@ from textual.widgets import Static
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.limits import Limits
+from p2pchat.core.messages import PresenceStatus
 from p2pchat.ui.notifiers import Notifications
 from p2pchat.ui.notify import Focus
-from p2pchat.ui.plain import render
+from p2pchat.ui.plain import conversation_line, render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
+from p2pchat.ui.tui.away import AUTO_AWAY_SECONDS, AutoAway
 from p2pchat.ui.tui.bridge import AppUi, TerminalWrite, ViewArrived
 from p2pchat.ui.tui.composer import Composer
+from p2pchat.ui.tui.conversation import Conversation
 from p2pchat.ui.tui.cursor import CURSOR_HINT, MessageCursor
 from p2pchat.ui.tui.inputs import ChatInput, MultiLineInput
 from p2pchat.ui.tui.keys import KeyJoiner, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
-from p2pchat.ui.tui.panels import header, peer_list, transfer_list
+from p2pchat.ui.tui.panels import away_text, header, peer_list, transfer_list
 from p2pchat.ui.tui.roster import Roster
 from p2pchat.ui.tui.rows import (
     invite_rows,
@@ -92,7 +97,12 @@ class ChatApp(App[None]):
         Binding("down", "pick_move(1)", "later message", show=False, priority=True),
     ]
 
-    def __init__(self, post: Post | None = None, max_text_chars: int = MAX_TEXT_CHARS) -> None:
+    def __init__(
+        self,
+        post: Post | None = None,
+        max_text_chars: int = MAX_TEXT_CHARS,
+        auto_away_seconds: float = AUTO_AWAY_SECONDS,
+    ) -> None:
         # First: post_message uses it on the terminal driver's thread, maybe before this returns.
         self._keys = KeyJoiner()
         super().__init__()
@@ -100,6 +110,7 @@ class ChatApp(App[None]):
         self.on_started: Callable[[], None] | None = None
         self.notifications: Notifications | None = None  # mentions and DMs while blurred
         self.me: vw.Ready | None = None
+        self.away = ""  # our own status while away ('away' or 'away: why'); empty: here
         self.roster = Roster()
         self.unread = 0
         self.bells = 0
@@ -113,6 +124,8 @@ class ChatApp(App[None]):
             self._chat_log, fill=self._fill, submit=self._run_typed, notice=self._notice
         )
         self._peers_chosen: bool | None = None  # F3's choice: shown or hidden, at any width
+        self._conversation = Conversation(self._chat_log, self._message_row)
+        self._auto_away = AutoAway(self._post, auto_away_seconds)
 
     # ------------------------------------------------------------- layout
 
@@ -135,6 +148,7 @@ class ChatApp(App[None]):
         """Draw, take keys, quit on SIGTERM or SIGHUP, then call on_started."""
         self.query_one("#input", ChatInput).focus()
         self.set_interval(PEER_REFRESH_SECONDS, self._refresh_peers)
+        self._auto_away.start(self.set_timer)
         self._draw_header()
         self._draw_peers()
         self._fit_sidebar(self.size.width)
@@ -159,8 +173,15 @@ class ChatApp(App[None]):
         routed = self._keys.route(message)
         return True if routed is None else super().post_message(routed)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Every key and paste counts as activity (auto-away), then Textual handles it."""
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._auto_away.key()
+        await super().on_event(event)
+
     def on_text_typed(self, message: TextTyped) -> None:
         """Hand a burst to the focused widget's queue, behind the keys that came before it."""
+        self._auto_away.key()
         text = self._keys.close(message)
         if not self.app_focus:
             self.app_focus = True  # as for any key (Textual sets it where keys come in)
@@ -254,6 +275,10 @@ class ChatApp(App[None]):
                 self._add_message(view)
             case vw.PeerJoined() | vw.PeerLeft() | vw.NickChanged():
                 self._show_peer_change(view)
+            case vw.ReactionShown() | vw.MessageEdited() | vw.MessageDeleted():
+                self._show_conversation(view)
+            case vw.PresenceChanged():
+                self._show_presence(view)
             case vw.PeerTable():
                 self._update_peers(view)
                 if view.requested:
@@ -312,11 +337,40 @@ class ChatApp(App[None]):
                 self._log_line(render(view))
         self._draw_peers()
 
+    def _show_conversation(
+        self, view: vw.ReactionShown | vw.MessageEdited | vw.MessageDeleted
+    ) -> None:
+        """In the message's own entry; a line of its own only if the log does not hold it."""
+        match view:
+            case vw.ReactionShown():
+                done = self._conversation.react(view)
+            case vw.MessageEdited():
+                done = self._conversation.edit(view)
+            case vw.MessageDeleted():
+                done = self._conversation.delete(view)
+                if self._cursor.active and self._cursor.selected is None:
+                    self._stop_picking()  # its message is gone
+        if not done:
+            self._log_line(conversation_line(view))
+
+    def _show_presence(self, view: vw.PresenceChanged) -> None:
+        """Ours in the header, a peer's in the sidebar; never a line in the log."""
+        if view.own:
+            self.away = away_text(view.text) if view.status == PresenceStatus.AWAY else ""
+            self._draw_header()
+        else:
+            self.roster.presence(view)
+            self._draw_peers()
+
     # ------------------------------------------------------------- internals: keys and lines
 
     def _screen_changed(self, screen: Screen[object]) -> None:
         # Keys are joined only for the chat's own screen; a dialog gets them one by one.
         self._keys.joining = screen is self._main_screen
+
+    def _post(self, event: object) -> None:
+        """Post to the node (post_to_node is set once the node runs)."""
+        self.post_to_node(event)
 
     def _run_typed(self, line: str) -> None:
         if not run_line(line, self.post_to_node, AppUi(self.show_view, self._chat_log())):
@@ -371,9 +425,14 @@ class ChatApp(App[None]):
         line = message_row(view, mention=mention)
         log = self._chat_log()
         log.add_message(view, line)
+        self._conversation.shown(view)
         if not log.following:
             self.unread += 1
             self._draw_header()
+
+    def _message_row(self, view: vw.MessageShown) -> RenderableType:
+        """A message shown again (changed): highlighted as before if it names me, no bell."""
+        return message_row(view, mention=mentions_me(view, self.me.nick if self.me else ""))
 
     def _log_line(self, renderable: RenderableType, *, dated_as_above: bool = False) -> Entry:
         return self._chat_log().add_line(renderable, dated_as_above=dated_as_above)
@@ -403,7 +462,7 @@ class ChatApp(App[None]):
         self._draw_peers()
 
     def _draw_header(self) -> None:
-        self.title, bar = header(self.me, self.unread)
+        self.title, bar = header(self.me, self.unread, self.away)
         self.query_one("#header", Static).update(bar)
 
     def _draw_peers(self) -> None:

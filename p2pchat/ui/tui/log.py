@@ -90,6 +90,10 @@ class ChatLog(RichLog, can_focus=False):
         self._place(entry)
         return entry
 
+    def showing(self, msg_id: str) -> list[Entry]:
+        """The entries that show the message msg_id (/history may show it again)."""
+        return [e for e in self._entries if e.message is not None and e.message.msg_id == msg_id]
+
     def rewrite(self, entry: Entry) -> None:
         """Show an entry again after its renderable changed (with what follows it)."""
         entry.row = None

@@ -16,6 +16,7 @@ from p2pchat.ui.format import nick_colour, safe_line
 from p2pchat.ui.progress import Transfer
 from p2pchat.ui.tui.roster import PeerState
 
+AWAY_MARK = "z"  # before a peer that is away, in place of its dot
 HELP_COLUMN = 22  # width of the column of commands and keys in the help
 KEYS_HELP = (
     ("Enter", "send the line (or all lines of a multi-line message)"),
@@ -35,14 +36,17 @@ KEYS_HELP = (
 )
 
 
-def header(me: vw.Ready | None, unread: int) -> tuple[str, RenderableType]:
-    """The window title and the header bar: room, nick, privacy and port, then the unread."""
+def header(me: vw.Ready | None, unread: int, away: str = "") -> tuple[str, RenderableType]:
+    """The window title and the header bar: room, nick, privacy and port, whether we are away
+    (away: 'away' or 'away: why'; empty: here), then the unread."""
     if me is None:
         where = "p2pchat: starting"
     else:
         privacy = "private" if me.private else "OPEN room"
         room, nick = safe_line(me.room), safe_line(me.nick)
         where = f"#{room} · {nick} [{me.node_id[:SHORT_ID_CHARS]}] · {privacy} · port {me.port}"
+        if away:
+            where += f" · {safe_line(away)}"
     count = f"{unread} unread ↓" if unread else ""
     title = f"p2pchat · {where}" + (f" · {count}" if count else "")
     # The unread count keeps its place on the right however narrow the terminal is.
@@ -53,19 +57,29 @@ def header(me: vw.Ready | None, unread: int) -> tuple[str, RenderableType]:
     return title, grid
 
 
+def away_text(text: str) -> str:
+    """'away', or 'away: text' when it says why."""
+    return f"away: {text}" if text else "away"
+
+
 def peer_list(peers: Iterable[PeerState]) -> Text:
-    """The sidebar: how many are online, then each peer, online ones first, by nick."""
+    """The sidebar: how many are online, then each peer, online ones first, by nick; one away
+    is dim, marked AWAY_MARK, with why under it."""
     shown = list(peers)
     text = Text()
     online = sum(1 for p in shown if p.online)
     text.append(f"{online} peer{'s' if online != 1 else ''}\n", style="bold")
     for peer in sorted(shown, key=lambda p: (not p.online, p.nick.lower())):
         mark, style = ("●", nick_colour(peer.node_id)) if peer.online else ("○", "dim")
+        if peer.online and peer.away:
+            mark, style = AWAY_MARK, "dim"
         text.append(f"{mark} ", style=style)
         text.append(safe_line(peer.display), style=style)
         text.append(f" {peer.node_id[:SHORT_ID_CHARS]}", style="dim")
         if not peer.online:
             text.append("  reconnecting…", style="dim italic")
+        elif peer.away:  # on a line of its own: the sidebar is narrow
+            text.append(f"\n  {safe_line(away_text(peer.status_text))}", style="dim italic")
         elif peer.rtt is not None:
             text.append(f"  {peer.rtt * 1000:.1f} ms", style="dim")
         text.append("\n")

@@ -1,6 +1,6 @@
 """The peers the sidebar shows, kept from the node's views.
 
-A peer whose link was lost stays a while, as reconnecting.
+A peer whose link was lost stays a while, as reconnecting. Each is here or away.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from p2pchat.core import views as vw
-from p2pchat.core.messages import ByeReason
+from p2pchat.core.messages import ByeReason, PresenceStatus
 from p2pchat.ui.completion import names_to_complete
 
 RECONNECT_GRACE_SECONDS = 60.0
@@ -16,7 +16,8 @@ RECONNECT_GRACE_SECONDS = 60.0
 
 @dataclass(frozen=True, slots=True)
 class PeerState:
-    """One peer as the sidebar shows it; left_at (monotonic) is when it went offline."""
+    """One peer as the sidebar shows it; left_at (monotonic) is when it went offline; away:
+    it said it is away (status_text: why)."""
 
     node_id: str
     nick: str
@@ -24,6 +25,8 @@ class PeerState:
     online: bool = True
     rtt: float | None = None
     left_at: float = 0.0
+    away: bool = False
+    status_text: str = ""
 
 
 class Roster:
@@ -51,12 +54,25 @@ class Roster:
             display = view.new_display or view.new
             self.peers[view.node_id] = replace(peer, nick=view.new, display=display)
 
+    def presence(self, view: vw.PresenceChanged) -> None:
+        """A peer is here or away now (one not in the sidebar comes with the next table)."""
+        peer = self.peers.get(view.node_id)
+        if peer is not None:
+            away = view.status == PresenceStatus.AWAY
+            self.peers[view.node_id] = replace(peer, away=away, status_text=view.text)
+
     def update(self, table: vw.PeerTable) -> None:
         """Every peer in the table is online, with the names and round trip it gives."""
         for row in table.rows:
             known = self.peers.get(row.node_id, PeerState(row.node_id, row.nick, row.display))
             self.peers[row.node_id] = replace(
-                known, nick=row.nick, display=row.display, rtt=row.rtt, online=True
+                known,
+                nick=row.nick,
+                display=row.display,
+                rtt=row.rtt,
+                online=True,
+                away=row.status == PresenceStatus.AWAY,
+                status_text=row.status_text,
             )
 
     def forget_stale(self, now: float) -> bool:

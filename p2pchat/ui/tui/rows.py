@@ -11,9 +11,11 @@ from rich.text import Text
 
 from p2pchat.core import views as vw
 from p2pchat.core.limits import SHORT_ID_CHARS
-from p2pchat.ui.format import Hanging, mentions, message_line, safe_display, safe_line
+from p2pchat.ui.format import Hanging, mentions, message_line, safe_display, safe_line, stamp
 from p2pchat.ui.plain import render
 from p2pchat.ui.qr import qr_lines
+
+DELETED = "message deleted"
 
 
 def mentions_me(view: vw.MessageShown, my_nick: str) -> bool:
@@ -28,6 +30,11 @@ def message_row(view: vw.MessageShown, *, mention: bool) -> Hanging:
     if view.own:
         line.text.stylize("bold", start)
     return Hanging(line.text, indent=cell_len(line.text.plain[:start]))
+
+
+def deleted_row(view: vw.MessageShown) -> Hanging:
+    """A deleted message, dim: '[12:03:00] alice: message deleted'."""
+    return Hanging(Text(safe_line(f"[{stamp(view.ts)}] {view.display}: {DELETED}"), style="dim"))
 
 
 def joined_row(view: vw.PeerJoined) -> Hanging:
