@@ -11,7 +11,14 @@ from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.ui.tui import ChatApp
 from p2pchat.ui.tui import app as app_module
-from p2pchat.ui.tui.cursor import CURSOR_HINT, NOT_OWN_DELETE, NOT_OWN_EDIT, REACTIONS
+from p2pchat.ui.tui.cursor import (
+    CURSOR_HINT,
+    HIT_HINT,
+    NO_HIT_SHOWN,
+    NOT_OWN_DELETE,
+    NOT_OWN_EDIT,
+    REACTIONS,
+)
 from p2pchat.ui.tui.log import MARK_STYLE, ChatLog
 from tests.ui.test_tui import ALICE, ME, SIZE, log_text, message, sent, until
 
@@ -188,3 +195,27 @@ def test_help_and_the_input_tell_the_cursor_and_sidebar_keys() -> None:
             assert "F3" in shown and "pick a message" in shown and "/reply" in shown
 
     asyncio.run(main())
+
+
+def test_a_search_jumps_to_the_newest_hit_on_screen_and_n_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def check(app: ChatApp, pilot: object, lines: list[str]) -> None:
+        press = pilot.press  # type: ignore[attr-defined]
+        hits = (message(ALICE, "alice", "last", 4), message(ALICE, "alice", "first", 1))
+        gone = message(ALICE, "alice", "older than the screen", 0)
+        app.show_view(vw.SearchResults("alice", (*hits, gone)))
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert picked(app) == LAST
+        assert app.query_one("#input").border_title.startswith(HIT_HINT)
+        assert any("older than the screen" in row for row in log_text(app))  # all listed
+        await press("n")
+        assert picked(app) == FIRST
+        await press("n")
+        assert picked(app) == LAST  # after the oldest, the newest again
+        await press("escape")
+        app.show_view(vw.SearchResults("nothing here", (gone,)))
+        await pilot.pause()  # type: ignore[attr-defined]
+        assert picked(app) is None and any(NO_HIT_SHOWN[:16] in row for row in log_text(app))
+
+    run_with_lines(check, monkeypatch)

@@ -45,7 +45,7 @@ from p2pchat.ui.tui.away import AUTO_AWAY_SECONDS, AutoAway
 from p2pchat.ui.tui.bridge import AppUi, TerminalWrite, ViewArrived
 from p2pchat.ui.tui.composer import Composer
 from p2pchat.ui.tui.conversation import Conversation
-from p2pchat.ui.tui.cursor import CURSOR_HINT, MessageCursor
+from p2pchat.ui.tui.cursor import MessageCursor
 from p2pchat.ui.tui.inputs import ChatInput, MultiLineInput
 from p2pchat.ui.tui.keys import KeyJoiner, TextTyped
 from p2pchat.ui.tui.log import ChatLog, Entry
@@ -298,6 +298,10 @@ class ChatApp(App[None]):
                 self._log_line(render(view), dated_as_above=True)  # no day rule of its own
             case vw.InviteCode():
                 self._log_line(invite_rows(view))
+            case vw.SearchResults():
+                self._log_line(render(view))
+                if self._cursor.found([m.msg_id for m in view.messages]):
+                    self._show_pick_hint(True)
             case _:
                 self._log_line(render(view))
 
@@ -407,10 +411,9 @@ class ChatApp(App[None]):
 
     def _show_pick_hint(self, picking: bool) -> None:
         """The cursor's keys in the input's border while a message is picked."""
-        self.query_one("#input", ChatInput).border_title = CURSOR_HINT if picking else None
-        self.query_one("#multiline", MultiLineInput).border_subtitle = (
-            CURSOR_HINT if picking else None
-        )
+        hint = self._cursor.hint if picking else None
+        self.query_one("#input", ChatInput).border_title = hint
+        self.query_one("#multiline", MultiLineInput).border_subtitle = hint
 
     # ------------------------------------------------------------- internals: the log
 

@@ -3,12 +3,12 @@
 It moves over messages only (never day rules or notices). What a key does is a command line:
 r, e, d and a (or +) put /reply, /edit, /delete or /react for the message in the input, for the
 user to finish and send (a reply keeps what was typed, after it); 1 to 6 send a reaction at
-once, as a typed line.
+once, as a typed line. After a /search it jumps to the newest hit the log shows; n to the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from p2pchat.core import views as vw
 from p2pchat.ui.tui.log import ChatLog, Entry
@@ -21,11 +21,14 @@ REPLY_KEYS = ("r",)
 EDIT_KEYS = ("e",)
 DELETE_KEYS = ("d",)
 REACT_KEYS = ("a", "+")
+NEXT_HIT_KEYS = ("n",)
 # No emoji in it: terminals disagree on how wide some are, and the border it is in would break.
 CURSOR_HINT = (
     "↑↓ pick a message · r reply · e edit · d delete · a react · 1-6 quick reaction · Esc back"
 )
+HIT_HINT = "n next search hit · "  # before the hint while there are hits to go through
 NO_MESSAGES = "no message to pick yet"
+NO_HIT_SHOWN = "none of the hits is among the messages on this screen: they are listed above"
 NOT_OWN_EDIT = "only your own messages can be edited"
 NOT_OWN_DELETE = "only your own messages can be deleted"
 
@@ -46,6 +49,13 @@ class MessageCursor:
         self._submit = submit  # run a line as if it was typed and sent
         self._notice = notice  # a short line in the log
         self._entry: Entry | None = None
+        self._hits: tuple[str, ...] = ()  # the last search's message IDs, newest first
+        self._hit = 0  # the hit the cursor jumped to last
+
+    @property
+    def hint(self) -> str:
+        """The cursor's keys, as shown while a message is picked."""
+        return (HIT_HINT if self._hits else "") + CURSOR_HINT
 
     @property
     def active(self) -> bool:
@@ -65,6 +75,30 @@ class MessageCursor:
             return False
         self._select(messages[-1])
         return True
+
+    def found(self, msg_ids: Sequence[str]) -> bool:
+        """A search's hits (newest first): jump to the newest one the log shows; False (and a
+        notice) if it shows none of them."""
+        self._hits = tuple(msg_ids)
+        self._hit = -1
+        if not self._hits:
+            return False
+        if not self.next_hit():
+            self._notice(NO_HIT_SHOWN)
+            return False
+        return True
+
+    def next_hit(self) -> bool:
+        """Jump to the next older hit the log shows (after the oldest: the newest again)."""
+        shown = {entry.message.msg_id: entry for entry in self._messages() if entry.message}
+        for step in range(1, len(self._hits) + 1):
+            at = (self._hit + step) % len(self._hits)
+            entry = shown.get(self._hits[at])
+            if entry is not None:
+                self._hit = at
+                self._select(entry)
+                return True
+        return False
 
     def stop(self) -> None:
         """Take the cursor away."""
@@ -90,6 +124,8 @@ class MessageCursor:
             return False
         if char in UP_KEYS or char in DOWN_KEYS:
             self.move(-1 if char in UP_KEYS else 1)
+        elif char in NEXT_HIT_KEYS and self._hits:
+            self.next_hit()
         elif char in REPLY_KEYS:
             self._act(f"{REPLY} {view.msg_id} ", keep_draft=True)
         elif char in EDIT_KEYS:
