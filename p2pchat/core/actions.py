@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from p2pchat.core.directrecords import DirectStatus, HeldFrame, KnownMember, StoredDirect
 from p2pchat.core.messages import Chat, FileOffer, Message
 from p2pchat.core.saved import SavedTransfer
 from p2pchat.core.views import View
@@ -70,6 +71,43 @@ class RememberDirect:
 
     msg_id: str
     ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDirect:
+    """Keep a direct message in the log (ours or to us; written again when it changes)."""
+
+    row: StoredDirect
+
+
+@dataclass(frozen=True, slots=True)
+class SetDirectStatus:
+    """Our stored direct message msg_id now stands at status (its frame is let go when it is
+    no longer pending)."""
+
+    msg_id: str
+    status: DirectStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Keep a frame for a member who is away, across restarts, until Release or it expires."""
+
+    held: HeldFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Forget the held frame key (delivered, acknowledged or expired)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RememberMember:
+    """Remember a member's nick and key for direct messages (written again when they change)."""
+
+    member: KnownMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +197,11 @@ Action = (
     | Show
     | Store
     | RememberDirect
+    | StoreDirect
+    | SetDirectStatus
+    | Hold
+    | Release
+    | RememberMember
     | Trust
     | Rediscover
     | Announce

@@ -12,7 +12,7 @@ import struct
 from typing import Protocol
 
 from p2pchat.core.entries import EntryKind
-from p2pchat.core.messages import Chat, Direct, FileOffer, Hello, encode_message
+from p2pchat.core.messages import Chat, Direct, FileOffer, Hello, Receipt, encode_message
 
 _LENGTH = struct.Struct(">I")
 
@@ -80,6 +80,12 @@ def direct_signing_bytes(direct: Direct) -> bytes:
     """What the author of a direct message signs (the sealed box, not the plaintext)."""
     fields = [direct.author, direct.to, direct.nonce, direct.ts]
     return b"p2pchat dm v1\0" + direct.key + direct.ephemeral + direct.box + _canonical(fields)
+
+
+def receipt_signing_bytes(receipt: Receipt) -> bytes:
+    """What the recipient of a direct message signs to say it arrived."""
+    fields = [receipt.author, receipt.to, receipt.nonce, receipt.ts]
+    return b"p2pchat receipt v1\0" + receipt.key + _canonical(fields)
 
 
 def offer_signing_bytes(room: str, offer: FileOffer) -> bytes:

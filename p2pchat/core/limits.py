@@ -61,6 +61,17 @@ class Limits:
     direct_max_age: float = 8 * 86400.0
     direct_max_ahead: float = 3600.0  # clocks that run ahead
     max_seen_directs: int = 100_000
+    # Direct messages for members who are away: what we keep of our own until a receipt comes,
+    # and what we hold sealed for others (dropped a week after they were signed, inside the
+    # window above, so a DM handed on late is still taken).
+    max_pending_directs: int = 1000  # our own DMs not yet acknowledged
+    held_max_age: float = 7 * 86400.0
+    max_held: int = 2000  # DMs and receipts held for others, in all
+    max_held_bytes: int = 16 * 1024 * 1024  # their frames, in all
+    max_held_per_recipient: int = 200
+    max_held_per_author: int = 200
+    max_known_members: int = 10_000  # members whose keys we remember, to write to them later
+    replay_directs: int = 500  # our newest stored DMs loaded at start (pending ones always)
 
     # History and sync.
     history_messages: int = 10_000

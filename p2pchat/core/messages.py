@@ -88,6 +88,7 @@ __all__ = [
     "Pong",
     "Presence",
     "PresenceStatus",
+    "Receipt",
     "RefusalCode",
     "SyncBatch",
     "SyncRequest",
@@ -311,6 +312,24 @@ class Direct(Record, frozen=True):
         return f"{self.author}:d:{self.nonce}"
 
 
+class Receipt(Record, frozen=True):
+    """The recipient of a direct message (author) tells its writer (to) that it arrived: the DM
+    named by (to, nonce). Signed, so members that hold the DM for the recipient may drop it."""
+
+    WIRE_TYPE: ClassVar[str] = "receipt"
+    author: Annotated[NodeId, Wire("from")]
+    to: NodeId
+    nonce: HexId
+    ts: Timestamp
+    key: PublicKey
+    signature: Signature
+
+    @property
+    def direct_id(self) -> str:
+        """The message ID of the direct message it acknowledges (to:d:nonce)."""
+        return f"{self.to}:d:{self.nonce}"
+
+
 class SyncRequest(Record, frozen=True):
     """Asks for what the sender lacks: its version vector {author: highest contiguous seq} and
     horizon (the oldest Lamport clock it holds, once it let older messages go; else 0); a
@@ -391,6 +410,7 @@ Message = (
     | Presence
     | Chat
     | Direct
+    | Receipt
     | SyncRequest
     | SyncBatch
     | FileOffer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from p2pchat.core.directrecords import DirectStatus
 from p2pchat.core.files import TransferState
 
 
@@ -78,6 +79,7 @@ class MessageShown:
     edited: bool = False
     action: bool = False
     reactions: tuple[ReactionCount, ...] = ()
+    dm_status: DirectStatus | None = None  # our own direct message: how it stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,19 @@ class ReactionShown:
     removed: bool
     own: bool
     backfill: bool = False
+    about: str = ""  # the first line of the message, to say which one
+
+
+@dataclass(frozen=True, slots=True)
+class DirectStatusChanged:
+    """Our direct message msg_id to to_id is now queued (holders: members online that keep it
+    for the recipient besides us), delivered (its receipt came) or expired (never delivered)."""
+
+    msg_id: str
+    to_id: str
+    to_nick: str
+    status: DirectStatus
+    holders: int = 0
     about: str = ""  # the first line of the message, to say which one
 
 
@@ -339,6 +354,7 @@ View = (
     | ReactionShown
     | MessageEdited
     | MessageDeleted
+    | DirectStatusChanged
     | PresenceChanged
     | NickChanged
     | Equivocation

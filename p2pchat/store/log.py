@@ -16,12 +16,14 @@ from p2pchat.core.entries import MESSAGE_KINDS, EntryKind, parse_ref
 from p2pchat.core.history import SECONDS_PER_DAY
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
+from p2pchat.store.directlog import DIRECT_SCHEMA, DirectLog
 
 LOG_FILE = "history.sqlite3"
 # 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted;
 # 4: each entry's kind and the message it is about (replies, reactions, edits, deletes);
-# 5: a full-text index of the entries' text (search).
-SCHEMA_VERSION = 5
+# 5: a full-text index of the entries' text (search); 6: direct messages, frames held for
+# members who are away, members whose keys we remember (new tables only).
+SCHEMA_VERSION = 6
 PRUNE_EVERY_INSERTS = 500
 SEARCHED_KINDS = ("text", "reply", "me", "edit")  # entries whose text is indexed
 NO_FTS_NOTICE = "this SQLite has no full-text search (FTS5): searching the slow way"
@@ -142,7 +144,8 @@ class MessageLog:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA + _SEEN_DIRECTS)
+            self._db.executescript(_SCHEMA + _SEEN_DIRECTS + DIRECT_SCHEMA)
+            self.directs = DirectLog(self._db)
             self._upgrade()
             self.indexed = self._keep_index()
         except sqlite3.Error as exc:
@@ -219,8 +222,12 @@ class MessageLog:
         return dict(rows)
 
     def commit(self) -> None:
-        """Write queued messages and direct-message IDs in one transaction; prune now and then."""
+        """Write queued messages, direct messages and their IDs in one transaction; prune now and
+        then."""
         if not self._rows and not self._seen_rows and not self._replacements:
+            if self.directs.queued:
+                with self._db:
+                    self.directs.write()
             return
         rows, self._rows = self._rows, []
         replacements, self._replacements = self._replacements, []
@@ -234,6 +241,7 @@ class MessageLog:
                 replacements,
             )
             self._db.executemany("INSERT OR IGNORE INTO seen_directs VALUES (?, ?, ?)", seen_rows)
+            self.directs.write()
         before = self._inserts
         self._inserts += len(rows)
         if self._inserts // PRUNE_EVERY_INSERTS != before // PRUNE_EVERY_INSERTS:
@@ -249,9 +257,10 @@ class MessageLog:
             "(SELECT lamport, author FROM messages WHERE room = :room "
             "ORDER BY lamport DESC, author DESC LIMIT 1 OFFSET :keep)"
         )
+        oldest = wall - self._limits.history_days * SECONDS_PER_DAY
         params = {
             "room": room,
-            "oldest": wall - self._limits.history_days * SECONDS_PER_DAY,
+            "oldest": oldest,
             "keep": self._limits.history_messages - 1,
         }
         deleted = 0
@@ -267,6 +276,7 @@ class MessageLog:
                     f"DELETE FROM messages WHERE room = :room AND (author, seq) IN ({doomed})",
                     params,
                 ).rowcount
+            self.directs.prune(room, oldest)
         return deleted
 
     def _upgrade(self) -> None:

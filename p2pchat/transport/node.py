@@ -335,6 +335,18 @@ class Node:
                     self._discovery.rediscover()
             case act.RememberDirect():
                 self._log.add_seen_direct(self.config.room, action.msg_id, action.ts)
+            case act.StoreDirect():
+                self._log.directs.add(self.config.room, action.row)
+                if action.row.own:
+                    self._defer_links = True  # committed before it is sent or shown
+            case act.SetDirectStatus():
+                self._log.directs.set_status(self.config.room, action.msg_id, action.status)
+            case act.Hold():
+                self._log.directs.hold(self.config.room, action.held)
+            case act.Release():
+                self._log.directs.release(self.config.room, action.key)
+            case act.RememberMember():
+                self._log.directs.remember(self.config.room, action.member)
             case act.Trust():
                 self._trust.remember(action.nick, action.node_id)
             case (

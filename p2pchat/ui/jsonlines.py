@@ -147,6 +147,15 @@ def view_to_json(view: vw.View) -> dict[str, Any]:
                 "display": view.display,
                 "backfill": view.backfill,
             }
+        case vw.DirectStatusChanged():
+            return {
+                "event": "dm_status",
+                "msg_id": view.msg_id,
+                "to_id": view.to_id,
+                "to_nick": view.to_nick,
+                "status": view.status.value,
+                "holders": view.holders,
+            }
         case vw.PresenceChanged():
             return {
                 "event": "presence",

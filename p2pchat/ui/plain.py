@@ -137,6 +137,9 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
             return Hanging(Text(safe_line(f"· {subject} now known as {new}"), style="dim"))
         case vw.ReactionShown() | vw.MessageEdited() | vw.MessageDeleted() | vw.PresenceChanged():
             return conversation_line(view)
+        case vw.DirectStatusChanged():
+            line = f"· your message to {view.to_nick} is {view.status.value}: “{view.about}”"
+            return Hanging(Text(safe_line(line), style="dim"))
         case vw.Withdrawn():
             return Hanging(
                 Text(
