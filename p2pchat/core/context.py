@@ -24,6 +24,13 @@ COUNTERS = (
     "withdrawn",  # of those, messages whose signature then failed: let go
     "slowed_down",  # times we stopped reading an author's link: it wrote over its rate limit
     "equivocations",  # message IDs whose author signed two versions
+    "directs_held",  # DMs and receipts we took to hold for members who were away
+    "directs_refused_held",  # ... that the hold had no room for
+    "directs_handed_on",  # held frames we sent to their recipient when it linked
+    "directs_acknowledged",  # held DMs we dropped because their receipt came by
+    "directs_expired_held",  # held frames dropped after held_max_age
+    "directs_handed_to_us",  # DMs to us brought by a member other than their writer
+    "directs_delivered",  # our DMs whose receipt came back
 )
 
 

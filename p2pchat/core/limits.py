@@ -64,11 +64,16 @@ class Limits:
     # Direct messages for members who are away: what we keep of our own until a receipt comes,
     # and what we hold sealed for others (dropped a week after they were signed, inside the
     # window above, so a DM handed on late is still taken).
-    max_pending_directs: int = 1000  # our own DMs not yet acknowledged
+    # Our own DMs not yet acknowledged. Bounded in bytes too: a link that comes up is sent
+    # every one of ours its peer lacks, and what a peer holds for it, at once, and that must
+    # fit in outbound_queue_bytes with room to spare.
+    max_pending_directs: int = 500
+    max_pending_bytes: int = 2 * 1024 * 1024
     held_max_age: float = 7 * 86400.0
     max_held: int = 2000  # DMs and receipts held for others, in all
     max_held_bytes: int = 16 * 1024 * 1024  # their frames, in all
     max_held_per_recipient: int = 200
+    max_held_bytes_per_recipient: int = 1024 * 1024
     max_held_per_author: int = 200
     max_known_members: int = 10_000  # members whose keys we remember, to write to them later
     replay_directs: int = 500  # our newest stored DMs loaded at start (pending ones always)

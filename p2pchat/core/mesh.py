@@ -22,7 +22,9 @@ from p2pchat.core.addressbook import AddressBook
 from p2pchat.core.context import Context
 from p2pchat.core.crypto import Crypto
 from p2pchat.core.dialer import Dialer
+from p2pchat.core.directrecords import HeldFrame, KnownMember, StoredDirect
 from p2pchat.core.directs import Directs
+from p2pchat.core.entries import MESSAGE_KINDS
 from p2pchat.core.errors import InvariantError
 from p2pchat.core.filedesk import FileDesk, FileMessage
 from p2pchat.core.guard import Guard, Meter
@@ -50,6 +52,7 @@ from p2pchat.core.messages import (
     Ping,
     Pong,
     Presence,
+    Receipt,
     SyncBatch,
     SyncRequest,
 )
@@ -85,6 +88,9 @@ class Mesh:
         transfers: Sequence[Mapping[str, object]] = (),
         looks: Looks = plain_looks,
         seen_directs: dict[str, float] | None = None,
+        directs: Sequence[StoredDirect] = (),
+        held: Sequence[HeldFrame] = (),
+        known: Sequence[KnownMember] = (),
     ) -> None:
         ctx = Context(
             crypto,
@@ -132,6 +138,9 @@ class Mesh:
             room=self.room,
             guard=self.guard,
             seen=seen_directs or {},
+            stored=directs,
+            held=held,
+            known=known,
         )
         self.presence = Presences(ctx, members, names)
         self.files = FileDesk(ctx, ctx.outbox, self.members)
@@ -226,6 +235,7 @@ class Mesh:
                 self.room.check_invariants()
                 self.roomsync.check_invariants()
                 self.liveness.check_invariants()
+                self.directs.check_invariants()
                 self._check_housekeeping()
             ctx.timers.check_invariants()
         self.history.check_invariants(thorough=thorough)
@@ -319,11 +329,14 @@ class Mesh:
         self.liveness.linked(peer)
         self.presence.linked(peer)
         self.roomsync.linked(peer)
+        self.directs.linked(peer)
         self.files.on_link_up(peer)
 
     def link_released(self, peer_id: str, conn: int) -> None:
-        """The primary link of peer_id is gone: its transfers wait for the next one."""
+        """The primary link of peer_id is gone: its transfers wait for the next one, our DMs to
+        it that are not acknowledged are handed to the others."""
         self.files.on_link_down(peer_id, conn)
+        self.directs.unlinked(peer_id)
 
     def link_moved(self, peer: Peer) -> None:
         """peer moved onto its spare link: its transfers go on there."""
@@ -357,7 +370,7 @@ class Mesh:
                 rows = self.names.peer_rows()
                 ctx.show(vw.PeerTable(rows, event.requested, self.listen_port))
             case ev.ShowHistory():
-                ctx.show(self.room.listing(event.count))
+                ctx.show(vw.HistoryListing(tuple(self._transcript(event.count, replay=False))))
             case ev.ShowWhois():
                 self.names.whois(event.target)
             case ev.ShowStats():
@@ -398,6 +411,8 @@ class Mesh:
                     self.roomsync.request(peer)
             case Direct():
                 self.directs.receive(link, peer, message)
+            case Receipt():
+                self.directs.receipt(link, peer, message)
             case Ping():
                 if not self._metered(Meter.PING, peer):
                     self.liveness.ping(link.conn, peer, message)
@@ -477,6 +492,7 @@ class Mesh:
             case TimerKind.HOUSEKEEPING:
                 self.roomsync.next()
                 self.room.expire()
+                self.directs.sweep()
                 if self.members.peers:
                     due = ctx.now + ctx.limits.housekeeping_interval
                     ctx.timers.schedule(Timer(TimerKind.HOUSEKEEPING), due)
@@ -494,6 +510,8 @@ class Mesh:
                 self.book.forget_if_stale(subject, ctx.now, self.members.peers)
             case TimerKind.REDISCOVER:
                 self.dialer.rediscover_due()
+            case TimerKind.DIRECTS:
+                self.directs.expire_due()
 
     def _on_network_changed(self) -> None:
         """Addresses that failed while we had no (or another) network are worth a try now,
@@ -524,7 +542,38 @@ class Mesh:
         if event.port_taken:
             where = f"HOST:{self.listen_port}"
             ctx.show(vw.Notice(f"{event.port_taken}: others find us by discovery, or as {where}"))
-        self.room.replay(self.replay_on_start)
+        self.directs.started()
+        self._replay(self.replay_on_start)
+
+    def _replay(self, count: int | None) -> None:
+        """Show the stored history at start: the newest count entries (None: all), room
+        messages and direct messages in transcript order."""
+        ctx = self.ctx
+        views = self._transcript(count, replay=True)
+        total = len(self.history) + len(self.directs.recent())
+        if count is not None and count < total:
+            ctx.show(vw.Notice(f"{total - count} older messages in history; /history N shows more"))
+        for view in views:
+            ctx.show(view)
+        if views:
+            ctx.show(vw.HistoryEnd(len(views)))
+
+    def _transcript(self, count: int | None, *, replay: bool) -> list[vw.MessageShown]:
+        """The newest count messages (None: all) as they stand, room and direct, in order:
+        by Lamport clock, a DM after the room message whose clock it was shown at."""
+        chats = self.history.last(len(self.history) if count is None else count)
+        rows = self.directs.recent()
+        keyed: list[tuple[tuple[int, int, float, str], vw.MessageShown]] = []
+        for chat in chats:
+            view = self.room.view(chat, restored=True) if chat.kind in MESSAGE_KINDS else None
+            if view is not None:
+                keyed.append(((chat.lamport, 0, 0.0, chat.author), view))
+        for row in rows:
+            view = self.directs.view(row, restored=True)
+            keyed.append(((row.lamport, 1, row.ts, row.msg_id), view))
+        keyed.sort(key=lambda kv: kv[0])
+        views = [view for _, view in keyed]
+        return views if count is None else views[-count:] if count else []
 
     def _show_invite(self, addresses: tuple[str, ...]) -> None:
         """An invite code with the addresses transport found for us, or why there is none."""

@@ -322,23 +322,6 @@ class Room:
         elif len(self.unsent) < ctx.limits.history_messages:
             self.unsent.add(chat.seq)  # reaches the room when a peer syncs with us
 
-    def replay(self, replay_on_start: int | None) -> None:
-        """Show the stored history at start (the newest replay_on_start messages; None: all)."""
-        ctx = self._ctx
-        total = len(self.history)
-        count = total if replay_on_start is None else min(total, replay_on_start)
-        if count < total:
-            ctx.show(vw.Notice(f"{total - count} older messages in history; /history N shows more"))
-        for chat in self.history.last(count):
-            self.show(chat, restored=True)
-        if count:
-            ctx.show(vw.HistoryEnd(count))
-
-    def listing(self, count: int) -> vw.HistoryListing:
-        """The last count messages as they stand (not deleted ones), as /history shows them."""
-        views = (self.view(c, restored=True) for c in self.history.last(count))
-        return vw.HistoryListing(tuple(v for v in views if v is not None))
-
     def expire(self) -> None:
         """Give up overdue gaps and drop messages past the age limit."""
         self.history.expire(self._ctx.now, self._ctx.wall)

@@ -32,6 +32,7 @@ class TimerKind(Enum):
     DIAL_SLOT = "dial slot"  # a dial ended: its slot, or that node, is free for another
     FORGET_ADDRESS = "forget address"  # subject: (host, port); nobody mentioned it for long
     REDISCOVER = "rediscover"  # ask discovery again for peers we lack
+    DIRECTS = "directs"  # a frame held for a member who is away, or a DM of ours, expires
 
 
 class Timer(NamedTuple):

@@ -155,6 +155,9 @@ class Node:
                 time.time() - self._limits.direct_max_age,
                 self._limits.max_seen_directs,
             ),
+            directs=self._log.directs.directs(config.room, self._limits.replay_directs),
+            held=self._log.directs.held(config.room, time.time(), self._limits.max_held),
+            known=self._log.directs.known(config.room, self._limits.max_known_members),
         )
         # Queued before any connection can be, so Ready and the replay come first.
         mdns = self._discovery is not None and "mDNS" in self._discovery.names

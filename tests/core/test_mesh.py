@@ -8,6 +8,7 @@ from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.crypto import auth_signing_bytes
+from p2pchat.core.directrecords import KnownMember
 from p2pchat.core.history import History
 from p2pchat.core.limits import MAX_LAMPORT, PROTOCOL_VERSION, Limits
 from p2pchat.core.mesh import Mesh
@@ -86,6 +87,7 @@ def test_hello_is_answered_with_auth_and_auth_establishes_the_link() -> None:
         act.Trust("bob", OTHER),
         act.Send((1,), PeerList((), complete=True)),
         act.Send((1,), SyncRequest({}, 0)),
+        act.RememberMember(KnownMember(OTHER, "bob", OTHER_KEYS.dh_public, 0.0)),
     ]
     assert m.peer_ids() == [OTHER]
 
