@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from p2pchat.core import views as vw
+from p2pchat.core.directrecords import DirectStatus
 
 NICK_COLOURS = (
     "red",
@@ -45,6 +46,13 @@ MIN_WRAP_COLUMNS = 8
 # A first line's wrapped parts hang under its text (see Hanging.indent) while this many columns
 # are left for them; on a narrower width they go behind WRAP_GUTTER.
 MIN_HANGING_TEXT_COLUMNS = 20
+# How our own direct message stands, after its "→ carol (direct)": one-cell marks, as ↶ and ↪.
+# A DM sent over the recipient's own link (SENT) shows none until its receipt makes it ✓.
+DM_MARKS: dict[DirectStatus, tuple[str, str]] = {
+    DirectStatus.QUEUED: ("◷ queued", "dim"),
+    DirectStatus.DELIVERED: ("✓", "green"),
+    DirectStatus.EXPIRED: ("✗ expired", "red"),
+}
 
 # Embeddings, overrides, isolates and directional marks (Unicode bidi controls).
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -169,6 +177,10 @@ def message_line(
         to_nick = safe_line(view.to_nick or "")
         arrow = f" → {to_nick} (direct)" if view.own else " → you (direct)"
         line.append(arrow, style="magenta")
+    mark = dm_mark(view)
+    if mark is not None:
+        line.append(" ")
+        line.append_text(mark)
     line.append(" " if view.action else ": ")
     if view.reply_to is not None:
         quoted = "a message we do not have" if view.reply_text is None else view.reply_text
@@ -185,6 +197,14 @@ def message_line(
         line.append("\n")
         line.append_text(reaction_counts(view.reactions))
     return Hanging(line)
+
+
+def dm_mark(view: vw.MessageShown) -> Text | None:
+    """The mark of how our own direct message stands (DM_MARKS), or None: not ours, or none."""
+    if not (view.own and view.direct) or view.dm_status is None:
+        return None
+    mark = DM_MARKS.get(view.dm_status)
+    return None if mark is None else Text(mark[0], style=mark[1])
 
 
 def reaction_counts(reactions: Iterable[vw.ReactionCount]) -> Text:

@@ -68,6 +68,8 @@ def message_to_json(view: vw.MessageShown) -> dict[str, Any]:
         obj["reply_text"] = view.reply_text
     if view.action:
         obj["action"] = True
+    if view.dm_status is not None:
+        obj["dm_status"] = view.dm_status.value
     if view.reactions:
         obj["reactions"] = [
             {"emoji": r.emoji, "count": r.count, "own": r.own} for r in view.reactions

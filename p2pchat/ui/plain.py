@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from p2pchat.core import views as vw
+from p2pchat.core.directrecords import DirectStatus
 from p2pchat.core.files import human_size
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.ui.commands import COMMANDS
@@ -138,8 +139,7 @@ def render(view: vw.View, rate: str = "") -> RenderableType:
         case vw.ReactionShown() | vw.MessageEdited() | vw.MessageDeleted() | vw.PresenceChanged():
             return conversation_line(view)
         case vw.DirectStatusChanged():
-            line = f"· your message to {view.to_nick} is {view.status.value}: “{view.about}”"
-            return Hanging(Text(safe_line(line), style="dim"))
+            return direct_status_line(view)
         case vw.Withdrawn():
             return Hanging(
                 Text(
@@ -336,3 +336,29 @@ def conversation_line(
             who = "you are" if view.own else f"{view.display} is"
             state = f"away: {view.text}" if view.status == "away" and view.text else view.status
             return Hanging(Text(safe_line(f"· {who} {state}"), style="dim"))
+
+
+def direct_status_line(view: vw.DirectStatusChanged) -> Hanging:
+    """One dim line: our direct message was delivered, waits for its recipient, or expired."""
+    return Hanging(Text(safe_line(f"{direct_status_text(view)}: “{view.about}”"), style="dim"))
+
+
+def direct_status_text(view: vw.DirectStatusChanged) -> str:
+    """What happened to our direct message, before its first line (not yet made safe)."""
+    match view.status:
+        case DirectStatus.DELIVERED:
+            return f"· {view.to_nick} got your message"
+        case DirectStatus.QUEUED:
+            return f"· {view.to_nick} is away: your message waits with {_holders(view)}"
+        case DirectStatus.EXPIRED:
+            return f"· your message to {view.to_nick} was never delivered (a week passed)"
+        case _:
+            return f"· your message to {view.to_nick} is {view.status.value}"
+
+
+def _holders(view: vw.DirectStatusChanged) -> str:
+    """Who keeps a queued message: "you", or the members online and you; until when."""
+    if view.holders <= 0:
+        return f"you until {view.to_nick} is back"
+    members = "1 member" if view.holders == 1 else f"{view.holders} members"
+    return f"{members} online (and you) until {view.to_nick} is back"

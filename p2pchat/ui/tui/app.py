@@ -5,9 +5,9 @@ The node runs in its own threads and hands views over with `App.post_message` (s
 `keys.py` joins keys that come in a burst into one text, `composer.py` puts typed and pasted text
 into the draft (`draft.py`, shown by the widgets of `inputs.py`) and sends it, `log.py` is the
 message log in transcript order, `cursor.py` picks a message of it to act on, `conversation.py`
-writes reactions, edits and deletes into the message's own entry, `away.py` says we are away
-when no key comes for a while, `roster.py` the peers of the sidebar (here or away), `panels.py`
-and `rows.py` turn state and views into what the screen shows.
+writes reactions, edits, deletes and our DMs' marks into the message's own entry, `away.py`
+says we are away when no key comes for a while, `roster.py` the peers of the sidebar (here or
+away), `panels.py` and `rows.py` turn state and views into what the screen shows.
 Typed lines go back to the node with `post`.
 """
 
@@ -34,11 +34,12 @@ from textual.widgets import Static
 
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
+from p2pchat.core.directrecords import DirectStatus
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import PresenceStatus
 from p2pchat.ui.notifiers import Notifications
 from p2pchat.ui.notify import Focus
-from p2pchat.ui.plain import conversation_line, render
+from p2pchat.ui.plain import conversation_line, direct_status_line, render
 from p2pchat.ui.progress import TransferBoard
 from p2pchat.ui.session import run_line
 from p2pchat.ui.tui.away import AUTO_AWAY_SECONDS, AutoAway
@@ -279,6 +280,8 @@ class ChatApp(App[None]):
                 self._show_conversation(view)
             case vw.PresenceChanged():
                 self._show_presence(view)
+            case vw.DirectStatusChanged():
+                self._show_direct_status(view)
             case vw.PeerTable():
                 self._update_peers(view)
                 if view.requested:
@@ -356,6 +359,12 @@ class ChatApp(App[None]):
                     self._stop_picking()  # its message is gone
         if not done:
             self._log_line(conversation_line(view))
+
+    def _show_direct_status(self, view: vw.DirectStatusChanged) -> None:
+        """In the DM's own entry (its mark); a line too if it expired or the log lacks it."""
+        done = self._conversation.direct_status(view)
+        if not done or view.status is DirectStatus.EXPIRED:
+            self._log_line(direct_status_line(view))
 
     def _show_presence(self, view: vw.PresenceChanged) -> None:
         """Ours in the header, a peer's in the sidebar; never a line in the log."""

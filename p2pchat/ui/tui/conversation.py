@@ -1,8 +1,9 @@
-"""Reactions, edits and deletes, shown in the log entry of the message they are about.
+"""Reactions, edits, deletes and how our DMs stand, shown in the entry of their message.
 
 None of them is a line of its own: the message's entry is written again, with its new counts
-(`reactions.py`), its new text marked edited, or as one dim line saying it was deleted (no
-longer a message: the cursor passes over it). One about a message the log does not hold
+(`reactions.py`), its new text marked edited, its direct message's new mark (queued, ✓,
+expired), or as one dim line saying it was deleted (no longer a message: the cursor passes
+over it). One about a message the log does not hold
 (false from the method) is for the caller to show otherwise.
 """
 
@@ -45,6 +46,10 @@ class Conversation:
     def edit(self, view: vw.MessageEdited) -> bool:
         """Show a message's new text, marked edited; False if the log does not hold it."""
         return self._update(view.msg_id, lambda m: replace(m, text=view.text, edited=True))
+
+    def direct_status(self, view: vw.DirectStatusChanged) -> bool:
+        """Show our direct message's new mark; False if the log does not hold it."""
+        return self._update(view.msg_id, lambda m: replace(m, dm_status=view.status))
 
     def delete(self, view: vw.MessageDeleted) -> bool:
         """Show a message as deleted (no longer a message); False if the log does not hold it."""
