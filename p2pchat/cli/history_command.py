@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from p2pchat.cli.exits import ExitCode, UsageError, tell_user
+from p2pchat.core.directrecords import StoredDirect
 from p2pchat.core.limits import DEFAULT_LIMITS
 from p2pchat.core.messages import Chat
 from p2pchat.core.transcript import Display, message_views
@@ -21,7 +22,14 @@ from p2pchat.core.trust import TrustTable
 from p2pchat.core.views import MessageShown
 from p2pchat.fsutil import write_atomically
 from p2pchat.security.confusables import skeletons
-from p2pchat.store.log import NO_FTS_NOTICE, read_log, search_log
+from p2pchat.store.directviews import direct_views, in_transcript_order, merge_by, place
+from p2pchat.store.log import (
+    NO_FTS_NOTICE,
+    read_directs,
+    read_log,
+    search_directs_log,
+    search_log,
+)
 from p2pchat.store.trust import TrustStore
 from p2pchat.ui.format import day_of
 from p2pchat.ui.jsonlines import message_to_json
@@ -46,11 +54,14 @@ def print_history(args: argparse.Namespace) -> ExitCode:
     if search is not None:
         limit = args.limit if args.limit is not None else SEARCH_LIMIT
         hits, about, indexed = search_log(data_dir, args.room, search, limit)
-        if not indexed:
+        direct_hits, directs_indexed = search_directs_log(data_dir, args.room, search, limit)
+        if not (indexed and directs_indexed):
             tell_user(NO_FTS_NOTICE)
-        shown = _found_views(hits, about, trust)
+        shown = _found_views(hits, about, direct_hits, trust)[:limit]
     else:
-        shown = stored_views(read_log(data_dir, args.room, args.limit), trust)
+        rows = read_log(data_dir, args.room, args.limit)
+        directs = read_directs(data_dir, args.room, args.limit)
+        shown = stored_views(rows, trust, directs, args.limit)
     if export is not None:
         _export(Path(export), shown)
     elif args.json:
@@ -60,22 +71,43 @@ def print_history(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def stored_views(rows: Iterable[tuple[str, Chat]], trust: TrustTable) -> Shown:
-    """The messages among stored entries (room, entry; oldest first per room) as they stand."""
-    by_room: dict[str, list[Chat]] = {}
+def stored_views(
+    rows: Iterable[tuple[str, Chat]],
+    trust: TrustTable,
+    directs: Iterable[tuple[str, StoredDirect]] = (),
+    limit: int | None = None,
+) -> Shown:
+    """The messages among stored entries and DMs (room, entry or DM; oldest first per room) as
+    they stand, by room, in transcript order; of each room only its newest limit entries and
+    DMs together (all when None)."""
+    by_room: dict[str, tuple[list[Chat], list[StoredDirect]]] = {}
     for room, chat in rows:
-        by_room.setdefault(room, []).append(chat)
-    return [
-        (room, view)
-        for room, chats in by_room.items()
-        for view in message_views(chats, chats, _display(trust))
-    ]
+        by_room.setdefault(room, ([], []))[0].append(chat)
+    for room, direct in directs:
+        by_room.setdefault(room, ([], []))[1].append(direct)
+    display = _display(trust)
+    shown: Shown = []
+    for room in sorted(by_room):
+        chats, room_directs = by_room[room]
+        kept = in_transcript_order(chats, room_directs)
+        if limit is not None:
+            kept = kept[max(len(kept) - limit, 0) :]
+        chats = [entry for entry in kept if isinstance(entry, Chat)]
+        room_directs = [entry for entry in kept if isinstance(entry, StoredDirect)]
+        views = in_transcript_order(
+            message_views(chats, chats, display), direct_views(room_directs, display)
+        )
+        shown += [(room, view) for view in views]
+    return shown
 
 
 def json_object(room: str, view: MessageShown) -> dict[str, Any]:
-    """One message as `history --json` prints it: the `message` event's fields and its room."""
+    """One message as `history --json` prints it: the `message` event's fields and its room
+    (and, for our own DM, dm_status: how it stands, as the `dm_status` event says)."""
     obj = {"room": room, **message_to_json(view)}
     del obj["event"]
+    if view.dm_status is not None:
+        obj["dm_status"] = view.dm_status.value
     return obj
 
 
@@ -94,6 +126,9 @@ def markdown(shown: Shown) -> str:
             )
         clock = datetime.fromtimestamp(view.ts).strftime("%H:%M")
         who = f"**{_md_inline(view.display)}**"
+        if view.direct:
+            to = _md_inline(view.to_nick or "") if view.own else "you"
+            who += f" → {to} (direct)"
         text = _md_block(view.text)
         line = f"- {clock} * {who} {text}" if view.action else f"- {clock} {who}: {text}"
         if view.edited:
@@ -110,14 +145,27 @@ def markdown(shown: Shown) -> str:
 
 
 def _found_views(
-    hits: list[tuple[str, Chat]], about: dict[str, list[Chat]], trust: TrustTable
+    hits: list[tuple[str, Chat]],
+    about: dict[str, list[Chat]],
+    direct_hits: list[tuple[str, StoredDirect]],
+    trust: TrustTable,
 ) -> Shown:
-    """Search hits (newest first) as they stand, with what the entries about them say."""
-    shown: Shown = []
+    """Search hits of messages and of DMs (each newest first) as they stand, with what the
+    entries about the messages say, merged newest first."""
+    display = _display(trust)
+    found: Shown = []
     for room, chat in hits:
-        views = message_views([chat], about.get(room, [chat]), _display(trust))
-        shown += [(room, view) for view in views]
-    return shown
+        views = message_views([chat], about.get(room, [chat]), display)
+        found += [(room, view) for view in views]
+    found_directs: Shown = [
+        (room, view) for room, direct in direct_hits for view in direct_views([direct], display)
+    ]
+    return merge_by(found, found_directs, _shown_place, newest_first=True)
+
+
+def _shown_place(shown: tuple[str, MessageShown]) -> tuple[int, float]:
+    """Where a shown message stands in its room's transcript."""
+    return place(shown[1])
 
 
 def _export(path: Path, shown: Shown) -> None:

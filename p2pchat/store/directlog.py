@@ -14,6 +14,7 @@ from p2pchat.core.directrecords import (
     KnownMember,
     StoredDirect,
 )
+from p2pchat.store.textsearch import fts_query, like_all, search_terms
 
 DIRECT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS directs (
@@ -50,9 +51,35 @@ CREATE TABLE IF NOT EXISTS known_members (
 ) WITHOUT ROWID;
 """
 
+# The full-text index of the directs' text: an FTS5 table whose rowid is directs.id, kept in step
+# by triggers (a status change leaves the text, and the index, alone). Created by the message log
+# only where SQLite has FTS5 (see MessageLog), and rebuilt by DIRECT_REINDEX when it was missing.
+DIRECT_SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS direct_text USING fts5(text);
+CREATE TRIGGER IF NOT EXISTS direct_text_on_insert AFTER INSERT ON directs BEGIN
+    DELETE FROM direct_text WHERE rowid = new.id;
+    INSERT INTO direct_text (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS direct_text_on_delete AFTER DELETE ON directs BEGIN
+    DELETE FROM direct_text WHERE rowid = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS direct_text_on_update AFTER UPDATE OF text ON directs
+WHEN old.text IS NOT new.text BEGIN
+    DELETE FROM direct_text WHERE rowid = old.id;
+    INSERT INTO direct_text (rowid, text) VALUES (new.id, new.text);
+END;
+"""
+DIRECT_SEARCH_TRIGGERS = ("direct_text_on_insert", "direct_text_on_delete", "direct_text_on_update")
+DIRECT_SEARCH_NAMES = ("direct_text", *DIRECT_SEARCH_TRIGGERS)  # all there: the index is kept
+DIRECT_REINDEX = """
+DELETE FROM direct_text;
+INSERT INTO direct_text (rowid, text) SELECT id, text FROM directs;
+"""
+
 _DIRECT_COLUMNS = (
     "msg_id, author, nick, recipient, recipient_nick, text, ts, lamport, status, frame"
 )
+UNLIMITED = 2**62  # a LIMIT that keeps every row
 _PENDING = ", ".join(f"'{status.value}'" for status in sorted(PENDING))
 
 
@@ -175,6 +202,51 @@ class DirectLog:
             (room, limit),
         ).fetchall()
         return [KnownMember(str(n), str(k), bytes(d), float(s)) for n, k, d, s in rows]
+
+
+def has_directs(db: sqlite3.Connection) -> bool:
+    """True when db has the directs table (a log of version 5 or older read as it is has not)."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'directs'")
+    return row.fetchone() is not None
+
+
+def search_directs(
+    db: sqlite3.Connection, room: str | None, words: str, limit: int, *, indexed: bool
+) -> list[tuple[str, StoredDirect]]:
+    """The newest limit DMs (room, DM; newest first: lamport, then ts) whose text holds every
+    word (plain words, see search_terms): through the full-text index when indexed, else by
+    LIKE."""
+    terms = search_terms(words)
+    if not terms or limit <= 0:
+        return []
+    where_room = "" if room is None else " AND d.room = :room"
+    columns = ", ".join(f"d.{column}" for column in _DIRECT_COLUMNS.split(", "))
+    if indexed:
+        match = "d.id IN (SELECT rowid FROM direct_text WHERE direct_text MATCH :query)"
+        params: dict[str, object] = {"query": fts_query(terms)}
+    else:
+        match, params = like_all("d.text", terms)
+    rows = db.execute(
+        f"SELECT d.room, {columns} FROM directs AS d WHERE {match}{where_room} "
+        "ORDER BY d.lamport DESC, d.ts DESC, d.id DESC LIMIT :limit",
+        {**params, "room": room, "limit": limit},
+    ).fetchall()
+    return [(str(row[0]), _stored_direct(row[1:])) for row in rows]
+
+
+def recent_directs(
+    db: sqlite3.Connection, room: str | None, limit: int | None
+) -> list[tuple[str, StoredDirect]]:
+    """Each room's newest limit DMs (all when None) as (room, DM): by room, then in transcript
+    order (lamport, then ts)."""
+    where = "" if room is None else "WHERE room = :room"
+    rows = db.execute(
+        f"SELECT room, {_DIRECT_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY room "
+        f"ORDER BY lamport DESC, ts DESC, id DESC) AS newest FROM directs {where}) "
+        "WHERE newest <= :limit ORDER BY room, lamport, ts, id",
+        {"room": room, "limit": limit if limit is not None else UNLIMITED},
+    ).fetchall()
+    return [(str(row[0]), _stored_direct(row[1:])) for row in rows]
 
 
 def _stored_direct(row: tuple[Any, ...]) -> StoredDirect:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,11 +13,24 @@ from types import TracebackType
 from typing import Any
 
 from p2pchat.core.annotations import final_state
+from p2pchat.core.directrecords import StoredDirect
 from p2pchat.core.entries import MESSAGE_KINDS, EntryKind, parse_ref
 from p2pchat.core.history import SECONDS_PER_DAY
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
-from p2pchat.store.directlog import DIRECT_SCHEMA, DirectLog
+from p2pchat.store.directlog import (
+    DIRECT_REINDEX,
+    DIRECT_SCHEMA,
+    DIRECT_SEARCH_NAMES,
+    DIRECT_SEARCH_SCHEMA,
+    DIRECT_SEARCH_TRIGGERS,
+    UNLIMITED,
+    DirectLog,
+    has_directs,
+    recent_directs,
+    search_directs,
+)
+from p2pchat.store.textsearch import fts_query, like_all, search_terms
 
 LOG_FILE = "history.sqlite3"
 # 2: each message keeps its author's key and signature; 3: IDs of direct messages accepted;
@@ -90,6 +104,8 @@ CREATE TRIGGER IF NOT EXISTS search_on_update AFTER UPDATE ON messages BEGIN
         WHERE {_KEY.format(row="new")};
 END;
 """
+_SEARCH_TRIGGERS = ("search_on_insert", "search_on_delete", "search_on_update")
+_SEARCH_NAMES = ("search_keys", "search_text", *_SEARCH_TRIGGERS)  # all there: the index is kept
 _REINDEX = f"""
 DELETE FROM search_text;
 DELETE FROM search_keys;
@@ -309,20 +325,21 @@ class MessageLog:
             )
 
     def _keep_index(self) -> bool:
-        """Have the full-text index and its triggers, built from the rows if it was missing
-        (a log of version 4 or older, or one last written without FTS5); without FTS5, drop
-        the triggers so that inserts still work. True when the index is there."""
+        """Have the full-text indexes (of the entries and of the directs) and their triggers,
+        each built from the rows if it was missing (a log of version 4 or older, of version 5 for
+        the directs, or one last written without FTS5); without FTS5, drop the triggers so that
+        writes still work. True when the indexes are there."""
         if not fts5_available():
-            self._db.executescript(
-                "DROP TRIGGER IF EXISTS search_on_insert; DROP TRIGGER IF EXISTS search_on_delete;"
-                " DROP TRIGGER IF EXISTS search_on_update;"
-            )
+            triggers = (*_SEARCH_TRIGGERS, *DIRECT_SEARCH_TRIGGERS)
+            self._db.executescript(" ".join(f"DROP TRIGGER IF EXISTS {t};" for t in triggers))
             return False
         if not _has_index(self._db):
+            drops = " ".join(f"DROP TRIGGER IF EXISTS {t};" for t in _SEARCH_TRIGGERS)
+            self._db.executescript(f"BEGIN; {drops} {_SEARCH_SCHEMA} {_REINDEX} COMMIT;")
+        if not _has_direct_index(self._db):
+            drops = " ".join(f"DROP TRIGGER IF EXISTS {t};" for t in DIRECT_SEARCH_TRIGGERS)
             self._db.executescript(
-                "BEGIN; DROP TRIGGER IF EXISTS search_on_insert; "
-                "DROP TRIGGER IF EXISTS search_on_delete; "
-                f"DROP TRIGGER IF EXISTS search_on_update; {_SEARCH_SCHEMA} {_REINDEX} COMMIT;"
+                f"BEGIN; {drops} {DIRECT_SEARCH_SCHEMA} {DIRECT_REINDEX} COMMIT;"
             )
         return True
 
@@ -331,6 +348,14 @@ class MessageLog:
         every word (see search_rows); what is queued is committed first."""
         self.commit()
         return search_rows(self._db, room, words, limit, indexed=self.indexed)
+
+    def search_directs(
+        self, room: str | None, words: str, limit: int
+    ) -> list[tuple[str, StoredDirect]]:
+        """The newest limit DMs (room, DM; newest first) whose text holds every word (see
+        search_directs in store/directlog.py); what is queued is committed first."""
+        self.commit()
+        return search_directs(self._db, room, words, limit, indexed=self.indexed)
 
     def about(self, room: str, msg_ids: Iterable[str]) -> list[Chat]:
         """The entries of room that are the messages msg_ids or are about them."""
@@ -361,30 +386,50 @@ class MessageLog:
         self.close()
 
 
-def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[str, Chat]]:
-    """(room, message) pairs from the log in data_dir, read-only, oldest first per room.
-
-    Raise LogError if there is no readable log there.
-    """
+@contextmanager
+def _read_only(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The log in data_dir opened read-only, closed after; raise LogError if there is no
+    readable log there."""
     path = data_dir / LOG_FILE
     if not path.exists():
         raise LogError(f"no message log in {data_dir} (see --data-dir)")
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            where = "" if room is None else "WHERE room = :room"
-            rows = db.execute(
-                "SELECT room, author, seq, lamport, ts, nick, text, key, sig, kind, ref FROM ("
-                "SELECT *, ROW_NUMBER() OVER (PARTITION BY room ORDER BY lamport DESC, author DESC)"
-                f" AS newest FROM messages {where}) WHERE newest <= :limit "
-                "ORDER BY room, lamport, author",
-                {"room": room, "limit": limit if limit is not None else 2**62},
-            ).fetchall()
+            yield db
         finally:
             db.close()
     except sqlite3.Error as exc:
         raise LogError(f"cannot read message log {path}: {exc}") from None
+
+
+def read_log(data_dir: Path, room: str | None, limit: int | None) -> list[tuple[str, Chat]]:
+    """(room, message) pairs from the log in data_dir, read-only, oldest first per room.
+
+    Raise LogError if there is no readable log there.
+    """
+    with _read_only(data_dir) as db:
+        where = "" if room is None else "WHERE room = :room"
+        rows = db.execute(
+            "SELECT room, author, seq, lamport, ts, nick, text, key, sig, kind, ref FROM ("
+            "SELECT *, ROW_NUMBER() OVER (PARTITION BY room ORDER BY lamport DESC, author DESC)"
+            f" AS newest FROM messages {where}) WHERE newest <= :limit "
+            "ORDER BY room, lamport, author",
+            {"room": room, "limit": limit if limit is not None else UNLIMITED},
+        ).fetchall()
     return [(row[0], _chat(row[1:])) for row in rows]
+
+
+def read_directs(
+    data_dir: Path, room: str | None, limit: int | None
+) -> list[tuple[str, StoredDirect]]:
+    """(room, DM) pairs from the log in data_dir, read-only: each room's newest limit (all when
+    None), by room and in transcript order; none from a log older than version 6.
+
+    Raise LogError if there is no readable log there.
+    """
+    with _read_only(data_dir) as db:
+        return recent_directs(db, room, limit) if has_directs(db) else []
 
 
 def search_log(
@@ -395,23 +440,29 @@ def search_log(
 
     Raise LogError if there is no readable log there.
     """
-    path = data_dir / LOG_FILE
-    if not path.exists():
-        raise LogError(f"no message log in {data_dir} (see --data-dir)")
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            indexed = fts5_available() and _has_index(db)
-            hits = search_rows(db, room, words, limit, indexed=indexed)
-            about: dict[str, list[Chat]] = {}
-            for hit_room in sorted({r for r, _ in hits}):
-                chats = [c for r, c in hits if r == hit_room]
-                about[hit_room] = entries_about(db, hit_room, ids_and_answered(chats))
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise LogError(f"cannot read message log {path}: {exc}") from None
+    with _read_only(data_dir) as db:
+        indexed = fts5_available() and _has_index(db)
+        hits = search_rows(db, room, words, limit, indexed=indexed)
+        about: dict[str, list[Chat]] = {}
+        for hit_room in sorted({r for r, _ in hits}):
+            chats = [c for r, c in hits if r == hit_room]
+            about[hit_room] = entries_about(db, hit_room, ids_and_answered(chats))
     return hits, about, indexed
+
+
+def search_directs_log(
+    data_dir: Path, room: str | None, words: str, limit: int
+) -> tuple[list[tuple[str, StoredDirect]], bool]:
+    """Search the DMs of the log in data_dir read-only (see search_directs): the hits (newest
+    first) and whether the full-text index was used; none from a log older than version 6.
+
+    Raise LogError if there is no readable log there.
+    """
+    with _read_only(data_dir) as db:
+        if not has_directs(db):
+            return [], fts5_available() and _has_index(db)
+        indexed = fts5_available() and _has_direct_index(db)
+        return search_directs(db, room, words, limit, indexed=indexed), indexed
 
 
 @cache
@@ -426,17 +477,6 @@ def fts5_available() -> bool:
     except sqlite3.Error:
         return False
     return True
-
-
-def search_terms(words: str) -> list[str]:
-    """The words of a search (split on spaces) that can match: each holds a letter or digit."""
-    return [word for word in words.split() if any(c.isalnum() for c in word)]
-
-
-def fts_query(terms: Iterable[str]) -> str:
-    """An FTS5 query that every term must match as plain words (each an FTS5 string, so
-    AND, *, NEAR or quotes typed by a user are never FTS syntax)."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
 def search_rows(
@@ -459,11 +499,8 @@ def search_rows(
             {"query": fts_query(terms), "room": room},
         ).fetchall()
     else:
-        likes = " AND ".join(f"m.text LIKE :w{i} ESCAPE '\\'" for i in range(len(terms)))
-        params: dict[str, object] = {"room": room}
-        for i, term in enumerate(terms):
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params[f"w{i}"] = f"%{escaped}%"
+        likes, params = like_all("m.text", terms)
+        params["room"] = room
         rows = db.execute(
             "SELECT m.room, m.author, m.seq, m.kind, m.ref, m.text FROM messages AS m "
             f"WHERE m.kind IN ({_KINDS}) AND {likes}{where_room}",
@@ -518,16 +555,20 @@ def ids_and_answered(messages: Iterable[Chat]) -> list[str]:
 
 
 def _has_index(db: sqlite3.Connection) -> bool:
-    """True when db holds the full-text index and all its triggers."""
-    names = {
-        row[0]
-        for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE name IN "
-            "('search_keys', 'search_text', 'search_on_insert', 'search_on_delete', "
-            "'search_on_update')"
-        )
-    }
-    return len(names) == 5
+    """True when db holds the full-text index of the entries and all its triggers."""
+    return _has_all(db, _SEARCH_NAMES)
+
+
+def _has_direct_index(db: sqlite3.Connection) -> bool:
+    """True when db holds the full-text index of the directs and all its triggers."""
+    return _has_all(db, DIRECT_SEARCH_NAMES)
+
+
+def _has_all(db: sqlite3.Connection, names: tuple[str, ...]) -> bool:
+    """True when db's schema has a table, index or trigger by each of names."""
+    marks = ", ".join("?" for _ in names)
+    found = db.execute(f"SELECT name FROM sqlite_master WHERE name IN ({marks})", names)
+    return {row[0] for row in found} == set(names)
 
 
 def _chat(row: tuple[Any, ...]) -> Chat:

@@ -29,6 +29,7 @@ from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
+from p2pchat.store.directviews import direct_views, in_transcript_order
 from p2pchat.store.log import NO_FTS_NOTICE, MessageLog, ids_and_answered
 from p2pchat.store.transfers import TransferBook
 from p2pchat.store.trust import TrustStore
@@ -408,7 +409,8 @@ class Node:
             log.warning("cannot save known peers: %s", exc.strerror or exc)
 
     def _search(self, mesh: Mesh, words: str) -> None:
-        """Answer /search from the log (the node thread owns it): the newest SEARCH_HITS."""
+        """Answer /search from the log (the node thread owns it): the newest SEARCH_HITS of the
+        room's messages and DMs together."""
         room = self.config.room
         if not self._log.indexed and not self._fts_told:
             self._fts_told = True
@@ -416,7 +418,11 @@ class Node:
         hits = [chat for _, chat in self._log.search(room, words, SEARCH_HITS)]
         entries = self._log.about(room, ids_and_answered(hits))
         views = message_views(hits, entries, mesh.display_name, self.node_id)
-        self._show(vw.SearchResults(words, tuple(views)))
+        directs = [direct for _, direct in self._log.search_directs(room, words, SEARCH_HITS)]
+        found = in_transcript_order(
+            views, direct_views(directs, mesh.display_name), newest_first=True
+        )
+        self._show(vw.SearchResults(words, tuple(found[:SEARCH_HITS])))
 
     def _show(self, view: vw.View) -> None:
         try:
