@@ -12,13 +12,14 @@ import heapq
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from p2pchat.core import actions as act
 from p2pchat.core import events as ev
 from p2pchat.core import views as vw
 from p2pchat.core.codec import FrameDecoder, encode_frame
 from p2pchat.core.crypto import node_id_of
+from p2pchat.core.directrecords import PENDING, HeldFrame, KnownMember, StoredDirect
 from p2pchat.core.errors import ProtocolError
 from p2pchat.core.history import History
 from p2pchat.core.limits import Limits
@@ -77,6 +78,35 @@ def _sim_signature(public_key: bytes, data: bytes) -> bytes:
 
 
 @dataclass(eq=False)
+class DirectDisk:
+    """What a node stored of direct messages: IDs taken, DMs, frames held, members met."""
+
+    seen: dict[str, float] = field(default_factory=dict)
+    directs: dict[str, StoredDirect] = field(default_factory=dict)
+    held: dict[str, HeldFrame] = field(default_factory=dict)
+    known: dict[str, KnownMember] = field(default_factory=dict)
+
+    def keep(self, action: act.Action) -> None:
+        """Store what a direct-message action asks to (others are ignored)."""
+        match action:
+            case act.RememberDirect():
+                self.seen[action.msg_id] = action.ts
+            case act.StoreDirect():
+                self.directs[action.row.msg_id] = action.row
+            case act.SetDirectStatus():
+                row = self.directs.get(action.msg_id)
+                if row is not None:
+                    frame = row.frame if action.status in PENDING else b""
+                    self.directs[action.msg_id] = replace(row, status=action.status, frame=frame)
+            case act.Hold():
+                self.held[action.held.key] = action.held
+            case act.Release():
+                self.held.pop(action.key, None)
+            case act.RememberMember():
+                self.known[action.member.node_id] = action.member
+
+
+@dataclass(eq=False)
 class SimNode:
     """One virtual node: its core, what it stored ("disk"), and what it showed this run."""
 
@@ -87,6 +117,7 @@ class SimNode:
     room: str
     mesh: Mesh
     disk: dict[tuple[str, int], Chat] = field(default_factory=dict)
+    direct_disk: DirectDisk = field(default_factory=DirectDisk)
     views: list[vw.View] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     rediscovers: int = 0
@@ -154,7 +185,7 @@ class SimNet:
         crypto = SimCrypto(self.rng.getrandbits(64))
         count = len(self.nodes)
         host = f"10.0.{count // 250}.{count % 250 + 1}"
-        mesh = self._new_mesh(crypto, nick or name, room, {})
+        mesh = self._new_mesh(crypto, nick or name, room, {}, DirectDisk())
         node = SimNode(name, host, crypto.node_id, nick or name, room, mesh)
         self._cryptos[name] = crypto
         self.nodes[name] = node
@@ -235,7 +266,9 @@ class SimNet:
         """Start a killed node again from what it had stored, like a restarted process."""
         node = self.nodes[name]
         assert not node.alive, f"{name} is running"
-        node.mesh = self._new_mesh(self._cryptos[name], node.nick, node.room, node.disk)
+        node.mesh = self._new_mesh(
+            self._cryptos[name], node.nick, node.room, node.disk, node.direct_disk
+        )
         node.views = []
         node.alive = True
         self._listeners[(node.host, SIM_PORT)] = node
@@ -276,7 +309,12 @@ class SimNet:
     # ---------------------------------------------------------------- engine
 
     def _new_mesh(
-        self, crypto: SimCrypto, nick: str, room: str, disk: dict[tuple[str, int], Chat]
+        self,
+        crypto: SimCrypto,
+        nick: str,
+        room: str,
+        disk: dict[tuple[str, int], Chat],
+        directs: DirectDisk,
     ) -> Mesh:
         history = History(self.limits)
         history.restore(sorted(disk.values(), key=lambda c: (c.lamport, c.author)), {}, self.now)
@@ -290,6 +328,10 @@ class SimNet:
             rng=random.Random(self.rng.getrandbits(64)),
             last_seq=own,
             history=history,
+            seen_directs=dict(directs.seen),
+            directs=sorted(directs.directs.values(), key=lambda d: (d.lamport, d.ts)),
+            held=list(directs.held.values()),
+            known=list(directs.known.values()),
         )
 
     def _schedule(self, delay: float, fn: Callable[[], None]) -> None:
@@ -353,6 +395,15 @@ class SimNet:
                 node.rediscovers += 1
             case act.Log():
                 node.logs.append(action.text)
+            case (
+                act.RememberDirect()
+                | act.StoreDirect()
+                | act.SetDirectStatus()
+                | act.Hold()
+                | act.Release()
+                | act.RememberMember()
+            ):
+                node.direct_disk.keep(action)
             case act.Announce() | act.Trust():
                 pass
 
