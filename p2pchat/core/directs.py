@@ -15,7 +15,7 @@ member who is away.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -88,6 +88,8 @@ class Directs:
         self._guard = guard
         self._recent: deque[StoredDirect] = deque(maxlen=max(1, limits.replay_directs))
         self._started = False
+        # DM ID -> its recipient, for the receipts we saw (bounded, oldest first)
+        self._acknowledged: OrderedDict[str, str] = OrderedDict()
         self._restore(stored, held)
 
     # ------------------------------------------------------------------ sending
@@ -166,6 +168,8 @@ class Directs:
         if target is not None and target.conn is not None:
             ctx.emit(act.Send((target.conn,), direct))  # its recipient takes each ID once
             return
+        if self._acknowledged.get(direct.msg_id) == direct.to:
+            return  # it arrived: its writer, who had not heard yet, hands it out again
         self._hold(direct)
 
     def receipt(self, link: Link, peer: Peer, receipt: Receipt) -> None:
@@ -188,6 +192,7 @@ class Directs:
         if held is not None and held.to == receipt.author and self.hold.drop(receipt.direct_id):
             ctx.emit(act.Release(receipt.direct_id))
             ctx.counters["directs_acknowledged"] += 1
+        self._remember_acknowledged(receipt)
         writer = self._members.peers.get(receipt.to)
         if writer is not None and writer.conn is not None:
             if writer.conn != link.conn:
@@ -453,6 +458,13 @@ class Directs:
             self._arm()
         elif verdict is HoldVerdict.REFUSED:
             ctx.counters["directs_refused_held"] += 1
+
+    def _remember_acknowledged(self, receipt: Receipt) -> None:
+        """Note that the DM a well-signed receipt names arrived (so we do not hold it again)."""
+        self._acknowledged[receipt.direct_id] = receipt.author
+        self._acknowledged.move_to_end(receipt.direct_id)
+        while len(self._acknowledged) > self._ctx.limits.max_held:
+            self._acknowledged.popitem(last=False)
 
     def _fresh(self, signed_at: float) -> bool:
         """True if a frame signed at signed_at is still worth holding (and not from the future)."""

@@ -542,8 +542,8 @@ class Mesh:
         if event.port_taken:
             where = f"HOST:{self.listen_port}"
             ctx.show(vw.Notice(f"{event.port_taken}: others find us by discovery, or as {where}"))
-        self.directs.started()
         self._replay(self.replay_on_start)
+        self.directs.started()
 
     def _replay(self, count: int | None) -> None:
         """Show the stored history at start: the newest count entries (None: all), room

@@ -175,3 +175,20 @@ def test_members_met_are_remembered_across_a_restart_to_write_to_them() -> None:
     net.inject("alice", ev.SendDirect("carol", "when you are back"))
     [shown] = dms(alice)
     assert shown.dm_status is DirectStatus.QUEUED and shown.to_id == net.nodes["carol"].node_id
+
+
+def test_dms_are_replayed_and_listed_among_the_room_messages_in_order() -> None:
+    net = room_of_three(seed=8)
+    alice = net.nodes["alice"]
+    net.inject("alice", ev.SendChat("before"))
+    net.inject("alice", ev.SendDirect("bob", "between"))
+    net.inject("alice", ev.SendChat("after"))
+    assert net.run_until(lambda: len(dms(net.nodes["bob"])) == 1, SETTLE)
+    net.kill("alice")
+    alice = net.restart("alice")
+    assert [m.text for m in alice.messages()] == ["before", "between", "after"]
+    assert all(m.restored for m in alice.messages())
+    net.inject("alice", ev.ShowHistory(10))
+    [listing] = [v for v in alice.views if isinstance(v, vw.HistoryListing)]
+    assert [m.text for m in listing.messages] == ["before", "between", "after"]
+    assert [m.direct for m in listing.messages] == [False, True, False]

@@ -118,6 +118,10 @@ def test_a_holder_keeps_it_sealed_and_hands_it_on_when_the_recipient_links() -> 
     out = link(bob, 3, ALICE, nick="alice", wall=WALL + 7200)
     assert receipts(out) == [((3,), receipt)]
     assert [a.key for a in out if isinstance(a, act.Release)] == [f"ack:{direct.msg_id}"]
+    # Alice, restarted before she read it, hands the DM out again: bob knows it arrived.
+    bob.handle(ev.ConnectionLost(2, "gone"), 7201.0, WALL + 7201)
+    out = bob.handle(ev.FramesReceived(3, (direct,)), 7202.0, WALL + 7202)
+    assert not any(isinstance(a, act.Hold) for a in out) and len(bob.directs.hold) == 0
 
 
 def test_the_recipient_opens_a_handed_on_dm_once_and_answers_every_copy() -> None:
