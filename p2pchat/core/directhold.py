@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -49,49 +48,44 @@ def held_key(message: HeldMessage) -> str:
 
 
 class DirectHold:
-    """Frames held for others, by key; indexed by recipient and by expiry."""
+    """Frames held for others, by key; indexed by recipient, by author and by expiry, with the
+    totals each bound needs kept as frames come and go."""
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._items: dict[str, Held] = {}
-        self._by_recipient: dict[str, dict[str, Held]] = {}
-        self._per_author: Counter[str] = Counter()
+        self._by_recipient: dict[str, dict[str, Held]] = {}  # in arrival order
+        self._by_author: dict[str, dict[str, Held]] = {}  # in arrival order
+        self._recipient_bytes: Counter[str] = Counter()
+        self._recipient_authors: dict[str, Counter[str]] = {}
         self._expiry: list[tuple[float, str]] = []  # a heap; stale entries are skipped
         self._bytes = 0
         self._order = 0
 
     def add(self, message: HeldMessage, expires: float, size: int) -> tuple[HoldVerdict, list[str]]:
         """Hold message (its frame size bytes) until expires; the verdict and the keys given up
-        to make room."""
+        to make room (none when it is refused: then nothing changed)."""
         key = held_key(message)
         if key in self._items:
             return HoldVerdict.ALREADY, []
         limits = self._limits
         item = Held(key, message.to, message.author, expires, message, size, self._order)
-        if self._per_author[item.author] >= limits.max_held_per_author:
+        if len(self._by_author.get(item.author, {})) >= limits.max_held_per_author:
             return HoldVerdict.REFUSED, []
-        given_up: list[str] = []
-        scopes = (
-            (item.recipient, limits.max_held_per_recipient, limits.max_held_bytes_per_recipient),
-            (None, limits.max_held, limits.max_held_bytes),
-        )
-        for recipient, max_count, max_bytes in scopes:
-            while True:
-                held = list(self._in_scope(recipient))
-                if len(held) < max_count and sum(h.size for h in held) + size <= max_bytes:
-                    break
-                victim = _crowding(held, item.author)
+        given_up: list[Held] = []
+        for recipient in (item.recipient, None):
+            while self._over(recipient, size):
+                victim = self._crowding(recipient, item.author)
                 if victim is None:
-                    return HoldVerdict.REFUSED, given_up
+                    for held in reversed(given_up):  # as it was: all or nothing
+                        self._insert(held)
+                    return HoldVerdict.REFUSED, []
                 self.drop(victim.key)
-                given_up.append(victim.key)
+                given_up.append(victim)
         self._order += 1
-        self._items[key] = item
-        self._by_recipient.setdefault(item.recipient, {})[key] = item
-        self._per_author[item.author] += 1
-        self._bytes += size
+        self._insert(item)
         heapq.heappush(self._expiry, (expires, key))
-        return HoldVerdict.HELD, given_up
+        return HoldVerdict.HELD, [held.key for held in given_up]
 
     def get(self, key: str) -> HeldMessage | None:
         """The frame held under key, if any."""
@@ -103,13 +97,20 @@ class DirectHold:
         item = self._items.pop(key, None)
         if item is None:
             return False
-        mine = self._by_recipient[item.recipient]
-        del mine[key]
-        if not mine:
-            del self._by_recipient[item.recipient]
-        self._per_author[item.author] -= 1
-        if not self._per_author[item.author]:
-            del self._per_author[item.author]
+        for index, value in ((self._by_recipient, item.recipient), (self._by_author, item.author)):
+            mine = index[value]
+            del mine[key]
+            if not mine:
+                del index[value]
+        self._recipient_bytes[item.recipient] -= item.size
+        if not self._recipient_bytes[item.recipient]:
+            del self._recipient_bytes[item.recipient]
+        authors = self._recipient_authors[item.recipient]
+        authors[item.author] -= 1
+        if not authors[item.author]:
+            del authors[item.author]
+            if not authors:
+                del self._recipient_authors[item.recipient]
         self._bytes -= item.size
         return True
 
@@ -133,11 +134,6 @@ class DirectHold:
             heapq.heappop(self._expiry)
         return self._expiry[0][0] if self._expiry else None
 
-    def restore(self, frames: Iterable[tuple[HeldMessage, float, int]]) -> None:
-        """Hold again what the log kept: (message, expires, size), within the bounds."""
-        for message, expires, size in frames:
-            self.add(message, expires, size)
-
     def __len__(self) -> int:
         """Frames held."""
         return len(self._items)
@@ -149,26 +145,51 @@ class DirectHold:
 
     def check_invariants(self) -> None:
         """Raise InvariantError unless the indexes and totals agree with the frames held."""
-        if self._bytes != sum(h.size for h in self._items.values()):
+        items = self._items.values()
+        if self._bytes != sum(h.size for h in items):
             raise InvariantError("hold: byte total is off")
-        if sum(len(m) for m in self._by_recipient.values()) != len(self._items):
-            raise InvariantError("hold: recipient index is off")
-        if sum(self._per_author.values()) != len(self._items):
-            raise InvariantError("hold: author counts are off")
+        for index in (self._by_recipient, self._by_author):
+            if sum(len(m) for m in index.values()) != len(self._items):
+                raise InvariantError("hold: an index is off")
+        if self._recipient_bytes != Counter(
+            {r: sum(h.size for h in m.values()) for r, m in self._by_recipient.items()}
+        ):
+            raise InvariantError("hold: recipient bytes are off")
+        if sum(sum(c.values()) for c in self._recipient_authors.values()) != len(self._items):
+            raise InvariantError("hold: recipient author counts are off")
 
-    def _in_scope(self, recipient: str | None) -> Iterable[Held]:
+    def _insert(self, item: Held) -> None:
+        self._items[item.key] = item
+        self._by_recipient.setdefault(item.recipient, {})[item.key] = item
+        self._by_author.setdefault(item.author, {})[item.key] = item
+        self._recipient_bytes[item.recipient] += item.size
+        self._recipient_authors.setdefault(item.recipient, Counter())[item.author] += 1
+        self._bytes += item.size
+
+    def _over(self, recipient: str | None, size: int) -> bool:
+        """True if one more frame of size would break the bound of recipient (None: all)."""
+        limits = self._limits
         if recipient is None:
-            return self._items.values()
-        return self._by_recipient.get(recipient, {}).values()
+            count, held_bytes = len(self._items), self._bytes
+            return count >= limits.max_held or held_bytes + size > limits.max_held_bytes
+        count = len(self._by_recipient.get(recipient, {}))
+        held_bytes = self._recipient_bytes[recipient]
+        return (
+            count >= limits.max_held_per_recipient
+            or held_bytes + size > limits.max_held_bytes_per_recipient
+        )
 
-
-def _crowding(held: list[Held], newcomer: str) -> Held | None:
-    """The oldest frame of the author holding the most of held, if it holds more than
-    newcomer (who then holds one more); else None."""
-    counts = Counter(h.author for h in held)
-    if not counts:
-        return None
-    top, most = max(counts.items(), key=lambda kv: (kv[1], kv[0] == newcomer))
-    if top != newcomer and most <= counts[newcomer] + 1:
-        return None
-    return min((h for h in held if h.author == top), key=lambda h: h.order)
+    def _crowding(self, recipient: str | None, newcomer: str) -> Held | None:
+        """The oldest frame, within recipient's bound (None: all), of the author holding the
+        most there, if that is the newcomer's author or holds more than it will; else None."""
+        if recipient is None:
+            counts = Counter({a: len(m) for a, m in self._by_author.items()})
+        else:
+            counts = self._recipient_authors.get(recipient, Counter())
+        if not counts:
+            return None
+        top, most = max(counts.items(), key=lambda kv: (kv[1], kv[0] == newcomer))
+        if top != newcomer and most <= counts[newcomer] + 1:
+            return None
+        mine = self._by_author[top].values()
+        return next(h for h in mine if recipient is None or h.recipient == recipient)

@@ -34,7 +34,7 @@ from p2pchat.core.directrecords import (
     StoredDirect,
 )
 from p2pchat.core.errors import InvariantError, ProtocolError
-from p2pchat.core.guard import Guard
+from p2pchat.core.guard import Guard, Meter
 from p2pchat.core.knownmembers import KnownMembers
 from p2pchat.core.limits import SHORT_ID_CHARS
 from p2pchat.core.links import Link, Links
@@ -90,6 +90,9 @@ class Directs:
         self._started = False
         # DM ID -> its recipient, for the receipts we saw (bounded, oldest first)
         self._acknowledged: OrderedDict[str, str] = OrderedDict()
+        # held key -> the link we passed it on over (so a copy sent again is not passed twice)
+        self._forwarded: OrderedDict[str, int] = OrderedDict()
+        self._given_up: list[str] = []  # held frames that did not fit back at start
         self._restore(stored, held)
 
     # ------------------------------------------------------------------ sending
@@ -107,7 +110,16 @@ class Directs:
         if len(self.outgoing) >= limits.max_pending_directs:
             ctx.show(vw.Problem(self._backlog_problem()))
             return
-        ephemeral, box = ctx.crypto.seal(recipient.dh, direct_content(ctx.nick, text))
+        try:
+            ephemeral, box = ctx.crypto.seal(recipient.dh, direct_content(ctx.nick, text))
+        except ValueError:  # a key no exchange works with (all zeros, a small-order point)
+            ctx.show(
+                vw.Problem(
+                    f"{recipient.nick}'s key for direct messages is not usable: "
+                    "their p2pchat sent a broken key; ask them to update or restart it"
+                )
+            )
+            return
         unsigned = Direct(
             ctx.node_id,
             recipient.node_id,
@@ -143,6 +155,7 @@ class Directs:
         ctx.show(self._view(row))
         if peer is not None and peer.conn is not None:
             ctx.emit(act.Send((peer.conn,), direct))
+            pending.sent_at = ctx.now
         else:
             self._hand_out(pending)
             self._announce(pending)
@@ -161,15 +174,17 @@ class Directs:
         target = self._members.peers.get(direct.to)
         if target is not None and target.conn == link.conn:
             return  # to its own sender: nothing to do
+        if self._acknowledged.get(direct.msg_id) == direct.to:
+            return  # it arrived: its writer, who had not heard yet, hands it out again
+        if not self._fresh(direct.ts) or self._passed_on(direct, target):
+            return
         if not self._authentic(peer, direct):
             return
         if not self._guard.allow_message(direct.author, peer.node_id, ctx.now, peer.host):
             return
         if target is not None and target.conn is not None:
-            ctx.emit(act.Send((target.conn,), direct))  # its recipient takes each ID once
+            self._pass_on(target.conn, direct)  # its recipient takes each ID once
             return
-        if self._acknowledged.get(direct.msg_id) == direct.to:
-            return  # it arrived: its writer, who had not heard yet, hands it out again
         self._hold(direct)
 
     def receipt(self, link: Link, peer: Peer, receipt: Receipt) -> None:
@@ -195,8 +210,8 @@ class Directs:
         self._remember_acknowledged(receipt)
         writer = self._members.peers.get(receipt.to)
         if writer is not None and writer.conn is not None:
-            if writer.conn != link.conn:
-                ctx.emit(act.Send((writer.conn,), receipt))
+            if writer.conn != link.conn and not self._passed_on(receipt, writer):
+                self._pass_on(writer.conn, receipt)
             return
         self._hold(receipt)
 
@@ -217,20 +232,23 @@ class Directs:
             ctx.counters["directs_handed_on"] += 1
             if isinstance(held.message, Receipt) and self.hold.drop(held.key):
                 ctx.emit(act.Release(held.key))  # nothing acknowledges a receipt
+        holders = ctx.limits.max_holders
         for pending in self.outgoing.all():
             if pending.direct.to == peer.node_id:
                 ctx.emit(act.Send((conn,), pending.direct))
-            elif self._linked(pending.direct.to) is None and peer.node_id not in pending.handed:
+                pending.sent_at = ctx.now
+            elif (
+                self._linked(pending.direct.to) is None
+                and peer.node_id not in pending.handed
+                and len(pending.handed) < holders
+            ):
                 ctx.emit(act.Send((conn,), pending.direct))
                 pending.handed.add(peer.node_id)
 
     def unlinked(self, peer_id: str) -> None:
         """peer_id's link is gone: our DMs to it that no receipt acknowledged are queued."""
-        if self._linked(peer_id) is not None:
-            return
-        peer = self._members.peers.get(peer_id)
-        if peer is not None and peer.switching_until > self._ctx.now:
-            return  # it is moving to another link: they go there
+        if self._linked(peer_id) is not None or self._switching(peer_id):
+            return  # linked, or moving to another link: they go there
         for pending in self.outgoing.to(peer_id):
             if pending.status is DirectStatus.SENT:
                 self._queue(pending)
@@ -240,6 +258,9 @@ class Directs:
     def started(self) -> None:
         """The node runs (the clocks are set): expire what the log kept that is over now."""
         self._started = True
+        for key in self._given_up:
+            self._ctx.emit(act.Release(key))
+        self._given_up.clear()
         self.expire_due()
 
     def expire_due(self) -> None:
@@ -255,10 +276,17 @@ class Directs:
         self._arm()
 
     def sweep(self) -> None:
-        """Queue our sent DMs whose recipient left without a receipt (housekeeping)."""
+        """Housekeeping: send again our DMs that a linked recipient has not acknowledged for a
+        while (it may have been over its rate limit); queue those whose recipient left."""
+        ctx = self._ctx
         for pending in self.outgoing.all():
-            if pending.status is DirectStatus.SENT:
-                self.unlinked(pending.direct.to)
+            peer = self._linked(pending.direct.to)
+            if peer is not None and peer.conn is not None:
+                if ctx.now - pending.sent_at >= ctx.limits.direct_resend_interval:
+                    ctx.emit(act.Send((peer.conn,), pending.direct))
+                    pending.sent_at = ctx.now
+            elif pending.status is DirectStatus.SENT and not self._switching(pending.direct.to):
+                self._queue(pending)
 
     # ------------------------------------------------------------------ transcript
 
@@ -289,7 +317,8 @@ class Directs:
         for frame in held:  # one that does not decode expires in the log
             message = self._decoded(frame.frame)
             if isinstance(message, Direct | Receipt) and held_key(message) == frame.key:
-                self.hold.add(message, frame.expires, len(frame.frame))
+                _, given_up = self.hold.add(message, frame.expires, len(frame.frame))
+                self._given_up += given_up
 
     def _decoded(self, frame: bytes) -> object:
         try:
@@ -328,14 +357,21 @@ class Directs:
             ctx.show(vw.Problem(f"{len(found)} members match {target}: {names}; add the #id"))
         return None
 
+    def _switching(self, node_id: str) -> bool:
+        peer = self._members.peers.get(node_id)
+        return peer is not None and peer.conn is None and peer.switching_until > self._ctx.now
+
     def _linked(self, node_id: str) -> Peer | None:
         peer = self._members.peers.get(node_id)
         return peer if peer is not None and peer.conn is not None else None
 
     def _hand_out(self, pending: Pending) -> None:
-        """Give pending to every member online that does not have it yet."""
-        for peer in self._members.linked():
-            if peer.node_id not in pending.handed and peer.conn is not None:
+        """Give pending to members online that do not have it yet, up to max_holders in all,
+        those linked longest first (a newcomer with a fresh key is the last to be trusted)."""
+        room = self._ctx.limits.max_holders - len(pending.handed)
+        online = [p for p in self._members.linked() if p.node_id not in pending.handed]
+        for peer in sorted(online, key=lambda p: p.since)[: max(0, room)]:
+            if peer.conn is not None:
                 self._ctx.emit(act.Send((peer.conn,), pending.direct))
                 pending.handed.add(peer.node_id)
 
@@ -372,12 +408,15 @@ class Directs:
     def _take(self, link: Link, peer: Peer, direct: Direct) -> None:
         """A DM to us: open it if new (then store it and show it), and acknowledge it."""
         ctx = self._ctx
-        if not self._guard.allow_message(direct.author, peer.node_id, ctx.now, peer.host):
-            return
         if direct.msg_id in self.ledger:
-            self._acknowledge(direct, link, fresh=False)
+            # Answered again, so whoever brought it drops its copy; metered per peer, never
+            # charged to the writer (a replay must not use up its budget).
+            if self._guard.allow(Meter.REPEAT_DM, peer.node_id, ctx.now, peer.host):
+                self._acknowledge(direct, link, fresh=False)
             return
         if not self._authentic(peer, direct):
+            return
+        if not self._guard.allow_message(direct.author, peer.node_id, ctx.now, peer.host):
             return
         verdict = self.ledger.judge(direct.msg_id, direct.ts, ctx.wall)
         if verdict is not DirectVerdict.NEW:
@@ -458,6 +497,19 @@ class Directs:
             self._arm()
         elif verdict is HoldVerdict.REFUSED:
             ctx.counters["directs_refused_held"] += 1
+
+    def _passed_on(self, message: HeldMessage, target: Peer | None) -> bool:
+        """True if we already passed message on over target's present link."""
+        return target is not None and self._forwarded.get(held_key(message)) == target.conn
+
+    def _pass_on(self, conn: int, message: HeldMessage) -> None:
+        """Send message over conn, to its recipient, once per link (bounded memory)."""
+        key = held_key(message)
+        self._forwarded[key] = conn
+        self._forwarded.move_to_end(key)
+        while len(self._forwarded) > self._ctx.limits.max_held:
+            self._forwarded.popitem(last=False)
+        self._ctx.emit(act.Send((conn,), message))
 
     def _remember_acknowledged(self, receipt: Receipt) -> None:
         """Note that the DM a well-signed receipt names arrived (so we do not hold it again)."""

@@ -31,6 +31,7 @@ class Meter(StrEnum):
     OFFER = "offer"  # file offers: each costs a signature check and a line on screen
     GOSSIP = "gossip"  # peer lists: each may add addresses and dials
     PRESENCE = "presence"  # here or away: each is a line on screen
+    REPEAT_DM = "repeated dm"  # a DM to us taken before: each costs a signed receipt
 
 
 @dataclass(slots=True)
@@ -222,6 +223,8 @@ def meter_budget(limits: Limits, meter: Meter) -> tuple[float, float]:
             return limits.gossip_rate, limits.gossip_burst
         case Meter.PRESENCE:
             return limits.presence_rate, limits.presence_burst
+        case Meter.REPEAT_DM:
+            return limits.repeat_dm_rate, limits.repeat_dm_burst
 
 
 def _bucket(

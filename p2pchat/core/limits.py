@@ -75,6 +75,8 @@ class Limits:
     max_held_per_recipient: int = 200
     max_held_bytes_per_recipient: int = 1024 * 1024
     max_held_per_author: int = 200
+    max_holders: int = 8  # members online a DM for one who is away is handed to, at most
+    direct_resend_interval: float = 30.0  # a DM sent over its recipient's link, unacknowledged
     max_known_members: int = 10_000  # members whose keys we remember, to write to them later
     replay_directs: int = 500  # our newest stored DMs loaded at start (pending ones always)
 
@@ -130,6 +132,10 @@ class Limits:
     offer_burst: float = 20.0
     gossip_rate: float = 10.0  # an honest peer sends one list per links_announce_delay at most
     gossip_burst: float = 50.0
+    # DMs to us that we took before, brought again (a holder that missed the receipt): each is
+    # answered with a receipt. A holder brings at most max_held_per_recipient at once.
+    repeat_dm_rate: float = 20.0
+    repeat_dm_burst: float = 400.0
 
     # Connections.
     handshake_timeout: float = 5.0

@@ -12,13 +12,15 @@ from p2pchat.core.messages import Direct
 @dataclass(slots=True)
 class Pending:
     """One of our DMs awaiting its receipt: the signed frame, what we stored of it, how it
-    stands (SENT or QUEUED) and the members we handed it to (this run)."""
+    stands (SENT or QUEUED), the members we handed it to (this run), and when we last sent it
+    to its recipient (monotonic)."""
 
     direct: Direct
     row: StoredDirect
     size: int  # its frame's bytes
     status: DirectStatus
-    handed: set[str] = field(default_factory=set)
+    handed: set[str] = field(default_factory=set)  # at most max_holders
+    sent_at: float = float("-inf")  # when we last sent it over its recipient's link
 
 
 class OutgoingDirects:

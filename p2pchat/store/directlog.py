@@ -86,8 +86,9 @@ _PENDING = ", ".join(f"'{status.value}'" for status in sorted(PENDING))
 class DirectLog:
     """Queued writes to the direct tables of one database, and reading them back."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, max_known: int) -> None:
         self._db = db
+        self._max_known = max_known
         self._directs: list[tuple[Any, ...]] = []
         self._statuses: list[tuple[str, str, str]] = []
         self._holds: list[tuple[Any, ...]] = []
@@ -158,6 +159,8 @@ class DirectLog:
         db.executemany("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?, ?)", holds)
         db.executemany("DELETE FROM held WHERE room = ? AND key = ?", releases)
         db.executemany("INSERT OR REPLACE INTO known_members VALUES (?, ?, ?, ?, ?)", members)
+        for room in {member[0] for member in members}:
+            self._forget_members(room, self._max_known)
 
     def directs(self, room: str, limit: int) -> list[StoredDirect]:
         """room's newest limit DMs and every pending one of ours, in transcript order."""
@@ -171,7 +174,7 @@ class DirectLog:
 
     def held(self, room: str, wall: float, limit: int) -> list[HeldFrame]:
         """The frames held in room that have not expired at wall (the expired are deleted),
-        the limit that expire last."""
+        the limit that expire last, in the order they were signed."""
         with self._db:
             self._db.execute("DELETE FROM held WHERE room = ? AND expires <= ?", (room, wall))
         rows = self._db.execute(
@@ -179,7 +182,7 @@ class DirectLog:
             "ORDER BY expires DESC LIMIT ?",
             (room, limit),
         ).fetchall()
-        return [HeldFrame(str(k), str(r), float(e), bytes(f)) for k, r, e, f in rows]
+        return [HeldFrame(str(k), str(r), float(e), bytes(f)) for k, r, e, f in reversed(rows)]
 
     def prune(self, room: str, oldest: float) -> int:
         """Delete room's DMs signed before oldest, but our pending ones; return how many."""
@@ -191,17 +194,20 @@ class DirectLog:
     def known(self, room: str, limit: int) -> list[KnownMember]:
         """The limit members of room seen last (the others are forgotten)."""
         with self._db:
-            self._db.execute(
-                "DELETE FROM known_members WHERE room = :room AND node_id NOT IN (SELECT node_id "
-                "FROM known_members WHERE room = :room ORDER BY seen DESC LIMIT :limit)",
-                {"room": room, "limit": limit},
-            )
+            self._forget_members(room, limit)
         rows = self._db.execute(
             "SELECT node_id, nick, dh, seen FROM known_members WHERE room = ? "
             "ORDER BY seen DESC LIMIT ?",
             (room, limit),
         ).fetchall()
         return [KnownMember(str(n), str(k), bytes(d), float(s)) for n, k, d, s in rows]
+
+    def _forget_members(self, room: str, keep: int) -> None:
+        self._db.execute(
+            "DELETE FROM known_members WHERE room = :room AND node_id NOT IN (SELECT node_id "
+            "FROM known_members WHERE room = :room ORDER BY seen DESC LIMIT :keep)",
+            {"room": room, "keep": keep},
+        )
 
 
 def has_directs(db: sqlite3.Connection) -> bool:

@@ -161,7 +161,7 @@ class MessageLog:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA + _SEEN_DIRECTS + DIRECT_SCHEMA)
-            self.directs = DirectLog(self._db)
+            self.directs = DirectLog(self._db, limits.max_known_members)
             self._upgrade()
             self.indexed = self._keep_index()
         except sqlite3.Error as exc:

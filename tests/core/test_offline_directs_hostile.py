@@ -15,7 +15,7 @@ from p2pchat.core.crypto import receipt_signing_bytes
 from p2pchat.core.directrecords import DirectStatus, KnownMember
 from p2pchat.core.limits import Limits
 from p2pchat.core.mesh import Mesh
-from p2pchat.core.messages import Direct, Receipt, with_fields
+from p2pchat.core.messages import Direct, Pong, Receipt, with_fields
 from p2pchat.security.keys import NodeKeys
 from tests.core.peers import LIMITS, ME_KEYS, P1_KEYS, P2_KEYS, P3_KEYS, P6_KEYS, link, make_mesh
 
@@ -314,3 +314,108 @@ def test_the_writer_refuses_more_than_its_backlog_with_a_reason() -> None:
     [problem] = [a.view for a in out if isinstance(a, act.Show) and isinstance(a.view, vw.Problem)]
     assert "2 direct messages are still waiting" in problem.text
     assert len(alice.directs.outgoing) == 2
+
+
+def signed_dm(
+    keys: NodeKeys, to: NodeKeys, i: int, ts: float = WALL, box: bytes = b"box"
+) -> Direct:
+    from p2pchat.core.crypto import direct_signing_bytes
+
+    unsigned = Direct(
+        keys.node_id, to.node_id, f"{i:016x}", ts, keys.public_key, b"e" * 32, box, b""
+    )
+    return with_fields(unsigned, signature=keys.sign(direct_signing_bytes(unsigned)))
+
+
+def test_replays_of_a_dm_taken_before_cost_its_writer_nothing_and_get_few_answers() -> None:
+    # Found in review: a replayed ID (its signature zeroed) was charged to the writer and
+    # answered every time, so any member could use up the writer's budget and lose its next DM.
+    limits = replace(Limits(), author_rate=0.01, author_burst=2.0, repeat_dm_burst=5.0)
+    direct = handed_dm()
+    carol = node(CAROL, "carol", limits)
+    link(carol, 1, BOB, nick="bob", wall=WALL + 10)
+    link(carol, 2, MALLORY, nick="mallory", wall=WALL + 10)
+    assert [
+        d.text for d in shown_dms(carol.handle(ev.FramesReceived(1, (direct,)), 1.0, WALL + 10))
+    ]
+    replays = tuple(with_fields(direct, signature=b"\0" * 64) for _ in range(50))
+    out = carol.handle(ev.FramesReceived(2, replays), 2.0, WALL + 11)
+    assert shown_dms(out) == [] and len(receipts(out)) == 5  # the meter's burst, then nothing
+    # Alice's budget is untouched: her next DM, brought by bob, is taken.
+    alice, _ = alice_with_bob()
+    out = alice.handle(ev.SendDirect("carol", "second"), 3.0, WALL + 12)
+    [second] = [a.message for a in out if isinstance(a, act.Send)]
+    out = carol.handle(ev.FramesReceived(1, (second,)), 3.0, WALL + 12)
+    assert [d.text for d in shown_dms(out)] == ["second"]
+
+
+def test_a_relay_passes_a_dm_on_once_per_link_and_never_a_stale_one() -> None:
+    bob = node(BOB, "bob")
+    link(bob, 1, MALLORY, nick="mallory", wall=WALL)
+    link(bob, 2, CAROL, nick="carol", wall=WALL)
+    direct = signed_dm(ALICE, CAROL, 1, ts=WALL, box=b"x" * 1000)
+    out = bob.handle(ev.FramesReceived(1, (direct,) * 20), 1.0, WALL + 1)
+    assert [a.conns for a in out if isinstance(a, act.Send) and isinstance(a.message, Direct)] == [
+        (2,)
+    ]
+    stale = signed_dm(ALICE, CAROL, 2, ts=WALL - 30 * DAY)
+    out = bob.handle(ev.FramesReceived(1, (stale,)), 2.0, WALL + 2)
+    assert not any(isinstance(a, act.Send) for a in out)
+
+
+def test_a_dm_for_an_away_member_goes_to_a_few_holders_only() -> None:
+    from tests.core.peers import test_keys
+
+    alice = make_mesh(ALICE, "alice", known=[carol_known()], trusted={"carol": CAROL.node_id})
+    alice.handle(ev.Started(mdns=False), 0.0, WALL)
+    others = [k for k in (test_keys(i) for i in range(20, 40)) if k.node_id != CAROL.node_id]
+    for conn, keys in enumerate(others[:12], start=1):
+        link(alice, conn, keys, nick=f"m{conn}", wall=WALL + conn)
+    assert len(alice.peer_ids()) == 12
+    out = alice.handle(ev.SendDirect("carol", "hi"), 0.0, WALL + 20)
+    conns = [a.conns for a in out if isinstance(a, act.Send) and isinstance(a.message, Direct)]
+    assert len(conns) == Limits().max_holders
+    [status] = [
+        a.view
+        for a in out
+        if isinstance(a, act.Show) and isinstance(a.view, vw.DirectStatusChanged)
+    ]
+    assert status.holders == Limits().max_holders
+
+
+def test_a_member_with_a_broken_key_for_dms_gets_a_reason_not_a_crash() -> None:
+    broken = KnownMember(CAROL.node_id, "carol", b"\0" * 32, WALL)
+    alice = node(ALICE, "alice", known=[broken])
+    out = alice.handle(ev.SendDirect("carol", "hi"), 1.0, WALL + 1)
+    [problem] = [a.view for a in out if isinstance(a, act.Show) and isinstance(a.view, vw.Problem)]
+    assert "not usable" in problem.text and len(alice.directs.outgoing) == 0
+
+
+def test_a_dm_its_linked_recipient_did_not_acknowledge_is_sent_again() -> None:
+    alice = node(ALICE, "alice")
+    link(alice, 1, CAROL, nick="carol", wall=WALL)
+    out = alice.handle(ev.SendDirect("carol", "did you get this?"), 1.0, WALL + 1)
+    [first] = [a.message for a in out if isinstance(a, act.Send) and isinstance(a.message, Direct)]
+    resent = []
+    for second in range(2, 40):
+        out = alice.handle(ev.Tick(), float(second), WALL + second)
+        alice.handle(ev.FramesReceived(1, (Pong(0),)), float(second), WALL + second)  # alive
+        resent += [
+            a.message for a in out if isinstance(a, act.Send) and isinstance(a.message, Direct)
+        ]
+    assert resent == [first]  # once, after direct_resend_interval
+
+
+def test_a_refused_frame_leaves_the_hold_as_it_was() -> None:
+    from p2pchat.core.directhold import DirectHold, HoldVerdict
+
+    limits = replace(Limits(), max_held_per_recipient=2, max_held=2, max_held_per_author=10)
+    hold = DirectHold(limits)
+    assert hold.add(signed_dm(ALICE, CAROL, 1), WALL + DAY, 100)[0] is HoldVerdict.HELD
+    assert hold.add(signed_dm(BOB, DAVE, 2), WALL + DAY, 100)[0] is HoldVerdict.HELD
+    # Mallory's frame for carol: her own bound lets alice's go, the total then refuses it,
+    # and alice's comes back.
+    verdict, given_up = hold.add(signed_dm(MALLORY, CAROL, 3), WALL + DAY, 100)
+    assert (verdict, given_up) == (HoldVerdict.REFUSED, [])
+    assert len(hold) == 2 and hold.get(signed_dm(ALICE, CAROL, 1).msg_id) is not None
+    hold.check_invariants()
