@@ -117,8 +117,7 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(
-        "DMs waiting | carol's start → all shown | her link → all shown "
-        "| alice's start → delivered"
+        "DMs waiting | carol's start → all shown | her link → all shown | alice's start → delivered"
     )
     print("            |     median      max      |   median      max     |   median      max")
     for backlog, rounds in results.items():
