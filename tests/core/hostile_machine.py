@@ -37,6 +37,7 @@ from p2pchat.core.messages import (
     PeerAddress,
     PeerList,
     Ping,
+    Receipt,
     SyncBatch,
     SyncRequest,
     with_fields,
@@ -57,6 +58,13 @@ LIMITS = Limits(
     max_known_nicks=20,
     max_nicks_per_key=3,
     max_seen_directs=50,
+    max_held=30,
+    max_held_bytes=8192,
+    max_held_per_recipient=10,
+    max_held_bytes_per_recipient=4096,
+    max_held_per_author=15,
+    max_pending_directs=20,
+    max_known_members=20,
     max_tracked_peers=64,
     author_burst=40.0,
     peer_burst=200.0,
@@ -247,6 +255,53 @@ class HostileLan(RuleBasedStateMachine):
         signature = hostile.crypto.sign(direct_signing_bytes(unsigned))
         self._send(to, with_fields(unsigned, signature=signature))
 
+    @rule(
+        via=st.sampled_from(HONEST),
+        recipient=st.one_of(st.sampled_from(HONEST), hexes),
+        nonce=ids16,
+        ts=times,
+        box=st.binary(max_size=600),
+    )
+    def direct_to_hold(self, via: str, recipient: str, nonce: str, ts: float, box: bytes) -> None:
+        """A DM of its own, for someone else (a member, or an ID nobody has): to hold."""
+        hostile = self.net.nodes[HOSTILE].mesh
+        from p2pchat.core.crypto import direct_signing_bytes
+
+        to = self._node_id(recipient) if recipient in HONEST else recipient
+        unsigned = Direct(
+            self._node_id(HOSTILE), to, nonce, ts, hostile.crypto.public_key, bytes(32), box, b""
+        )
+        signature = hostile.crypto.sign(direct_signing_bytes(unsigned))
+        self._send(via, with_fields(unsigned, signature=signature))
+
+    @rule(
+        via=st.sampled_from(HONEST),
+        writer=st.one_of(st.sampled_from(HONEST), hexes),
+        nonce=ids16,
+        ts=times,
+        forged=st.booleans(),
+    )
+    def receipt(self, via: str, writer: str, nonce: str, ts: float, forged: bool) -> None:
+        """A receipt of its own (for any DM), or one in an honest member's name (badly signed)."""
+        hostile = self.net.nodes[HOSTILE].mesh
+        from p2pchat.core.crypto import receipt_signing_bytes
+
+        to = self._node_id(writer) if writer in HONEST else writer
+        author = self._node_id("c" if via != "c" else "a") if forged else self._node_id(HOSTILE)
+        unsigned = Receipt(author, to, nonce, ts, hostile.crypto.public_key, b"")
+        signature = hostile.crypto.sign(receipt_signing_bytes(unsigned))
+        self._send(via, with_fields(unsigned, signature=signature))
+
+    @rule(
+        writer=st.sampled_from(HONEST),
+        recipient=st.sampled_from([*HONEST, HOSTILE]),
+        text=texts,
+    )
+    def honest_direct(self, writer: str, recipient: str, text: str) -> None:
+        """An honest member writes a DM (to anyone it has met, linked or not)."""
+        if writer != recipient:
+            self.net.inject(writer, ev.SendDirect(self._node_id(recipient)[:8], text))
+
     @rule(to=st.sampled_from(HONEST), garbage=st.binary(min_size=1, max_size=200))
     def garbage(self, to: str, garbage: bytes) -> None:
         self._send(to, garbage)
@@ -288,6 +343,10 @@ class HostileLan(RuleBasedStateMachine):
             assert len(mesh.book.known) <= LIMITS.max_known_addresses
             assert len(mesh.files.incoming) <= LIMITS.max_offers
             assert len(mesh.directs.ledger) <= LIMITS.max_seen_directs
+            assert len(mesh.directs.hold) <= LIMITS.max_held
+            assert mesh.directs.hold.bytes <= LIMITS.max_held_bytes
+            assert len(mesh.directs.outgoing) <= LIMITS.max_pending_directs
+            assert len(mesh.directs.known) <= LIMITS.max_known_members
             assert len(mesh.trust) <= LIMITS.max_known_nicks
             assert mesh.pending_dials <= LIMITS.max_pending_dials
             mesh.check_invariants(thorough=True)

@@ -118,7 +118,10 @@ def test_nick_change_direct_message_and_peer_table(cluster: Cluster) -> None:
     b.wait_for(lambda e: e.get("text") == "after the dm")
     assert not [m for m in c.messages() if m["direct"]]
     a.send("/msg nobody hi")
-    assert "no connected peer" in a.wait_for(lambda e: e["event"] == "error")["message"]
+    assert (
+        "nobody called nobody has been met"
+        in a.wait_for(lambda e: e["event"] == "error")["message"]
+    )
 
 
 def test_same_nick_is_told_apart_by_short_id(cluster: Cluster) -> None:
