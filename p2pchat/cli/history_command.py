@@ -17,12 +17,18 @@ from p2pchat.cli.exits import ExitCode, UsageError, tell_user
 from p2pchat.core.directrecords import StoredDirect
 from p2pchat.core.limits import DEFAULT_LIMITS
 from p2pchat.core.messages import Chat
-from p2pchat.core.transcript import Display, message_views
+from p2pchat.core.transcript import (
+    Display,
+    direct_views,
+    in_transcript_order,
+    merge_by,
+    message_views,
+    place,
+)
 from p2pchat.core.trust import TrustTable
 from p2pchat.core.views import MessageShown
 from p2pchat.fsutil import write_atomically
 from p2pchat.security.confusables import skeletons
-from p2pchat.store.directviews import direct_views, in_transcript_order, merge_by, place
 from p2pchat.store.log import (
     NO_FTS_NOTICE,
     read_directs,

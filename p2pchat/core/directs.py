@@ -52,6 +52,7 @@ from p2pchat.core.names import Names
 from p2pchat.core.outgoingdirects import OutgoingDirects, Pending
 from p2pchat.core.room import Room, text_ok
 from p2pchat.core.timers import Timer, TimerKind
+from p2pchat.core.transcript import direct_view
 
 EXPIRY_TIMER = Timer(TimerKind.DIRECTS)
 
@@ -142,7 +143,7 @@ class Directs:
             ctx.node_id,
             ctx.nick,
             recipient.node_id,
-            self._names.display_name(recipient.node_id, recipient.nick),
+            recipient.nick,
             text,
             direct.ts,
             self._room.lamport,
@@ -547,23 +548,7 @@ class Directs:
         self._recent.append(row)
 
     def _view(self, row: StoredDirect, *, restored: bool = False) -> vw.MessageShown:
-        ctx = self._ctx
-        own = row.own
-        return vw.MessageShown(
-            msg_id=row.msg_id,
-            author=row.author,
-            nick=row.nick,
-            display=ctx.nick if own else self._names.display_name(row.author, row.nick),
-            text=row.text,
-            ts=row.ts,
-            lamport=row.lamport,
-            direct=True,
-            own=own,
-            to_id=row.to,
-            to_nick=row.to_nick if own else ctx.nick,
-            restored=restored,
-            dm_status=row.status if own else None,
-        )
+        return direct_view(row, self._names.display_name, restored=restored)
 
     def _backlog_problem(self) -> str:
         return (

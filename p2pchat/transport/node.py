@@ -23,13 +23,12 @@ from p2pchat.core.limits import DEFAULT_LIMITS, NONCE_BYTES, Limits
 from p2pchat.core.linkprotocol import LinkProtocol
 from p2pchat.core.mesh import Mesh
 from p2pchat.core.messages import encode_message
-from p2pchat.core.transcript import message_views
+from p2pchat.core.transcript import direct_views, in_transcript_order, message_views
 from p2pchat.discovery.interfaces import advertise_addresses
 from p2pchat.discovery.layers import DiscoveryLayers
 from p2pchat.security.confusables import skeletons
 from p2pchat.security.link import LinkCipher
 from p2pchat.security.room import room_tag
-from p2pchat.store.directviews import direct_views, in_transcript_order
 from p2pchat.store.log import NO_FTS_NOTICE, MessageLog, ids_and_answered
 from p2pchat.store.transfers import TransferBook
 from p2pchat.store.trust import TrustStore

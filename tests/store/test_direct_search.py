@@ -12,8 +12,8 @@ import pytest
 from p2pchat.core.directrecords import DirectStatus, StoredDirect
 from p2pchat.core.limits import Limits
 from p2pchat.core.messages import Chat
+from p2pchat.core.transcript import direct_views, in_transcript_order
 from p2pchat.store import log as store_log
-from p2pchat.store.directviews import direct_views, in_transcript_order
 from p2pchat.store.log import MessageLog, open_log, read_directs, search_directs_log
 
 pytestmark = pytest.mark.timeout(30)
