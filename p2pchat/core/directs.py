@@ -179,6 +179,9 @@ class Directs:
             return  # it arrived: its writer, who had not heard yet, hands it out again
         if not self._fresh(direct.ts) or self._passed_on(direct, target):
             return
+        away = target is None or target.conn is None
+        if away and self.hold.get(direct.msg_id) is not None:
+            return  # held already (the first copy, checked): no second check
         if not self._authentic(peer, direct):
             return
         if not self._guard.allow_message(direct.author, peer.node_id, ctx.now, peer.host):
